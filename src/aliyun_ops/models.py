@@ -1,0 +1,204 @@
+"""Typed, frozen records shared by the layers: the cloud client produces them, the pure decision
+functions (policy, planner) consume them, the incident orchestrator passes them around.
+
+No I/O here. Add fields only at the end of a record and only with a default.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+Tags = tuple[tuple[str, str], ...]
+
+# Tag keys the tool writes and reads.
+TAG_PREFIX = "aliyun-ops:"
+TAG_MANAGED = "aliyun-ops:managed"  # "false" opts an instance out
+TAG_REPLACES = "aliyun-ops:replaces"  # on a replacement: the id of the instance it replaced
+TAG_LINEAGE = "aliyun-ops:lineage"  # stable id of a lineage: the id of its first instance
+TAG_GENERATION = "aliyun-ops:generation"  # 0 for the first instance, +1 per replacement
+TAG_INCIDENT = "aliyun-ops:incident"  # on images and replacements: the incident id
+TAG_IMAGE_OF = "aliyun-ops:image-of"  # on images: the instance the image was made from
+
+
+def tag_value(tags: Tags, key: str) -> str | None:
+    for k, v in tags:
+        if k == key:
+            return v
+    return None
+
+
+@dataclass(frozen=True)
+class Eip:
+    allocation_id: str
+    ip_address: str
+    instance_id: str | None = None
+    status: str = "Available"  # Available | InUse | Associating | Unassociating
+    bandwidth: int | None = None
+    internet_charge_type: str | None = None
+
+
+@dataclass(frozen=True)
+class Disk:
+    disk_id: str
+    kind: str  # "system" | "data"
+    category: str  # cloud_essd, cloud_ssd, cloud_efficiency, cloud_auto, cloud_essd_entry, ...
+    size_gib: int
+    device: str = ""
+    delete_with_instance: bool = True
+    performance_level: str | None = None
+
+
+@dataclass(frozen=True)
+class Instance:
+    instance_id: str
+    region_id: str
+    zone_id: str
+    instance_type: str
+    status: str  # Pending | Starting | Running | Stopping | Stopped
+    name: str = ""
+    hostname: str = ""
+    description: str = ""
+    cpu: int = 0
+    memory_mib: int = 0
+    image_id: str = ""
+    os_type: str = "linux"
+    vpc_id: str = ""
+    vswitch_id: str = ""
+    private_ips: tuple[str, ...] = ()
+    security_group_ids: tuple[str, ...] = ()
+    key_pair_name: str | None = None
+    ram_role_name: str | None = None
+    resource_group_id: str | None = None
+    instance_charge_type: str = "PostPaid"
+    internet_charge_type: str | None = None
+    internet_max_bandwidth_out: int = 0
+    spot_strategy: str = "NoSpot"  # NoSpot | SpotAsPriceGo | SpotWithPriceLimit
+    spot_price_limit: float | None = None
+    spot_duration: int | None = None
+    spot_interruption_behavior: str | None = None  # Terminate | Stop
+    stopped_mode: str | None = None
+    tags: Tags = ()
+    lock_reasons: tuple[str, ...] = ()  # OperationLocks: "Recycling" when under spot notice
+    public_ips: tuple[str, ...] = ()
+    eip: Eip | None = None
+    creation_time: str = ""
+    user_data: str | None = None  # base64, filled by DescribeUserData when needed
+    disks: tuple[Disk, ...] = ()  # filled by DescribeDisks when needed
+
+    @property
+    def is_spot(self) -> bool:
+        return self.spot_strategy not in ("", "NoSpot")
+
+    @property
+    def memory_gib(self) -> float:
+        return self.memory_mib / 1024
+
+    def tag(self, key: str) -> str | None:
+        return tag_value(self.tags, key)
+
+    @property
+    def system_disk(self) -> Disk | None:
+        return next((d for d in self.disks if d.kind == "system"), None)
+
+
+@dataclass(frozen=True)
+class InstanceType:
+    type_id: str  # ecs.c7.large
+    family: str  # ecs.c7
+    cpu: int
+    memory_gib: float
+    arch: str = "X86"  # X86 | ARM
+    gpu_amount: int = 0
+    gpu_spec: str = ""
+    generation: str = ""
+
+    @property
+    def has_gpu(self) -> bool:
+        return self.gpu_amount > 0
+
+
+@dataclass(frozen=True)
+class Offering:
+    """One (zone, type) as DescribeAvailableResource reports it for a given charge/spot strategy."""
+
+    zone_id: str
+    instance_type: str
+    status: str = "Available"  # Available | SoldOut
+    status_category: str = "WithStock"  # WithStock | ClosedWithStock | WithoutStock | ClosedWithoutStock
+
+    @property
+    def in_stock(self) -> bool:
+        return self.status == "Available" and self.status_category == "WithStock"
+
+
+@dataclass(frozen=True)
+class SpotPrice:
+    zone_id: str
+    instance_type: str
+    spot_price: float  # per hour, CNY
+    origin_price: float  # the pay-as-you-go price, per hour
+    timestamp: str = ""
+
+
+@dataclass(frozen=True)
+class VSwitch:
+    vswitch_id: str
+    vpc_id: str
+    zone_id: str
+    cidr_block: str = ""
+    available_ips: int = 0
+
+
+@dataclass(frozen=True)
+class Image:
+    image_id: str
+    name: str
+    status: str  # Creating | Waiting | Available | UnAvailable | CreateFailed | Deprecated
+    progress: int = 0  # percent
+    creation_time: str = ""
+    size_gib: int = 0
+    architecture: str = ""
+    tags: Tags = ()
+
+    def tag(self, key: str) -> str | None:
+        return tag_value(self.tags, key)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One launch option the planner ranks."""
+
+    zone_id: str
+    vswitch_id: str
+    itype: InstanceType
+    spot_strategy: str = "SpotAsPriceGo"
+    spot_price_limit: float | None = None
+    spot_price: float | None = None
+    origin_price: float | None = None
+    reason: str = ""  # why it ranks where it does: "same type, same zone", ...
+    tier: int = 0  # 1 same type+zone, 2 same type other zone, 3 equivalent type, 4 pay-as-you-go fallback
+
+    @property
+    def instance_type(self) -> str:
+        return self.itype.type_id
+
+    @property
+    def saving(self) -> float | None:
+        """Share saved against pay-as-you-go, 0..1."""
+        if self.spot_price is None or not self.origin_price:
+            return None
+        return 1 - self.spot_price / self.origin_price
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What the engine will do for one incident: the ranked candidates, best first."""
+
+    original: Instance
+    candidates: tuple[Candidate, ...]
+    skipped: tuple[tuple[str, str], ...] = ()  # (what, why) for every option left out
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def chosen(self) -> Candidate | None:
+        return self.candidates[0] if self.candidates else None
