@@ -202,3 +202,52 @@ class Plan:
     @property
     def chosen(self) -> Candidate | None:
         return self.candidates[0] if self.candidates else None
+
+
+@dataclass(frozen=True)
+class InstanceSummary:
+    """The before/after columns of an incident: what a person wants to compare."""
+
+    instance_id: str
+    instance_type: str
+    zone_id: str
+    name: str = ""
+    cpu: int = 0
+    memory_gib: float = 0.0
+    spot_price: float | None = None  # per hour
+    origin_price: float | None = None  # pay-as-you-go per hour
+    public_ip: str | None = None
+    private_ip: str | None = None
+    status: str = ""
+
+
+@dataclass
+class IncidentRecord:
+    """The structured result of one invocation; accumulates as the incident runs."""
+
+    incident_id: str  # stable across re-deliveries of the same notice
+    instance_id: str
+    region_id: str
+    event_id: str = ""
+    started_at: float = 0.0  # epoch seconds
+    finished_at: float | None = None
+    status: str = "started"  # started | replaced | failed | ignored | resumed
+    reason: str = ""  # one line: why it ended as it did
+    advice: str = ""  # on failure: what the user should do
+    image_id: str | None = None
+    image_source: str = ""  # fresh | lineage-fallback | original-image
+    new_instance_id: str | None = None
+    before: InstanceSummary | None = None
+    after: InstanceSummary | None = None
+    tried: list[str] = field(default_factory=list)  # "ecs.c7.large@cn-hangzhou-h: NoStock"
+    timeline: list[tuple[float, str]] = field(default_factory=list)  # (epoch seconds, what happened)
+    deleted_images: list[str] = field(default_factory=list)
+    eip: str | None = None
+
+    def log(self, at: float, what: str) -> None:
+        self.timeline.append((at, what))
+
+    def to_dict(self) -> dict[str, object]:
+        from dataclasses import asdict
+
+        return asdict(self)
