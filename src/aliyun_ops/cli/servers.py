@@ -1,0 +1,137 @@
+"""Commands that start a server or talk to one: ``emulator``, ``serve`` and ``invoke``.
+
+``invoke`` sends the very notice the cloud would send (CloudMonitor or EventBridge shape) to a running
+``serve``, so the whole path (HTTP runtime -> engine -> cloud) can be tried by hand.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from pathlib import Path
+from typing import Annotated, Any
+
+import httpx
+import typer
+
+from aliyun_ops.cli.common import CliFailure, JsonOpt, console, emit_json, one_line_errors
+
+INTERRUPTION = "Instance:PreemptibleInstanceInterruption"
+SAMPLE_ACCOUNT = "1690700000000030"
+
+
+def sample_event(fmt: str, instance_id: str, region_id: str, account_id: str = SAMPLE_ACCOUNT) -> dict[str, Any]:
+    """A spot interruption notice exactly as the chosen channel delivers it (see docs on events)."""
+    resource = f"acs:ecs:{region_id}:{account_id}:instance/{instance_id}"
+    body = {"instanceId": instance_id, "action": "delete"}
+    if fmt == "eventbridge":
+        return {
+            "specversion": "1.0",
+            "id": str(uuid.uuid4()),
+            "source": "acs.ecs",
+            "type": f"ecs:{INTERRUPTION}",
+            "subject": resource,
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
+            "datacontenttype": "application/json;charset=utf-8",
+            "aliyunaccountid": account_id,
+            "aliyunregionid": region_id,
+            "aliyuneventbusname": "default",
+            "data": body,
+        }
+    return {
+        "ver": "1.0",
+        "id": str(uuid.uuid4()).upper(),
+        "product": "ECS",
+        "resourceId": resource,
+        "level": "WARN",
+        "name": INTERRUPTION,
+        "userId": account_id,
+        "eventTime": time.strftime("%Y%m%dT%H%M%S.000+0000", time.gmtime()),
+        "regionId": region_id,
+        "content": body,
+    }
+
+
+def register(app: typer.Typer) -> None:
+    app.command("emulator")(emulator_cmd)
+    app.command("serve")(serve_cmd)
+    app.command("invoke")(invoke_cmd)
+
+
+@one_line_errors
+def emulator_cmd(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8900,
+    scenario: Annotated[
+        Path | None, typer.Option(exists=True, dir_okay=False, help="Scenario JSON (default: the built-in one).")
+    ] = None,
+    time_scale: Annotated[float, typer.Option(help="Emulated seconds per real second.")] = 1.0,
+) -> None:
+    """Run the local ECS/VPC API emulator (until Ctrl-C)."""
+    from aliyun_ops.emulator import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET, serve
+
+    data = _read_scenario(scenario) if scenario else None
+    out = console()
+    out.print(f"[bold]Emulator[/] on http://{host}:{port} (time x{time_scale:g}). Use it with:")
+    out.print(f"  export ALIBABA_CLOUD_ACCESS_KEY_ID={DEFAULT_ACCESS_KEY_ID}")
+    out.print(f"  export ALIBABA_CLOUD_ACCESS_KEY_SECRET={DEFAULT_ACCESS_KEY_SECRET}")
+    out.print(f"  aliyun-ops probe --cores 2 --memory 4 --endpoint {host}:{port}")
+    serve(host=host, port=port, scenario=data, time_scale=time_scale)
+
+
+def _read_scenario(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise CliFailure(f"cannot read scenario {path}: {err}") from err
+    if not isinstance(data, dict):
+        raise CliFailure(f"scenario {path} must be a JSON object")
+    return data
+
+
+@one_line_errors
+def serve_cmd(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "0.0.0.0",
+    port: Annotated[int, typer.Option(help="Port (Function Compute custom runtime: 9000).")] = 9000,
+) -> None:
+    """Run the HTTP runtime (POST /invoke) as on Function Compute's custom runtime."""
+    from aliyun_ops.runtime.server import serve
+
+    console().print(f"[bold]aliyun-ops runtime[/] listening on http://{host}:{port}/invoke")
+    serve(host=host, port=port)
+
+
+@one_line_errors
+def invoke_cmd(
+    instance_id: Annotated[str, typer.Argument(help="The instance the notice is about.")],
+    fmt: Annotated[str, typer.Option("--format", help="cloudmonitor or eventbridge.")] = "cloudmonitor",
+    url: Annotated[str, typer.Option(help="The running runtime's invoke URL.")] = "http://127.0.0.1:9000/invoke",
+    region: Annotated[str, typer.Option(help="Region of the instance.")] = "cn-hangzhou",
+    json_out: JsonOpt = False,
+) -> None:
+    """Send a sample spot interruption notice to a running `aliyun-ops serve`."""
+    if fmt not in ("cloudmonitor", "eventbridge"):
+        raise CliFailure(f"--format must be cloudmonitor or eventbridge, got {fmt!r}")
+    event = sample_event(fmt, instance_id, region)
+    try:
+        resp = httpx.post(url, json=event, timeout=900)
+    except httpx.HTTPError as err:
+        raise CliFailure(f"cannot reach {url}: {err}") from err
+    _report_invoke(resp, json_out)
+
+
+def _report_invoke(resp: httpx.Response, json_out: bool) -> None:
+    """Show the runtime's answer; a non-2xx answer is a failure (exit 1), never hidden."""
+    try:
+        body: Any = resp.json()
+    except ValueError:
+        body = resp.text
+    if json_out:
+        emit_json({"status": resp.status_code, "body": body})
+    else:
+        message = body.get("message", body) if isinstance(body, dict) else body
+        colour = "green" if resp.is_success else "red"
+        console().print(f"[{colour}]HTTP {resp.status_code}[/] {message}")
+    if not resp.is_success:
+        raise typer.Exit(1)
