@@ -1,0 +1,215 @@
+"""Raw event bodies -> typed events, at the edge.
+
+Two envelopes reach the function: a CloudMonitor event-alarm rule delivers its own JSON
+(``product``/``name``/``content``), EventBridge delivers a CloudEvents 1.0 envelope
+(``specversion``/``type``/``data``). Each has one small parser, looked up by the body's shape. Whatever
+is well formed but not ours (another product, another ECS event) becomes :class:`Ignored` with a
+reason; whatever cannot be understood raises :class:`~aliyun_ops.errors.EventError` with a reason and
+nothing else, so the runtimes can answer "bad request" instead of crashing.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from aliyun_ops.errors import EventError
+
+MAX_EVENT_BYTES = 256 * 1024
+
+INTERRUPTION = "Instance:PreemptibleInstanceInterruption"
+STATE_CHANGE = "Instance:StateChange"
+HANDLED_NAMES = (INTERRUPTION, STATE_CHANGE)
+
+# Instance ids are short ASCII tokens ("i-bp1ecr0000005go2go"); anything else is not an id.
+_INSTANCE_ID = re.compile(r"^i-[A-Za-z0-9_-]{1,62}$")
+# acs:ecs:<region>:<account>:instance/<id>; samples also carry placeholders like "<resource-id>".
+_ARN = re.compile(r"^acs:ecs:(?P<region>[^:]*):(?P<account>[^:]*):instance/(?P<id>.*)$")
+
+
+@dataclass(frozen=True)
+class InstanceEvent:
+    """An ECS instance event worth a policy decision."""
+
+    event_id: str
+    format: str  # "cloudmonitor" | "eventbridge"
+    name: str  # INTERRUPTION | STATE_CHANGE
+    instance_id: str
+    region_id: str  # "" when the event names none: the caller falls back to its configured region
+    account_id: str = ""
+    action: str | None = None  # content.action: "delete"; samples mask it ("de***")
+    state: str | None = None  # StateChange: Stopped, Deleted, ...
+    time: str = ""
+
+    @property
+    def is_interruption(self) -> bool:
+        return self.name == INTERRUPTION
+
+    @property
+    def action_masked(self) -> bool:
+        """True when the action is absent or masked, so it must be confirmed another way."""
+        return self.action is None or "*" in self.action
+
+
+@dataclass(frozen=True)
+class Ignored:
+    """A well-formed event this tool has nothing to do with, and why."""
+
+    reason: str
+
+
+def parse_event(raw: bytes | str | Mapping[str, Any]) -> InstanceEvent | Ignored:
+    """Parse one event body; raise EventError (and only EventError) when it cannot be understood."""
+    body = _decode(raw)
+    for looks_like, parser in _PARSERS:
+        if looks_like(body):
+            return parser(body)
+    keys = ", ".join(sorted(str(k) for k in body)[:8]) or "none"
+    raise EventError(
+        f"not a CloudMonitor (product/name/content) nor a CloudEvents (specversion/type/data) event; keys: {keys}"
+    )
+
+
+def _decode(raw: object) -> dict[str, Any]:
+    """Bytes/str/mapping -> a JSON object, with size, encoding and type checks."""
+    if isinstance(raw, Mapping):
+        return dict(raw)
+    if isinstance(raw, (bytearray, memoryview)):
+        raw = bytes(raw)
+    if isinstance(raw, str):
+        if len(raw) > MAX_EVENT_BYTES or len(raw.encode("utf-8", "surrogatepass")) > MAX_EVENT_BYTES:
+            raise EventError(f"event larger than {MAX_EVENT_BYTES} bytes")
+        text = raw
+    elif isinstance(raw, bytes):
+        if len(raw) > MAX_EVENT_BYTES:
+            raise EventError(f"event larger than {MAX_EVENT_BYTES} bytes")
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise EventError(f"event is not valid UTF-8 (byte {exc.start})") from None
+    else:
+        raise EventError(f"event must be bytes, str or a JSON object, not {type(raw).__name__}")
+    try:
+        body = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise EventError(f"event is not JSON: {_short(exc)}") from None
+    if not isinstance(body, dict):
+        raise EventError(f"event must be a JSON object, not {_json_type(body)}")
+    return body
+
+
+def _parse_cloudmonitor(body: dict[str, Any]) -> InstanceEvent | Ignored:
+    """CloudMonitor event-alarm body: regionId wins over the region inside resourceId."""
+    product = _str(body, "product", required=True) or ""
+    name = _str(body, "name", required=True) or ""
+    content = _obj(body, "content")
+    if product.upper() != "ECS":
+        return Ignored(f"product {product!r} is not ECS")
+    if name not in HANDLED_NAMES:
+        return Ignored(f"ECS event {name!r} is not an interruption or a state change")
+    arn = _arn(_str(body, "resourceId"))
+    return _instance_event(
+        fmt="cloudmonitor",
+        name=name,
+        payload=content,
+        arn=arn,
+        event_id=_str(body, "id") or "",
+        region_id=_str(body, "regionId") or arn.get("region", ""),
+        account_id=_str(body, "userId") or arn.get("account", ""),
+        time=_str(body, "eventTime") or "",
+    )
+
+
+def _parse_cloudevents(body: dict[str, Any]) -> InstanceEvent | Ignored:
+    """EventBridge CloudEvents 1.0 envelope; type is "ecs:<event name>"."""
+    etype = _str(body, "type", required=True) or ""
+    source = _str(body, "source")
+    data = _obj(body, "data")
+    if source is not None and source != "acs.ecs":
+        return Ignored(f"source {source!r} is not acs.ecs")
+    prefix, _, name = etype.partition(":")
+    if prefix != "ecs" or not name:
+        return Ignored(f"event type {etype!r} is not an ECS event")
+    if name not in HANDLED_NAMES:
+        return Ignored(f"ECS event {name!r} is not an interruption or a state change")
+    arn = _arn(_str(body, "subject"))
+    return _instance_event(
+        fmt="eventbridge",
+        name=name,
+        payload=data,
+        arn=arn,
+        event_id=_str(body, "id") or "",
+        region_id=_str(body, "aliyunregionid") or arn.get("region", ""),
+        account_id=_str(body, "aliyunaccountid") or arn.get("account", ""),
+        time=_str(body, "time") or "",
+    )
+
+
+def _instance_event(
+    *, fmt: str, name: str, payload: dict[str, Any], arn: dict[str, str], **common: str
+) -> InstanceEvent:
+    """Build the event; the instance id comes from the payload, else from the resource name."""
+    instance_id = _str(payload, "instanceId") or _str(payload, "resourceId") or arn.get("id", "")
+    if not instance_id:
+        raise EventError(f"{name} event with no instance id")
+    if not _INSTANCE_ID.match(instance_id):
+        raise EventError(f"{name} event with an invalid instance id {_short(instance_id)!r}")
+    state = _str(payload, "state")
+    if name == STATE_CHANGE and not state:
+        raise EventError(f"{name} event without a state")
+    return InstanceEvent(
+        format=fmt, name=name, instance_id=instance_id, action=_str(payload, "action"), state=state, **common
+    )
+
+
+def _looks_cloudmonitor(body: dict[str, Any]) -> bool:
+    return "product" in body and "name" in body
+
+
+def _looks_cloudevents(body: dict[str, Any]) -> bool:
+    return "specversion" in body and "type" in body
+
+
+_PARSERS: tuple[tuple[Callable[[dict[str, Any]], bool], Callable[[dict[str, Any]], InstanceEvent | Ignored]], ...] = (
+    (_looks_cloudevents, _parse_cloudevents),
+    (_looks_cloudmonitor, _parse_cloudmonitor),
+)
+
+
+def _str(body: dict[str, Any], key: str, *, required: bool = False) -> str | None:
+    """A string field; absent/null is None (or an error when required); any other type is an error."""
+    value = body.get(key)
+    if value is None:
+        if required:
+            raise EventError(f"event field {key!r} is missing")
+        return None
+    if not isinstance(value, str):
+        raise EventError(f"event field {key!r} must be a string, not {_json_type(value)}")
+    return value
+
+
+def _obj(body: dict[str, Any], key: str) -> dict[str, Any]:
+    value = body.get(key)
+    if value is None:
+        raise EventError(f"event field {key!r} is missing")
+    if not isinstance(value, dict):
+        raise EventError(f"event field {key!r} must be an object, not {_json_type(value)}")
+    return value
+
+
+def _arn(resource: str | None) -> dict[str, str]:
+    match = _ARN.match(resource or "")
+    return {k: v for k, v in match.groupdict().items() if v} if match else {}
+
+
+def _json_type(value: object) -> str:
+    names = {dict: "an object", list: "an array", str: "a string", bool: "a boolean", type(None): "null"}
+    return names.get(type(value), "a number")
+
+
+def _short(value: object, limit: int = 80) -> str:
+    text = str(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
