@@ -1,0 +1,287 @@
+"""``Cloud``: the narrow, typed client the engine talks to.
+
+Only the calls the engine needs, each returning ``models`` records. Errors become ``errors.CloudError``
+subclasses (see ``cloud.errors``). Throttling, 5xx and network failures are retried with exponential
+backoff and jitter (tenacity), never past ``deadline`` (epoch seconds, set by the incident), and
+never for errors that cannot succeed on retry. ``sleep`` and ``clock`` are injected so tests run
+the emulator's clock instead of waiting.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from tenacity import RetryCallState, Retrying, retry_if_exception, wait_exponential_jitter
+
+from aliyun_ops import errors, models
+from aliyun_ops.cloud import convert
+from aliyun_ops.cloud.errors import DRY_RUN_OK, translate
+from aliyun_ops.cloud.sdk import Sdk
+from aliyun_ops.cloud.spec import LaunchSpec
+
+if TYPE_CHECKING:
+    from aliyun_ops.config import Credentials, Settings
+
+IMAGE_STATUSES = "Creating,Waiting,Available,CreateFailed,UnAvailable"
+MAX_ATTEMPTS = 8
+
+
+def _tag_params(tags: models.Tags) -> list[dict[str, str]]:
+    return [{"Key": k, "Value": v} for k, v in tags]
+
+
+class Cloud:
+    """One region's ECS + VPC, through the official SDKs."""
+
+    def __init__(
+        self,
+        credentials: Credentials,
+        settings: Settings,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.time,
+        sdk: Any = None,
+    ) -> None:
+        self.region_id = settings.region_id
+        self.sleep = sleep
+        self.clock = clock
+        self.deadline: float | None = None  # epoch seconds; retries never wait past it
+        self._sdk = sdk or Sdk(credentials, settings)
+
+    # -- plumbing ---------------------------------------------------------------------------------
+    def _stop(self, state: RetryCallState) -> bool:
+        if state.attempt_number >= MAX_ATTEMPTS:
+            return True
+        return self.deadline is not None and self.clock() + state.upcoming_sleep >= self.deadline
+
+    def call(self, product: str, action: str, params: dict[str, Any]) -> dict[str, Any]:
+        """One API call with retries; RegionId is added here. Raises CloudError subclasses."""
+        params = {"RegionId": self.region_id, **params} if action not in _NO_REGION else params
+        retrying = Retrying(
+            stop=self._stop,
+            wait=wait_exponential_jitter(initial=0.5, max=8.0, jitter=0.5),
+            retry=retry_if_exception(lambda e: isinstance(e, errors.CloudError) and e.retryable),
+            sleep=self.sleep,
+            reraise=True,
+        )
+        return retrying(self._once, product, action, params)
+
+    def _once(self, product: str, action: str, params: dict[str, Any]) -> dict[str, Any]:
+        try:
+            result: dict[str, Any] = self._sdk.call(product, action, params)
+            return result
+        except Exception as exc:  # the SDK raises many unrelated types; translate() sorts them
+            raise translate(exc, action) from None
+
+    def _pages(
+        self, product: str, action: str, params: dict[str, Any], path: tuple[str, str], size: int = 100
+    ) -> Iterator[dict[str, Any]]:
+        """PageNumber/PageSize paging until TotalCount is reached or a short page arrives."""
+        page = 1
+        while True:
+            body = self.call(product, action, {**params, "PageNumber": page, "PageSize": size})
+            rows = convert.items(body, *path)
+            yield from rows
+            total = int(body.get("TotalCount") or 0)
+            if len(rows) < size or (page - 1) * size + len(rows) >= total:
+                return
+            page += 1
+
+    # -- instances -------------------------------------------------------------------------------
+    def describe_instances(
+        self, instance_ids: Sequence[str] = (), *, tags: models.Tags = (), status: str | None = None
+    ) -> list[models.Instance]:
+        out: list[models.Instance] = []
+        chunks = [list(instance_ids[i : i + 100]) for i in range(0, len(instance_ids), 100)] or [[]]
+        for chunk in chunks:
+            params: dict[str, Any] = {}
+            if chunk:
+                params["InstanceIds"] = json.dumps(chunk)
+            if tags:
+                params["Tag"] = _tag_params(tags)
+            if status:
+                params["Status"] = status
+            rows = self._pages("ecs", "DescribeInstances", params, ("Instances", "Instance"))
+            out.extend(convert.instance(d) for d in rows)
+        return out
+
+    def describe_instance(self, instance_id: str) -> models.Instance | None:
+        found = self.describe_instances([instance_id])
+        return found[0] if found else None
+
+    def describe_disks(self, instance_id: str) -> list[models.Disk]:
+        rows = self._pages("ecs", "DescribeDisks", {"InstanceId": instance_id}, ("Disks", "Disk"))
+        return [convert.disk(d) for d in rows]
+
+    def describe_user_data(self, instance_id: str) -> str | None:
+        body = self.call("ecs", "DescribeUserData", {"InstanceId": instance_id})
+        return body.get("UserData") or None
+
+    def describe_ram_role(self, instance_id: str) -> str | None:
+        """DescribeInstances does not return the role; DescribeInstanceRamRole does."""
+        body = self.call("ecs", "DescribeInstanceRamRole", {"InstanceIds": json.dumps([instance_id])})
+        for row in convert.items(body, "InstanceRamRoleSets", "InstanceRamRoleSet"):
+            if row.get("InstanceId") == instance_id and row.get("RamRoleName"):
+                return str(row["RamRoleName"])
+        return None
+
+    def run_instances(self, spec: LaunchSpec, client_token: str, *, dry_run: bool = False) -> str:
+        """The new instance id; on ``dry_run`` the answer ``DryRunOperation`` means valid ("" returned)."""
+        params = {**spec.to_params(), "ClientToken": client_token}
+        if dry_run:
+            params["DryRun"] = True
+            try:
+                self.call("ecs", "RunInstances", params)
+            except errors.CloudError as exc:
+                if exc.code == DRY_RUN_OK:
+                    return ""
+                raise
+            return ""
+        body = self.call("ecs", "RunInstances", params)
+        ids = convert.items(body, "InstanceIdSets", "InstanceIdSet")
+        if not ids:
+            raise errors.ServiceError("EmptyResponse", "RunInstances returned no instance id", action="RunInstances")
+        return str(ids[0])
+
+    def start_instance(self, instance_id: str) -> None:
+        self.call("ecs", "StartInstance", {"InstanceId": instance_id})
+
+    def delete_instance(self, instance_id: str, *, force: bool = True) -> None:
+        try:
+            self.call("ecs", "DeleteInstance", {"InstanceId": instance_id, "Force": force})
+        except errors.NotFound:
+            return
+
+    def tag_resources(self, resource_type: str, resource_ids: Sequence[str], tags: models.Tags) -> None:
+        params = {"ResourceType": resource_type, "ResourceId": list(resource_ids), "Tag": _tag_params(tags)}
+        self.call("ecs", "TagResources", params)
+
+    # -- images ----------------------------------------------------------------------------------
+    def create_image(
+        self, instance_id: str, name: str, client_token: str, tags: models.Tags = (), description: str = ""
+    ) -> str:
+        params: dict[str, Any] = {"InstanceId": instance_id, "ImageName": name, "ClientToken": client_token}
+        if description:
+            params["Description"] = description
+        if tags:
+            params["Tag"] = _tag_params(tags)
+        return str(self.call("ecs", "CreateImage", params)["ImageId"])
+
+    def describe_images(
+        self,
+        image_ids: Sequence[str] = (),
+        *,
+        name: str | None = None,
+        tags: models.Tags = (),
+        statuses: str = IMAGE_STATUSES,
+    ) -> list[models.Image]:
+        """Own images; the explicit Status list matters: the API's default shows only Available ones."""
+        params: dict[str, Any] = {"Status": statuses, "ImageOwnerAlias": "self"}
+        if image_ids:
+            params["ImageId"] = ",".join(image_ids)
+        if name:
+            params["ImageName"] = name
+        if tags:
+            params["Tag"] = _tag_params(tags)
+        return [convert.image(d) for d in self._pages("ecs", "DescribeImages", params, ("Images", "Image"))]
+
+    def delete_image(self, image_id: str) -> None:
+        try:
+            self.call("ecs", "DeleteImage", {"ImageId": image_id, "Force": True})
+        except errors.NotFound:
+            return
+
+    # -- capacity and prices ---------------------------------------------------------------------
+    def describe_available_resource(
+        self,
+        *,
+        spot: bool = True,
+        instance_type: str | None = None,
+        cores: int | None = None,
+        memory_gib: float | None = None,
+        zone_id: str | None = None,
+    ) -> list[models.Offering]:
+        params: dict[str, Any] = {"DestinationResource": "InstanceType", "InstanceChargeType": "PostPaid"}
+        params["SpotStrategy"] = "SpotAsPriceGo" if spot else "NoSpot"
+        optional = {"InstanceType": instance_type, "Cores": cores, "Memory": memory_gib, "ZoneId": zone_id}
+        params.update({k: v for k, v in optional.items() if v is not None})
+        return convert.offerings(self.call("ecs", "DescribeAvailableResource", params))
+
+    def describe_instance_types(self, type_ids: Sequence[str] = (), **filters: Any) -> list[models.InstanceType]:
+        """By ids (the API takes at most 10 per call) or by filters (NextToken paging)."""
+        out: list[models.InstanceType] = []
+        batches: list[dict[str, Any]] = [
+            {"InstanceTypes": list(type_ids[i : i + 10])} for i in range(0, len(type_ids), 10)
+        ] or [dict(filters)]
+        for params in batches:
+            token = None
+            while True:
+                body = self.call(
+                    "ecs",
+                    "DescribeInstanceTypes",
+                    {**params, "MaxResults": 1600, **({"NextToken": token} if token else {})},
+                )
+                out.extend(convert.instance_type(d) for d in convert.items(body, "InstanceTypes", "InstanceType"))
+                token = body.get("NextToken")
+                if not token:
+                    break
+        return out
+
+    def describe_spot_prices(self, instance_type: str, zone_id: str | None = None) -> list[models.SpotPrice]:
+        """The latest price per zone for one type (DescribeSpotPriceHistory: last 3 h by default; Offset paging)."""
+        params: dict[str, Any] = {"InstanceType": instance_type, "NetworkType": "vpc"}
+        if zone_id:
+            params["ZoneId"] = zone_id
+        rows: list[dict[str, Any]] = []
+        for _ in range(20):
+            body = self.call("ecs", "DescribeSpotPriceHistory", params)
+            rows.extend(convert.items(body, "SpotPrices", "SpotPriceType"))
+            offset = body.get("NextOffset")
+            if not offset:
+                break
+            params["Offset"] = offset
+        return convert.spot_prices(rows)
+
+    def describe_price(self, instance_type: str, zone_id: str | None = None, *, spot: bool = False) -> float | None:
+        """Hourly pay-as-you-go (or spot) trade price of the instance alone; None when not priced."""
+        params: dict[str, Any] = {"ResourceType": "instance", "InstanceType": instance_type, "PriceUnit": "Hour"}
+        params["SpotStrategy"] = "SpotAsPriceGo" if spot else "NoSpot"
+        if zone_id:
+            params["ZoneId"] = zone_id
+        price = (self.call("ecs", "DescribePrice", params).get("PriceInfo") or {}).get("Price") or {}
+        value = price.get("TradePrice", price.get("OriginalPrice"))
+        return float(value) if value is not None else None
+
+    # -- network ---------------------------------------------------------------------------------
+    def describe_vswitches(self, vpc_id: str) -> list[models.VSwitch]:
+        rows = self._pages("vpc", "DescribeVSwitches", {"VpcId": vpc_id}, ("VSwitches", "VSwitch"), 50)
+        return [convert.vswitch(d) for d in rows]
+
+    def describe_eips(self, *, allocation_id: str | None = None, instance_id: str | None = None) -> list[models.Eip]:
+        params: dict[str, Any] = {}
+        if allocation_id:
+            params["AllocationId"] = allocation_id
+        if instance_id:
+            params.update(AssociatedInstanceId=instance_id, AssociatedInstanceType="EcsInstance")
+        rows = self._pages("vpc", "DescribeEipAddresses", params, ("EipAddresses", "EipAddress"))
+        return [convert.eip(d) for d in rows]
+
+    def associate_eip(self, allocation_id: str, instance_id: str, client_token: str) -> None:
+        params = {
+            "AllocationId": allocation_id,
+            "InstanceId": instance_id,
+            "InstanceType": "EcsInstance",
+            "ClientToken": client_token,
+        }
+        self.call("vpc", "AssociateEipAddress", params)
+
+    def unassociate_eip(self, allocation_id: str, instance_id: str) -> None:
+        params = {"AllocationId": allocation_id, "InstanceId": instance_id, "InstanceType": "EcsInstance"}
+        self.call("vpc", "UnassociateEipAddress", params)
+
+
+# Actions whose request has no RegionId field (from_map would ignore it anyway).
+_NO_REGION = frozenset({"StartInstance", "DeleteInstance", "DescribeInstanceTypes"})

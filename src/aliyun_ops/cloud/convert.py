@@ -1,0 +1,177 @@
+"""API response dicts (the SDK's ``body.to_map()``, keys as the API names them) -> ``models`` records.
+
+Working on the documented wire names keeps this module free of SDK imports, so it is cheap to import
+and easy to test with captured responses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from aliyun_ops import models
+
+Json = Mapping[str, Any]
+
+
+def items(body: Json | None, outer: str, inner: str) -> list[Any]:
+    """``{"Instances": {"Instance": [...]}}`` -> the list (tolerates missing or empty wrappers)."""
+    if not body:
+        return []
+    wrapper = body.get(outer) or {}
+    value = wrapper.get(inner) if isinstance(wrapper, Mapping) else wrapper
+    return list(value or [])
+
+
+def tags(body: Json, outer: str = "Tags", inner: str = "Tag") -> models.Tags:
+    out = []
+    for t in items(body, outer, inner):
+        key = t.get("TagKey", t.get("Key"))
+        if key:
+            out.append((str(key), str(t.get("TagValue", t.get("Value", "")) or "")))
+    return tuple(out)
+
+
+def _float(value: Any) -> float | None:
+    try:
+        return float(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+def instance(d: Json) -> models.Instance:
+    vpc = d.get("VpcAttributes") or {}
+    eip_d = d.get("EipAddress") or {}
+    eip = None
+    if eip_d.get("AllocationId"):
+        eip = models.Eip(eip_d["AllocationId"], eip_d.get("IpAddress", ""), d.get("InstanceId"), "InUse")
+    limit = _float(d.get("SpotPriceLimit"))
+    return models.Instance(
+        instance_id=d["InstanceId"],
+        region_id=d.get("RegionId", ""),
+        zone_id=d.get("ZoneId", ""),
+        instance_type=d.get("InstanceType", ""),
+        status=d.get("Status", ""),
+        name=d.get("InstanceName", "") or "",
+        hostname=d.get("HostName", "") or "",
+        description=d.get("Description", "") or "",
+        cpu=int(d.get("Cpu") or 0),
+        memory_mib=int(d.get("Memory") or 0),
+        image_id=d.get("ImageId", "") or "",
+        os_type=(d.get("OSType") or "linux").lower(),
+        vpc_id=vpc.get("VpcId", "") or "",
+        vswitch_id=vpc.get("VSwitchId", "") or "",
+        private_ips=tuple(items(vpc, "PrivateIpAddress", "IpAddress")),
+        security_group_ids=tuple(items(d, "SecurityGroupIds", "SecurityGroupId")),
+        key_pair_name=d.get("KeyPairName") or None,
+        resource_group_id=d.get("ResourceGroupId") or None,
+        instance_charge_type=d.get("InstanceChargeType", "PostPaid") or "PostPaid",
+        internet_charge_type=d.get("InternetChargeType") or None,
+        internet_max_bandwidth_out=int(d.get("InternetMaxBandwidthOut") or 0),
+        spot_strategy=d.get("SpotStrategy") or "NoSpot",
+        spot_price_limit=limit if limit else None,
+        spot_duration=d.get("SpotDuration"),
+        spot_interruption_behavior=d.get("SpotInterruptionBehavior") or None,
+        stopped_mode=d.get("StoppedMode") or None,
+        tags=tags(d),
+        lock_reasons=tuple(x.get("LockReason", "") for x in items(d, "OperationLocks", "LockReason")),
+        public_ips=tuple(items(d, "PublicIpAddress", "IpAddress")),
+        eip=eip,
+        creation_time=d.get("CreationTime", "") or "",
+    )
+
+
+def disk(d: Json) -> models.Disk:
+    return models.Disk(
+        disk_id=d.get("DiskId", ""),
+        kind="system" if d.get("Type") == "system" else "data",
+        category=d.get("Category", ""),
+        size_gib=int(d.get("Size") or 0),
+        device=d.get("Device", "") or "",
+        delete_with_instance=bool(d.get("DeleteWithInstance", True)),
+        performance_level=d.get("PerformanceLevel") or None,
+    )
+
+
+def image(d: Json) -> models.Image:
+    progress = str(d.get("Progress") or "0").rstrip("%") or "0"
+    return models.Image(
+        image_id=d.get("ImageId", ""),
+        name=d.get("ImageName", "") or "",
+        status=d.get("Status", ""),
+        progress=int(float(progress)),
+        creation_time=d.get("CreationTime", "") or "",
+        size_gib=int(d.get("Size") or 0),
+        architecture=d.get("Architecture", "") or "",
+        tags=tags(d),
+    )
+
+
+def instance_type(d: Json) -> models.InstanceType:
+    return models.InstanceType(
+        type_id=d["InstanceTypeId"],
+        family=d.get("InstanceTypeFamily", "") or "",
+        cpu=int(d.get("CpuCoreCount") or 0),
+        memory_gib=float(d.get("MemorySize") or 0),
+        arch=d.get("CpuArchitecture", "X86") or "X86",
+        gpu_amount=int(d.get("GPUAmount") or 0),
+        gpu_spec=d.get("GPUSpec", "") or "",
+        generation=d.get("Generation", "") or "",
+    )
+
+
+def offerings(body: Json) -> list[models.Offering]:
+    """Every (zone, InstanceType) of DescribeAvailableResource, with its own Status/StatusCategory."""
+    out = []
+    for zone in items(body, "AvailableZones", "AvailableZone"):
+        zone_id = zone.get("ZoneId", "")
+        for res in items(zone, "AvailableResources", "AvailableResource"):
+            if res.get("Type") not in (None, "InstanceType"):
+                continue
+            for sup in items(res, "SupportedResources", "SupportedResource"):
+                out.append(
+                    models.Offering(
+                        zone_id=zone_id,
+                        instance_type=sup.get("Value", ""),
+                        status=sup.get("Status", "Available") or "Available",
+                        status_category=sup.get("StatusCategory", "WithStock") or "WithStock",
+                    )
+                )
+    return out
+
+
+def spot_prices(rows: Sequence[Json]) -> list[models.SpotPrice]:
+    """Latest price per (zone, type): the history is ordered oldest first, but sort to be sure."""
+    latest: dict[tuple[str, str], Json] = {}
+    for row in rows:
+        key = (row.get("ZoneId", ""), row.get("InstanceType", ""))
+        if key not in latest or str(row.get("Timestamp", "")) >= str(latest[key].get("Timestamp", "")):
+            latest[key] = row
+    return [
+        models.SpotPrice(
+            z, t, _float(r.get("SpotPrice")) or 0.0, _float(r.get("OriginPrice")) or 0.0, str(r.get("Timestamp", ""))
+        )
+        for (z, t), r in latest.items()
+    ]
+
+
+def vswitch(d: Json) -> models.VSwitch:
+    return models.VSwitch(
+        vswitch_id=d.get("VSwitchId", ""),
+        vpc_id=d.get("VpcId", ""),
+        zone_id=d.get("ZoneId", ""),
+        cidr_block=d.get("CidrBlock", "") or "",
+        available_ips=int(d.get("AvailableIpAddressCount") or 0),
+    )
+
+
+def eip(d: Json) -> models.Eip:
+    bandwidth = d.get("Bandwidth")
+    return models.Eip(
+        allocation_id=d.get("AllocationId", ""),
+        ip_address=d.get("IpAddress", ""),
+        instance_id=d.get("InstanceId") or None,
+        status=d.get("Status", "Available") or "Available",
+        bandwidth=int(bandwidth) if bandwidth not in (None, "") else None,
+        internet_charge_type=d.get("InternetChargeType") or None,
+    )

@@ -1,0 +1,136 @@
+"""SDK exceptions -> aliyun-ops errors, with the error codes sorted into sets.
+
+The official SDK raises ``ClientException`` (4xx), ``ServerException`` (5xx), ``ThrottlingException``
+(all ``TeaException`` subclasses carrying ``.code``, ``.message``, ``.status_code``) and
+``UnretryableException`` for network failures and timeouts. The engine never looks at those: it sees
+``errors.CloudError`` subclasses, and the code sets below decide which one. Keeping the sets here (and
+the helpers ``is_no_stock`` ...) means one place to update when Aliyun adds a sold-out code.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aliyun_ops import errors
+
+# Codes meaning "this (zone, type) cannot be bought now": try the next candidate.
+NO_STOCK_CODES = frozenset(
+    {
+        "OperationDenied.NoStock",
+        "Zone.NotOnSale",
+        "InvalidResourceType.NotSupported",
+        "InvalidInstanceType.ValueNotSupported",
+        "InvalidInstanceType.NotSupported",
+        "ResourceNotAvailable",
+        "OperationDenied.ZoneSystemCategoryNotMatch",
+        "InvalidSystemDiskCategory.ValueNotSupported",
+        "InvalidVSwitchId.Mismatch",
+        "InvalidZoneId.NotSupportShareEncryptedImage",
+        "OperationDenied.ZoneNotAllowed",
+        "InstanceType.Offline",
+        "InvalidSpotPriceLimit.LowerThanPublicPrice",
+        "InvalidSpotStrategy.NotSupported",
+    }
+)
+THROTTLED_PREFIXES = ("Throttling", "ServiceUnavailable.Throttl")
+SERVICE_CODES = frozenset(
+    {
+        "InternalError",
+        "ServiceUnavailable",
+        "UnknownError",
+        "InternalError.Dispatch",
+        "ServiceError",
+        "LastTokenProcessing",
+        "OperationConflict",
+        "IncorrectInstanceStatus.Initializing",
+    }
+)
+PERMISSION_CODES = frozenset(
+    {
+        "Forbidden.RAM",
+        "Forbidden",
+        "Forbidden.RiskControl",
+        "InvalidAccessKeyId.NotFound",
+        "InvalidAccessKeyId",
+        "InvalidAccessKeyId.Inactive",
+        "SignatureDoesNotMatch",
+        "InvalidSecurityToken.Expired",
+        "InvalidSecurityToken.Malformed",
+        "InvalidSecurityToken.MismatchWithAccessKey",
+        "IncompleteSignature",
+        "NoPermission",
+        "Forbidden.NotEnoughPermission",
+    }
+)
+IDEMPOTENCY_CODES = frozenset({"IdempotentParameterMismatch", "IdempotenceParamNotMatch"})
+DRY_RUN_OK = "DryRunOperation"
+IMAGE_NAME_TAKEN = "InvalidImageName.Duplicated"
+
+
+def is_no_stock(code: str) -> bool:
+    return code in NO_STOCK_CODES or code.endswith(".NoStock")
+
+
+def is_throttled(code: str) -> bool:
+    return code.startswith(THROTTLED_PREFIXES)
+
+
+def is_not_found(code: str) -> bool:
+    return code.endswith(".NotFound") and not code.startswith("InvalidAccessKeyId")
+
+
+def is_service_error(code: str, status_code: int | None) -> bool:
+    return code in SERVICE_CODES or (status_code is not None and status_code >= 500)
+
+
+def is_permission(code: str) -> bool:
+    return code in PERMISSION_CODES or code.startswith("Forbidden")
+
+
+def classify(code: str, status_code: int | None = None) -> type[errors.CloudError]:
+    """The error class for an API error code (and HTTP status); order matters: specific first."""
+    if is_throttled(code):
+        return errors.Throttled
+    if code in IDEMPOTENCY_CODES:
+        return errors.IdempotencyConflict
+    if is_no_stock(code):
+        return errors.NoStock
+    if is_permission(code):
+        return errors.PermissionDenied
+    if is_not_found(code):
+        return errors.NotFound
+    if is_service_error(code, status_code):
+        return errors.ServiceError
+    return errors.InvalidRequest
+
+
+def _network_failure(exc: BaseException) -> bool:
+    name = type(exc).__name__
+    return name in ("UnretryableException", "RetryError") or isinstance(exc, (OSError, TimeoutError))
+
+
+def translate(exc: BaseException, action: str) -> errors.CloudError:
+    """Turn whatever the SDK raised into a CloudError; never leaks credentials (messages only)."""
+    if isinstance(exc, errors.CloudError):
+        return exc
+    code: Any = getattr(exc, "code", None)
+    status: Any = getattr(exc, "status_code", None) or getattr(exc, "statusCode", None)
+    request_id = _request_id(exc)
+    if isinstance(code, str) and code:
+        message = str(getattr(exc, "message", "") or "")
+        cls = classify(code, status if isinstance(status, int) else None)
+        return cls(code, message, action=action, status_code=status, request_id=request_id)
+    if _network_failure(exc):
+        inner = getattr(exc, "inner_exception", None) or exc
+        return errors.ServiceError("NetworkError", type(inner).__name__, action=action)
+    return errors.ServiceError("UnknownError", type(exc).__name__, action=action)
+
+
+def _request_id(exc: BaseException) -> str | None:
+    rid = getattr(exc, "request_id", None)
+    if rid:
+        return str(rid)
+    data = getattr(exc, "data", None)
+    if isinstance(data, dict) and data.get("RequestId"):
+        return str(data["RequestId"])
+    return None

@@ -1,0 +1,76 @@
+"""The one place that imports the official Alibaba Cloud SDKs, lazily and once.
+
+``import alibabacloud_ecs20140526.client`` costs about a second; a cold Function Compute start that only
+parses an event to ignore it should not pay it. ``Sdk`` builds the ECS and VPC clients on first use
+and calls any action by its API name with a request built from API-named parameters (``from_map``),
+returning the response body as a dict with the same names.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from aliyun_ops.config import Credentials, Settings
+
+_LOCK = threading.Lock()
+_MODULES: dict[str, Any] = {}
+
+
+def _modules() -> dict[str, Any]:
+    with _LOCK:
+        if not _MODULES:
+            from alibabacloud_ecs20140526 import models as ecs_models
+            from alibabacloud_ecs20140526.client import Client as EcsClient
+            from alibabacloud_tea_openapi.utils_models import Config
+            from alibabacloud_vpc20160428 import models as vpc_models
+            from alibabacloud_vpc20160428.client import Client as VpcClient
+            from darabonba.runtime import RuntimeOptions
+
+            _MODULES.update(
+                ecs=(EcsClient, ecs_models), vpc=(VpcClient, vpc_models), Config=Config, Runtime=RuntimeOptions
+            )
+        return _MODULES
+
+
+def _snake(action: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", action).lower()
+
+
+class Sdk:
+    """Thin dynamic bridge: ``call("ecs", "RunInstances", {...}) -> dict``. Raises the SDK's exceptions."""
+
+    def __init__(self, credentials: Credentials, settings: Settings) -> None:
+        self._credentials = credentials
+        self._settings = settings
+        self._clients: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def _client(self, product: str) -> Any:
+        with self._lock:
+            if product not in self._clients:
+                mods = _modules()
+                endpoint = self._settings.ecs_endpoint if product == "ecs" else self._settings.vpc_endpoint
+                config = mods["Config"](
+                    access_key_id=self._credentials.access_key_id,
+                    access_key_secret=self._credentials.access_key_secret,
+                    security_token=self._credentials.security_token,
+                    region_id=self._settings.region_id,
+                    endpoint=endpoint or None,  # None: the SDK's regional endpoint map
+                    protocol=self._settings.protocol,
+                    connect_timeout=5000,
+                    read_timeout=15000,
+                )
+                self._clients[product] = mods[product][0](config)
+            return self._clients[product]
+
+    def call(self, product: str, action: str, params: dict[str, Any]) -> dict[str, Any]:
+        client = self._client(product)
+        models = _modules()[product][1]
+        request = getattr(models, f"{action}Request")().from_map(params)
+        method = getattr(client, f"{_snake(action)}_with_options")
+        response = method(request, _modules()["Runtime"]())
+        body = response.body.to_map() if response.body is not None else {}
+        return dict(body)
