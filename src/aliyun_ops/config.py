@@ -1,0 +1,210 @@
+"""Settings and credentials, with every environment variable name written down once (``ENV``).
+
+Precedence, highest first: explicit overrides (CLI flags, a runtime's request headers), then the
+environment, then the defaults below. Bad values raise ConfigError naming the variable; nothing here
+ever shows a secret.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pydantic
+
+from aliyun_ops.errors import ConfigError
+
+# Settings field -> environment variables, first one set wins. FC_REGION is set by Function Compute.
+ENV: dict[str, tuple[str, ...]] = {
+    "region_id": ("ALIYUN_OPS_REGION", "FC_REGION"),
+    "ecs_endpoint": ("ALIYUN_OPS_ECS_ENDPOINT",),
+    "vpc_endpoint": ("ALIYUN_OPS_VPC_ENDPOINT",),
+    "protocol": ("ALIYUN_OPS_PROTOCOL",),
+    "selector": ("ALIYUN_OPS_SELECTOR",),  # "key=value": act only on instances with this tag
+    "max_spot_price": ("ALIYUN_OPS_MAX_SPOT_PRICE",),  # per hour
+    "allow_families": ("ALIYUN_OPS_ALLOW_FAMILIES",),  # "c7,g7" or "ecs.c7,ecs.g7"
+    "deny_families": ("ALIYUN_OPS_DENY_FAMILIES",),
+    "payg_fallback": ("ALIYUN_OPS_PAYG_FALLBACK",),  # true/false, 1/0, yes/no, on/off
+    "keep_images": ("ALIYUN_OPS_KEEP_IMAGES",),
+    "function_timeout_s": ("ALIYUN_OPS_FUNCTION_TIMEOUT",),  # seconds
+    "deadline_margin_s": ("ALIYUN_OPS_DEADLINE_MARGIN",),
+    "image_poll_max_s": ("ALIYUN_OPS_IMAGE_POLL_MAX",),
+    "stopped_migrate_after_s": ("ALIYUN_OPS_STOPPED_MIGRATE_AFTER",),
+}
+# Function Compute puts the function role's STS credentials here (python3.12, custom runtimes).
+CREDENTIAL_ENV = (
+    "ALIBABA_CLOUD_ACCESS_KEY_ID",
+    "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
+    "ALIBABA_CLOUD_SECURITY_TOKEN",
+)
+
+_REGION = re.compile(r"^[a-z]{2,}(-[a-z0-9]+)+$")
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """An AccessKey pair (and STS token). repr/str show the key id's ends only, never the secret."""
+
+    access_key_id: str
+    access_key_secret: str = field(repr=False)
+    security_token: str | None = field(default=None, repr=False)
+
+    def __repr__(self) -> str:
+        token = ", security_token=<set>" if self.security_token else ""
+        return f"Credentials(access_key_id={_mask(self.access_key_id)!r}, access_key_secret=<hidden>{token})"
+
+    __str__ = __repr__
+
+
+def _mask(value: str) -> str:
+    return value[:4] + "****" + value[-2:] if len(value) > 8 else "****"
+
+
+class Settings(pydantic.BaseModel):
+    """Everything a run can be told; see ``ENV`` for where each field comes from."""
+
+    model_config = pydantic.ConfigDict(frozen=True, extra="forbid")
+
+    region_id: str = "cn-hangzhou"
+    ecs_endpoint: str | None = None  # "127.0.0.1:8900" for the emulator
+    vpc_endpoint: str | None = None
+    protocol: str = "https"
+    selector: tuple[str, str] | None = None
+    max_spot_price: float | None = None
+    allow_families: tuple[str, ...] = ()
+    deny_families: tuple[str, ...] = ()
+    payg_fallback: bool = False
+    keep_images: int = 2
+    function_timeout_s: float = 600
+    deadline_margin_s: float = 10
+    image_poll_max_s: float = 5.0
+    stopped_migrate_after_s: float = 900
+
+    @pydantic.field_validator("region_id")
+    @classmethod
+    def _check_region(cls, value: str) -> str:
+        if not _REGION.match(value):
+            raise ValueError(f"{value!r} is not a region id like cn-hangzhou")
+        return value
+
+    @pydantic.field_validator("protocol")
+    @classmethod
+    def _check_protocol(cls, value: str) -> str:
+        if value.lower() not in ("http", "https"):
+            raise ValueError("must be http or https")
+        return value.lower()
+
+    @pydantic.field_validator("max_spot_price", "function_timeout_s", "image_poll_max_s")
+    @classmethod
+    def _check_positive(cls, value: float | None) -> float | None:
+        if value is not None and not value > 0:
+            raise ValueError("must be greater than 0")
+        return value
+
+    @pydantic.field_validator("keep_images", "deadline_margin_s", "stopped_migrate_after_s")
+    @classmethod
+    def _check_not_negative(cls, value: float) -> float:
+        if not value >= 0:
+            raise ValueError("must not be negative")
+        return value
+
+    @pydantic.model_validator(mode="after")
+    def _check_margin(self) -> Settings:
+        if self.deadline_margin_s >= self.function_timeout_s:
+            raise ValueError("deadline_margin_s must be smaller than function_timeout_s")
+        return self
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Overrides (None = not given) beat the environment, which beats the defaults."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for name, variables in ENV.items():
+            var = next((v for v in variables if env.get(v, "").strip()), None)
+            if var is not None:
+                values[name] = _parse(name, var, env[var].strip())
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return _build(cls, values)
+
+
+def _build(cls: type[Settings], values: dict[str, Any]) -> Settings:
+    try:
+        return cls(**values)
+    except pydantic.ValidationError as err:
+        problems = []
+        for e in err.errors():
+            name = ".".join(str(p) for p in e["loc"])
+            where = f"{name} ({ENV[name][0]})" if name in ENV else name or "settings"
+            problems.append(f"{where}: {e['msg'].removeprefix('Value error, ')}")
+        raise ConfigError("invalid configuration: " + "; ".join(problems)) from None
+
+
+def _parse(name: str, var: str, raw: str) -> Any:
+    """One environment value -> the field's type; ConfigError naming the variable when it cannot be."""
+    try:
+        return _PARSERS.get(name, str)(raw)
+    except ValueError as err:
+        raise ConfigError(f"{var}={raw!r}: {err}") from None
+
+
+def _bool(raw: str) -> bool:
+    low = raw.lower()
+    if low in _TRUE or low in _FALSE:
+        return low in _TRUE
+    raise ValueError("expected true/false, 1/0, yes/no or on/off")
+
+
+def _float(raw: str) -> float:
+    try:
+        return float(raw)
+    except ValueError:
+        raise ValueError("expected a number") from None
+
+
+def _int(raw: str) -> int:
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValueError("expected a whole number") from None
+
+
+def _families(raw: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+
+def _selector(raw: str) -> tuple[str, str]:
+    key, sep, value = raw.partition("=")
+    if not sep or not key.strip():
+        raise ValueError("expected tag key=value")
+    return key.strip(), value.strip()
+
+
+_PARSERS: dict[str, Callable[[str], Any]] = {
+    "selector": _selector,
+    "max_spot_price": _float,
+    "allow_families": _families,
+    "deny_families": _families,
+    "payg_fallback": _bool,
+    "keep_images": _int,
+    "function_timeout_s": _float,
+    "deadline_margin_s": _float,
+    "image_poll_max_s": _float,
+    "stopped_migrate_after_s": _float,
+}
+
+
+def credentials_from_env(environ: Mapping[str, str] | None = None) -> Credentials | None:
+    """The standard ALIBABA_CLOUD_* credentials; None when absent, ConfigError when half set."""
+    env = os.environ if environ is None else environ
+    key_id, secret, token = (env.get(name, "").strip() for name in CREDENTIAL_ENV)
+    if not key_id and not secret:
+        return None
+    if not key_id or not secret:
+        missing = CREDENTIAL_ENV[0] if not key_id else CREDENTIAL_ENV[1]
+        raise ConfigError(f"{missing} is not set (both the AccessKey id and secret are needed)")
+    return Credentials(key_id, secret, token or None)
