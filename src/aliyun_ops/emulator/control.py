@@ -1,0 +1,202 @@
+"""The ``/_emulator/`` JSON API: seed state, move time, inject faults and interruptions, read the journal.
+
+Kept apart from the real actions (as moto's ``moto_api``): nothing here is reachable through the
+RPC routes, and nothing here needs a signature. Bad input answers 400 ``{"error": "<why>"}``; an
+error the backend raises (say, interrupting an on-demand instance) answers 400 with its ``code`` too.
+
+| route                  | body                                                              | answer |
+|------------------------|-------------------------------------------------------------------|--------|
+| GET  state             |                                                                   | backend snapshot |
+| POST reset             | optional scenario object                                          | {"ok": true} |
+| POST scenario          | scenario object                                                   | {"ok": true} |
+| POST stock             | {zoneId, instanceType, spot, available}                           | {"ok": true} |
+| POST prices            | [entries] or {"prices": [entries]}                                | {"ok": true} |
+| POST interrupt         | {instanceId, noticeSeconds, format, deliverTo, markSoldOut}        | {"event", "delivered"} |
+| POST clock             | {advanceSeconds, timeScale}                                       | {"now", "timeScale"} |
+| POST faults            | {actions, errorRate, code, httpStatus, latencyMs, qpsLimit,        | {"rules": [...]} |
+|                        |  timeout, seed}                                                   |        |
+| DELETE faults          |                                                                   | {"rules": []} |
+| GET  faults            |                                                                   | {"rules": [...]} |
+| GET  calls             |                                                                   | {"calls": [...]} |
+| POST subscribe         | {url, format}                                                     | {"ok": true} |
+| POST policy            | {"policy": document or null} or the document itself              | {"ok": true} |
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from .core import EmulatorError
+from .delivery import check_format
+
+if TYPE_CHECKING:
+    from .server import Emulator
+
+Handler = Callable[["Emulator", Any], dict[str, Any]]
+PREFIX = "/_emulator/"
+
+
+class BadRequest(ValueError):
+    """Control input that cannot be applied."""
+
+
+def _obj(body: Any) -> dict[str, Any]:
+    if body is None:
+        return {}
+    if not isinstance(body, dict):
+        raise BadRequest("body must be a JSON object")
+    return body
+
+
+def _required(body: dict[str, Any], key: str) -> Any:
+    if body.get(key) in (None, ""):
+        raise BadRequest(f"{key} is required")
+    return body[key]
+
+
+def _state(emu: Emulator, body: Any) -> dict[str, Any]:
+    with emu.backend.lock:
+        snapshot: dict[str, Any] = emu.backend.snapshot()
+    return snapshot
+
+
+def _reset(emu: Emulator, body: Any) -> dict[str, Any]:
+    emu.reset(_obj(body) or None)
+    return {"ok": True}
+
+
+def _scenario(emu: Emulator, body: Any) -> dict[str, Any]:
+    scenario = _obj(body)
+    with emu.backend.lock:
+        emu.backend.load_scenario(scenario)
+    return {"ok": True}
+
+
+def _stock(emu: Emulator, body: Any) -> dict[str, Any]:
+    data = _obj(body)
+    available = _required(data, "available")
+    if not isinstance(available, (bool, int)):
+        raise BadRequest("available must be true, false or a number of launches")
+    with emu.backend.lock:
+        zone, instance_type = str(_required(data, "zoneId")), str(_required(data, "instanceType"))
+        emu.backend.set_stock(zone, instance_type, bool(data.get("spot", True)), available)
+    return {"ok": True}
+
+
+def _prices(emu: Emulator, body: Any) -> dict[str, Any]:
+    entries = body.get("prices", body.get("entries")) if isinstance(body, dict) else body
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise BadRequest("prices must be a list of {zoneId, instanceType, spotPrice?, originPrice?}")
+    with emu.backend.lock:
+        emu.backend.set_prices(entries)
+    return {"ok": True}
+
+
+def _interrupt(emu: Emulator, body: Any) -> dict[str, Any]:
+    data = _obj(body)
+    return emu.interrupt(
+        str(_required(data, "instanceId")),
+        notice_seconds=float(data.get("noticeSeconds", 300)),
+        fmt=check_format(str(data.get("format") or "cloudmonitor")),
+        deliver_to=data.get("deliverTo") or None,
+        mark_sold_out=bool(data.get("markSoldOut", False)),
+    )
+
+
+def _clock(emu: Emulator, body: Any) -> dict[str, Any]:
+    data = _obj(body)
+    advance = float(data.get("advanceSeconds") or 0.0)
+    if advance < 0:
+        raise BadRequest("advanceSeconds must be >= 0")
+    with emu.backend.lock:
+        if data.get("timeScale") is not None:
+            scale = float(data["timeScale"])
+            if scale < 0:
+                raise BadRequest("timeScale must be >= 0")
+            emu.clock.set_time_scale(scale)
+        if advance:
+            emu.clock.advance(advance)
+        emu.clock.fire_due()
+        return {"now": emu.clock.now(), "timeScale": emu.clock.time_scale}
+
+
+def _faults(emu: Emulator, body: Any) -> dict[str, Any]:
+    data = _obj(body)
+    actions = data.get("actions", ["*"])
+    if isinstance(actions, str):
+        actions = [actions]
+    status = data.get("httpStatus")
+    qps = data.get("qpsLimit")
+    timeout = data.get("timeout", False)
+    emu.faults.add(
+        actions,
+        error_rate=float(data.get("errorRate") or 0.0),
+        code=str(data.get("code") or "ServiceUnavailable"),
+        http_status=int(status) if status is not None else None,
+        latency_ms=float(data.get("latencyMs") or 0.0),
+        qps_limit=float(qps) if qps is not None else None,
+        timeout=timeout if isinstance(timeout, bool) else float(timeout),
+        seed=int(data["seed"]) if data.get("seed") is not None else None,
+    )
+    return {"rules": emu.faults.rules()}
+
+
+def _clear_faults(emu: Emulator, body: Any) -> dict[str, Any]:
+    emu.faults.clear()
+    return {"rules": []}
+
+
+def _list_faults(emu: Emulator, body: Any) -> dict[str, Any]:
+    return {"rules": emu.faults.rules()}
+
+
+def _calls(emu: Emulator, body: Any) -> dict[str, Any]:
+    return {"calls": emu.journal.entries()}
+
+
+def _subscribe(emu: Emulator, body: Any) -> dict[str, Any]:
+    data = _obj(body)
+    emu.deliverer.subscribe(str(_required(data, "url")), str(data.get("format") or "cloudmonitor"))
+    return {"ok": True}
+
+
+def _policy(emu: Emulator, body: Any) -> dict[str, Any]:
+    data = _obj(body)
+    document = data if "Statement" in data else data.get("policy")
+    emu.set_policy(document)
+    return {"ok": True}
+
+
+ROUTES: dict[tuple[str, str], Handler] = {
+    ("GET", "state"): _state,
+    ("POST", "reset"): _reset,
+    ("POST", "scenario"): _scenario,
+    ("POST", "stock"): _stock,
+    ("POST", "prices"): _prices,
+    ("POST", "interrupt"): _interrupt,
+    ("POST", "clock"): _clock,
+    ("POST", "faults"): _faults,
+    ("DELETE", "faults"): _clear_faults,
+    ("GET", "faults"): _list_faults,
+    ("GET", "calls"): _calls,
+    ("POST", "subscribe"): _subscribe,
+    ("POST", "policy"): _policy,
+}
+
+
+def handle(emu: Emulator, method: str, path: str, raw: bytes) -> tuple[int, dict[str, Any]]:
+    """Answer one control request: ``(status, JSON body)``."""
+    name = path[len(PREFIX):].strip("/")
+    handler = ROUTES.get((method, name))
+    if handler is None:
+        known = any(route == name for _, route in ROUTES)
+        return (405 if known else 404), {"error": f"no control route {method} {PREFIX}{name}"}
+    try:
+        body = json.loads(raw) if raw.strip() else None
+        return 200, handler(emu, body)
+    except EmulatorError as err:
+        return 400, {"error": err.message, "code": err.code}
+    except (ValueError, TypeError, KeyError) as err:  # json.JSONDecodeError and BadRequest are ValueErrors
+        return 400, {"error": str(err) or type(err).__name__}

@@ -1,0 +1,309 @@
+"""The emulator's HTTP server: one address for ECS and VPC RPC calls plus the ``/_emulator/`` control API.
+
+A stdlib ``ThreadingHTTPServer`` (a thread per connection, HTTP/1.1 keep-alive, a deep listen backlog
+so hundreds of concurrent calls are accepted). A ticker thread fires the emulated clock's due
+callbacks, so with ``time_scale > 0`` scheduled releases happen and subscribed events go out without
+any traffic. ``stop()`` is clean: it stops accepting, wakes requests held by latency or timeout
+faults, closes idle keep-alive connections and joins every thread.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import signal
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from . import control
+from .control_client import EmulatorControl
+from .core import Clock
+from .delivery import Deliverer, interruption_event, state_change_event
+from .dispatch import Dispatcher
+from .faults import Faults
+from .journal import Journal
+from .ram import RamPolicy, parse_policy
+from .signing import SignedRequest
+
+log = logging.getLogger(__name__)
+
+TICK_SECONDS = 0.05
+Scenario = dict[str, Any] | str | Path | None
+
+
+def load_scenario(scenario: Scenario) -> dict[str, Any] | None:
+    """None (the backend's default), a scenario dict, or the path of a JSON file holding one."""
+    if scenario is None or isinstance(scenario, dict):
+        return scenario
+    data = json.loads(Path(scenario).read_text(encoding="utf-8"))
+    if not isinstance(data, dict):
+        raise ValueError(f"scenario {scenario} must hold a JSON object")
+    return data
+
+
+class _Server(ThreadingHTTPServer):
+    """Tracks open connections so that stop() can close idle keep-alive ones and join their threads."""
+
+    daemon_threads = True
+    block_on_close = True
+    request_queue_size = 1024
+
+    def __init__(self, address: tuple[str, int], emulator: Emulator) -> None:
+        self.emulator = emulator
+        self._open: set[socket.socket] = set()
+        self._open_lock = threading.Lock()
+        super().__init__(address, _Handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._open_lock:
+            self._open.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._open_lock:
+            self._open.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        with self._open_lock:
+            sockets = list(self._open)
+        for sock in sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        log.debug("connection from %s ended with an error", client_address, exc_info=True)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    def do_POST(self) -> None:
+        self._serve()
+
+    def do_DELETE(self) -> None:
+        self._serve()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("%s %s", self.address_string(), format % args)
+
+    def _serve(self) -> None:
+        emulator = self.server.emulator
+        url = urlsplit(self.path)
+        length = int(self.headers.get("content-length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        if url.path.startswith(control.PREFIX):
+            status, body = control.handle(emulator, self.command, url.path, raw)
+            self._send(status, body)
+            return
+        result = emulator.dispatcher.handle(self._signed_request(url.path, url.query, raw))
+        if result.body is None:  # a timeout fault: answer nothing and drop the connection
+            self.close_connection = True
+            return
+        self._send(result.status, result.body, {"x-acs-request-id": result.request_id})
+
+    def _signed_request(self, path: str, query: str, raw: bytes) -> SignedRequest:
+        headers: dict[str, list[str]] = {}
+        for name, value in self.headers.items():
+            headers.setdefault(name.lower(), []).append(value)
+        form: dict[str, str] = {}
+        if (self.headers.get("content-type") or "").startswith("application/x-www-form-urlencoded"):
+            form = dict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True))
+        return SignedRequest(
+            method=self.command,
+            path=path or "/",
+            query=dict(parse_qsl(query, keep_blank_values=True)),
+            headers=headers,
+            body=raw,
+            form=form,
+        )
+
+    def _send(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+        data = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json;charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+
+class Emulator:
+    """An in-process emulator: ``with Emulator() as emu:`` then point the SDKs at ``emu.endpoint``."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        scenario: Scenario = None,
+        time_scale: float = 1.0,
+        policy: dict[str, Any] | None = None,
+        *,
+        backend: Any = None,
+    ) -> None:
+        self.host, self._port = host, port
+        if backend is None:
+            from .backend import Backend  # the resource layer; imported here to keep it swappable in tests
+
+            backend = Backend(Clock(time_scale), load_scenario(scenario))
+        self.backend: Any = backend
+        self.clock: Clock = backend.clock
+        self.faults = Faults()
+        self.journal = Journal()
+        self.deliverer = Deliverer()
+        self._initial_policy = parse_policy(policy)
+        self.policy: RamPolicy | None = self._initial_policy
+        self._stopping = threading.Event()
+        self.dispatcher = Dispatcher(backend, self.faults, self.journal, lambda: self.policy, self._stopping)
+        self.backend.add_listener(self._on_backend_event)
+        self._server: _Server | None = None
+        self._threads: list[threading.Thread] = []
+        self._control: EmulatorControl | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    def start(self) -> Emulator:
+        if self._server is not None:
+            return self
+        import_actions()
+        self._stopping.clear()
+        self._server = _Server((self.host, self._port), self)
+        self.deliverer.start()
+        for name, target in (("emulator-http", self._serve_forever), ("emulator-ticker", self._tick)):
+            thread = threading.Thread(target=target, name=name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        return self
+
+    def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is None:
+            return
+        self._stopping.set()
+        server.shutdown()
+        server.close_connections()
+        server.server_close()  # joins the connection threads
+        for thread in self._threads:
+            thread.join()
+        self._threads.clear()
+        self.deliverer.stop()
+        if self._control is not None:
+            self._control.close()
+            self._control = None
+
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("the emulator is not started")
+        return int(self._server.server_address[1])
+
+    @property
+    def endpoint(self) -> str:
+        """``host:port`` for ``Config(endpoint=..., protocol="http")``."""
+        return f"{self.host}:{self.port}"
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.endpoint}"
+
+    @property
+    def control(self) -> EmulatorControl:
+        if self._control is None:
+            self._control = EmulatorControl(self.url)
+        return self._control
+
+    # -- operations the control API exposes ------------------------------------------------------
+    def reset(self, scenario: dict[str, Any] | None = None) -> None:
+        """Fresh scenario state, no faults, no subscriptions, an empty journal, the initial policy."""
+        with self.backend.lock:
+            self.backend.reset(scenario)
+        self.faults.clear()
+        self.deliverer.clear()
+        self.journal.clear()
+        self.policy = self._initial_policy
+
+    def set_policy(self, document: dict[str, Any] | None) -> None:
+        self.policy = parse_policy(document)
+
+    def interrupt(
+        self,
+        instance_id: str,
+        *,
+        notice_seconds: float = 300.0,
+        fmt: str = "cloudmonitor",
+        deliver_to: str | None = None,
+        mark_sold_out: bool = False,
+    ) -> dict[str, Any]:
+        """Mark a spot instance for release and deliver the notice; the receiver runs outside the lock
+        (it will usually call this emulator back)."""
+        with self.backend.lock:
+            info = self.backend.interrupt(instance_id, notice_seconds=notice_seconds, mark_sold_out=mark_sold_out)
+            event = interruption_event(info, self.backend.account_id, self.clock.now())
+        self.deliverer.publish(event)
+        body = event.render(fmt)
+        delivered = self.deliverer.post(deliver_to, body) if deliver_to else None
+        return {"event": body, "delivered": delivered}
+
+    # -- internals -------------------------------------------------------------------------------
+    def _on_backend_event(self, kind: str, info: dict[str, Any]) -> None:
+        """Called by the backend, under its lock: format and queue, never block."""
+        if kind == "state_change":
+            self.deliverer.publish(state_change_event(info, self.backend.account_id, self.clock.now()))
+
+    def _serve_forever(self) -> None:
+        assert self._server is not None
+        self._server.serve_forever(poll_interval=TICK_SECONDS)  # a short poll makes stop() prompt
+
+    def _tick(self) -> None:
+        while not self._stopping.wait(TICK_SECONDS):
+            try:
+                with self.backend.lock:
+                    self.clock.fire_due()
+            except Exception:
+                log.exception("a scheduled emulator callback failed")
+
+
+def import_actions() -> None:
+    """Register every real action (``@action`` decorators run on import)."""
+    from . import responses  # noqa: F401
+
+
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8900,
+    scenario: Scenario = None,
+    time_scale: float = 1.0,
+    *,
+    scenario_path: str | Path | None = None,
+    policy: dict[str, Any] | None = None,
+) -> None:
+    """Run an emulator until Ctrl-C or SIGTERM (the ``aliyun-ops emulator`` command)."""
+    emulator = Emulator(host, port, scenario if scenario is not None else scenario_path, time_scale, policy)
+    done = threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, lambda *_: done.set())
+    emulator.start()
+    log.info("emulator listening on %s", emulator.url)
+    try:
+        while not done.wait(1.0):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        emulator.stop()
