@@ -11,6 +11,7 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -50,6 +51,27 @@ def hmac_sha256_b64(key: str, message: str) -> str:
 
 def json_body(payload: dict[str, Any]) -> bytes:
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+class _RedactHttpxUrls(logging.Filter):
+    """httpx logs ``HTTP Request: POST <full URL>`` at INFO: the URL of a robot carries its token."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and record.args:
+            record.args = tuple(
+                redact_url(str(a)) if isinstance(a, httpx.URL) or str(a).startswith(("http://", "https://")) else a
+                for a in record.args
+            )
+        return True
+
+
+def _install_httpx_redaction() -> None:
+    logger = logging.getLogger("httpx")
+    if not any(isinstance(f, _RedactHttpxUrls) for f in logger.filters):
+        logger.addFilter(_RedactHttpxUrls())
+
+
+_install_httpx_redaction()
 
 
 class Channel(ABC):
