@@ -1,0 +1,98 @@
+"""Build the code folder Function Compute runs: this project and its dependencies, nothing else.
+
+    python -m aliyun_ops.deploy.package --out code [--project .]
+
+is ``pip install --target <out> <project>``. Function Compute's python3.10 runtime is Linux x86_64, and
+pydantic-core is compiled: build with Python 3.10 on Linux x86_64 (for example inside
+``docker run --rm -v "$PWD":/src -w /src python:3.10-slim python -m pip install --target code .``),
+otherwise the folder will not import there. The packager warns when the build interpreter differs.
+
+A folder it built holds a ``.aliyun-ops-package`` marker; it is emptied before a rebuild. Any other
+non-empty folder is refused, so a typo cannot wipe a directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import platform
+import shutil
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+MARKER = ".aliyun-ops-package"
+FC_PYTHON = (3, 10)
+
+
+class PackageError(Exception):
+    """The code folder could not be built."""
+
+
+def pip_command(out: Path, project: Path, *, deps: bool = True, index: bool = True,
+                build_isolation: bool = True) -> list[str]:
+    """The one pip command the build runs (the flags turned off are for offline tests)."""
+    cmd = [sys.executable, "-m", "pip", "install", "--target", str(out), "--no-compile",
+           "--disable-pip-version-check", "--no-input"]
+    cmd += [] if deps else ["--no-deps"]
+    cmd += [] if index else ["--no-index"]
+    cmd += [] if build_isolation else ["--no-build-isolation"]
+    return [*cmd, str(project)]
+
+
+def prepare(out: Path) -> None:
+    """Empty a folder this tool built before; refuse any other non-empty folder."""
+    if out.exists() and any(out.iterdir()):
+        if not (out / MARKER).exists():
+            raise PackageError(f"{out} is not empty and was not built by aliyun-ops; choose another --out")
+        shutil.rmtree(out)
+    out.mkdir(parents=True, exist_ok=True)
+
+
+def build(out: Path, project: Path, *, deps: bool = True, index: bool = True, build_isolation: bool = True) -> Path:
+    """Install ``project`` (with its dependencies) into ``out``; return ``out``."""
+    out, project = Path(out).resolve(), Path(project).resolve()
+    if not (project / "pyproject.toml").exists():
+        raise PackageError(f"{project} has no pyproject.toml")
+    _warn_if_not_fc_like()
+    prepare(out)
+    cmd = pip_command(out, project, deps=deps, index=index, build_isolation=build_isolation)
+    log.info("running %s", " ".join(cmd))
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise PackageError(f"pip failed ({done.returncode}):\n{done.stderr[-4000:]}")
+    (out / MARKER).write_text("built by python -m aliyun_ops.deploy.package\n", encoding="utf-8")
+    if not (out / "aliyun_ops" / "__init__.py").exists():
+        raise PackageError(f"{out} does not hold the aliyun_ops package after pip install")
+    return out
+
+
+def _warn_if_not_fc_like() -> None:
+    here = (sys.version_info[:2], platform.system(), platform.machine())
+    if here != (FC_PYTHON, "Linux", "x86_64"):
+        log.warning("building with Python %d.%d on %s/%s; Function Compute's python3.10 is Linux/x86_64: compiled "
+                    "dependencies (pydantic-core) may not import there", *here[0], here[1], here[2])
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m aliyun_ops.deploy.package", description="Build the Function Compute code folder.")
+    parser.add_argument("--out", type=Path, default=Path("code"), help="code folder to build (default: code)")
+    parser.add_argument("--project", type=Path, default=Path("."), help="project to install (default: .)")
+    parser.add_argument("--no-deps", action="store_true", help="install the project only")
+    parser.add_argument("--no-index", action="store_true", help="do not use the package index")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+    try:
+        out = build(args.out, args.project, deps=not args.no_deps, index=not args.no_index)
+    except PackageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
