@@ -1,0 +1,221 @@
+"""The emulator's whole cloud state for one account, and the control hooks the protocol layer uses.
+
+Timers: every delayed change (boot, stop, image build, spot reclaim) goes into the backend's own
+queue and is applied by ``settle()``, which runs under ``lock`` at the start of every action and from
+the clock's callbacks. A clock callback only *tries* the lock: the protocol layer may hold it while
+reading the clock, and a blocking wait there could deadlock; whatever it skips, the next action
+settles. Listeners are called synchronously under the lock: they must not block.
+"""
+
+from __future__ import annotations
+
+import copy
+import heapq
+import itertools
+import json
+import random
+import string
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aliyun_ops.emulator import exceptions as exc
+from aliyun_ops.emulator.core import Clock, EmulatorError
+from aliyun_ops.emulator.models.catalogue import Catalogue, Stock, load_catalogue
+from aliyun_ops.emulator.models.images import Images
+from aliyun_ops.emulator.models.instances import InstanceRecord, Instances
+from aliyun_ops.emulator.models.network import Network
+
+DEFAULT_ACCESS_KEY_ID = "emulator-access-key-id"
+DEFAULT_ACCESS_KEY_SECRET = "emulator-access-key-secret"
+SCENARIO_DIR = Path(__file__).parent / "scenarios"
+DEFAULT_TIMING = {
+    "pendingSeconds": 2.0,
+    "instanceBootSeconds": 25.0,
+    "stopSeconds": 5.0,
+    "imageBaseSeconds": 30.0,
+    "imageSecondsPerGiB": 1.0,
+    "spotNoticeSeconds": 300.0,
+}
+ID_PREFIX = {"cn-hangzhou": "bp1", "cn-shanghai": "uf6"}
+
+
+@dataclass(frozen=True)
+class Credential:
+    access_key_id: str
+    secret: str
+    security_token: str | None = None  # STS: the request must carry this exact token
+
+
+def load_default_scenario() -> dict[str, Any]:
+    with (SCENARIO_DIR / "default.json").open(encoding="utf-8") as fh:
+        data: dict[str, Any] = json.load(fh)
+    return data
+
+
+class Backend:
+    def __init__(self, clock: Clock, scenario: dict[str, Any] | None = None) -> None:
+        self.clock = clock
+        self.lock = threading.RLock()
+        self._listeners: list[Callable[[str, dict[str, Any]], None]] = []
+        self.load_scenario(scenario if scenario is not None else load_default_scenario())
+
+    # ---- scenario
+    def reset(self, scenario: dict[str, Any] | None = None) -> None:
+        self.load_scenario(scenario if scenario is not None else load_default_scenario())
+
+    def load_scenario(self, scenario: dict[str, Any]) -> None:
+        """Replace the whole state; timers of the old state are dropped (they check ``_epoch``)."""
+        with self.lock:
+            scenario = copy.deepcopy(scenario)
+            self.scenario = scenario
+            self._epoch = getattr(self, "_epoch", 0) + 1
+            self._queue: list[tuple[float, int, int, Callable[[], None]]] = []
+            self._seq = itertools.count()
+            self._rng = random.Random(scenario.get("seed", 20240519))
+            self._next_public = 20
+            self.account_id: str = str(scenario.get("accountId", "1690700000000030"))
+            self.timings = {**DEFAULT_TIMING, **scenario.get("timing", {})}
+            self.credentials = {DEFAULT_ACCESS_KEY_ID: Credential(DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET)}
+            for c in scenario.get("credentials", []):
+                cred = Credential(c["accessKeyId"], c["accessKeySecret"], c.get("securityToken"))
+                self.credentials[cred.access_key_id] = cred
+            self.catalogue: Catalogue = load_catalogue(scenario)
+            self.catalogue.seed_history(
+                self.clock.now(), [z["zoneId"] for r in self.catalogue.regions for z in r["zones"]]
+            )
+            self.network = Network(self, scenario)
+            self.images = Images(self, scenario)
+            self.instances = Instances(self)
+
+    def timing(self, name: str) -> float:
+        return float(self.timings[name])
+
+    # ---- ids, time
+    def new_id(self, prefix: str, region_id: str = "cn-hangzhou") -> str:
+        alphabet = string.ascii_lowercase + string.digits
+        tail = "".join(self._rng.choice(alphabet) for _ in range(17))
+        return f"{prefix}-{ID_PREFIX.get(region_id, 'bp1')}{tail}"
+
+    def new_public_ip(self) -> str:
+        n = self._next_public
+        self._next_public += 1
+        return f"47.96.{n // 250}.{n % 250 + 2}"
+
+    def iso_now(self, seconds: bool = False) -> str:
+        """ECS writes instance times to the minute (``2024-05-19T08:15Z``), images to the second."""
+        fmt = "%Y-%m-%dT%H:%M:%SZ" if seconds else "%Y-%m-%dT%H:%MZ"
+        return time.strftime(fmt, time.gmtime(self.clock.now()))
+
+    # ---- timers
+    def schedule(self, delay: float, fn: Callable[[], None]) -> None:
+        at = self.clock.now() + delay
+        epoch = self._epoch
+
+        def guarded() -> None:
+            if self._epoch == epoch:
+                fn()
+
+        heapq.heappush(self._queue, (at, next(self._seq), epoch, guarded))
+        self.clock.call_at(at, self._on_clock)
+
+    def _on_clock(self) -> None:
+        if self.lock.acquire(blocking=False):
+            try:
+                self.settle()
+            finally:
+                self.lock.release()
+
+    def settle(self) -> None:
+        """Apply every delayed change that is due, in time order."""
+        with self.lock:
+            now = self.clock.now()
+            while self._queue and self._queue[0][0] <= now:
+                _, _, _, fn = heapq.heappop(self._queue)
+                fn()
+
+    # ---- events
+    def add_listener(self, fn: Callable[[str, dict[str, Any]], None]) -> None:
+        self._listeners.append(fn)
+
+    def emit(self, kind: str, payload: dict[str, Any]) -> None:
+        for fn in list(self._listeners):
+            fn(kind, payload)
+
+    def emit_state(self, inst: InstanceRecord) -> None:
+        self.emit(
+            "state_change",
+            {
+                "instanceId": inst.instance_id,
+                "regionId": inst.region_id,
+                "zoneId": inst.zone_id,
+                "instanceType": inst.instance_type,
+                "instanceName": inst.launch.name,
+                "accountId": self.account_id,
+                "resourceType": "ALIYUN::ECS::Instance",
+                "state": inst.status,
+                "time": self.clock.now(),
+            },
+        )
+
+    # ---- control hooks
+    def set_stock(self, zone_id: str, instance_type: str, spot: bool, available: Stock) -> None:
+        with self.lock:
+            self.catalogue.type(instance_type)
+            self.catalogue.set_stock(zone_id, instance_type, spot, available)
+
+    def set_prices(self, entries: list[dict[str, Any]]) -> None:
+        with self.lock:
+            for e in entries:
+                spot, origin = e.get("spotPrice"), e.get("originPrice")
+                self.catalogue.add_price(
+                    self.clock.now(),
+                    e["zoneId"],
+                    e["instanceType"],
+                    None if spot is None else float(spot),
+                    None if origin is None else float(origin),
+                )
+
+    def fail_next_images(self, n: int = 1) -> None:
+        """The next n CreateImage builds end CreateFailed (halfway through their build time)."""
+        with self.lock:
+            self.images.fail_next = n
+
+    def fail_images_of(self, instance_id: str, fail: bool = True) -> None:
+        """Every image made from this instance fails (until called with ``fail=False``)."""
+        with self.lock:
+            (self.images.fail_instances.add if fail else self.images.fail_instances.discard)(instance_id)
+
+    def interrupt(self, instance_id: str, notice_seconds: float = 300, mark_sold_out: bool = False) -> dict[str, Any]:
+        with self.lock:
+            self.settle()
+            inst = self.instances.interrupt(instance_id, notice_seconds, mark_sold_out)
+            return {
+                "instanceId": inst.instance_id,
+                "regionId": inst.region_id,
+                "zoneId": inst.zone_id,
+                "instanceType": inst.instance_type,
+                "instanceName": inst.launch.name,
+                "accountId": self.account_id,
+                "action": "delete",
+            }
+
+    def snapshot(self) -> dict[str, Any]:
+        from aliyun_ops.emulator.responses.render import snapshot
+
+        with self.lock:
+            self.settle()
+            return snapshot(self)
+
+
+__all__ = [
+    "DEFAULT_ACCESS_KEY_ID",
+    "DEFAULT_ACCESS_KEY_SECRET",
+    "Backend",
+    "Credential",
+    "EmulatorError",
+    "exc",
+]

@@ -1,0 +1,169 @@
+"""Images: public system images from the scenario and the account's own, made by CreateImage.
+
+CreateImage rules: ClientToken idempotency, unique and well-formed ImageName, source instance
+Running or Stopped. The build takes ``imageBaseSeconds + imageSecondsPerGiB x (system + data GiB)``
+with Progress rising linearly; ``fail_next`` makes the next n builds end CreateFailed halfway.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from aliyun_ops.emulator import exceptions as exc
+
+if TYPE_CHECKING:
+    from aliyun_ops.emulator.backend import Backend
+
+NAME_RE = re.compile(r"^[A-Za-z\u4e00-\u9fa5][A-Za-z0-9\u4e00-\u9fa5.:_\-]{1,127}$")
+
+
+@dataclass
+class ImageRecord:
+    image_id: str
+    name: str
+    region_id: str
+    owner_alias: str  # system | self
+    architecture: str  # x86_64 | arm64
+    os_type: str
+    os_name: str
+    platform: str
+    size: int  # GiB, the system disk's
+    status: str = "Available"
+    creation_time: str = ""
+    description: str = ""
+    tags: dict[str, str] = field(default_factory=dict)
+    disks: list[dict[str, Any]] = field(default_factory=list)  # DiskDeviceMapping rows
+    source_instance_id: str = ""
+    started_at: float = 0.0
+    build_seconds: float = 0.0
+    image_family: str = ""
+
+    def progress(self, now: float) -> int:
+        if self.status in ("Available", "CreateFailed") or self.build_seconds <= 0:
+            return 100 if self.status == "Available" else min(99, self._elapsed_pct(now))
+        return min(99, self._elapsed_pct(now))
+
+    def _elapsed_pct(self, now: float) -> int:
+        return int(max(0.0, now - self.started_at) / self.build_seconds * 100) if self.build_seconds else 0
+
+
+class Images:
+    def __init__(self, backend: Backend, scenario: dict[str, Any]) -> None:
+        self.b = backend
+        self.items: dict[tuple[str, str], ImageRecord] = {}  # (region, image id): public ids repeat per region
+        self.tokens: dict[str, tuple[str, str]] = {}  # ClientToken -> (fingerprint, image id)
+        self.fail_next = 0
+        self.fail_instances: set[str] = set()
+        for raw in scenario.get("images", []):
+            self._load(raw)
+
+    def _load(self, raw: dict[str, Any]) -> None:
+        img = ImageRecord(
+            image_id=raw["imageId"],
+            name=raw.get("imageName", raw["imageId"]),
+            region_id=raw.get("regionId", "cn-hangzhou"),
+            owner_alias=raw.get("ownerAlias", "system"),
+            architecture=raw.get("architecture", "x86_64"),
+            os_type=raw.get("osType", "linux"),
+            os_name=raw.get("osName", ""),
+            platform=raw.get("platform", ""),
+            size=int(raw.get("size", 20)),
+            status=raw.get("status", "Available"),
+            creation_time=raw.get("creationTime", "2024-08-19T09:00:00Z"),
+            description=raw.get("description", ""),
+            image_family=raw.get("imageFamily", ""),
+        )
+        img.disks = [{"Device": "/dev/xvda", "Size": str(img.size), "Type": "system", "SnapshotId": ""}]
+        self.items[(img.region_id, img.image_id)] = img
+
+    def get(self, image_id: str, region_id: str) -> ImageRecord:
+        img = self.items.get((region_id, image_id))
+        if img is None:
+            raise exc.InvalidImageIdNotFound()
+        return img
+
+    def usable(self, image_id: str, region_id: str) -> ImageRecord:
+        img = self.get(image_id, region_id)
+        if img.status != "Available":
+            raise exc.IncorrectImageStatus()
+        return img
+
+    def create(
+        self,
+        instance_id: str,
+        region_id: str,
+        name: str | None,
+        description: str,
+        tags: list[tuple[str, str]],
+        client_token: str | None,
+        fingerprint: str,
+    ) -> str:
+        if client_token is not None and client_token in self.tokens:
+            known_fp, image_id = self.tokens[client_token]
+            if known_fp != fingerprint:
+                raise exc.IdempotentParameterMismatch()
+            return image_id
+        if name is not None:
+            if not NAME_RE.match(name) or name.lower().startswith(("http://", "https://")):
+                raise exc.InvalidImageNameMalformed()
+            if any(i.name == name and i.region_id == region_id for i in self.items.values() if i.owner_alias == "self"):
+                raise exc.InvalidImageNameDuplicated()
+        inst = self.b.instances.get(instance_id, region_id)
+        if inst.status not in ("Running", "Stopped"):
+            raise exc.IncorrectInstanceStatus()
+        img = self._from_instance(inst, name, description, tags)
+        if client_token is not None:
+            self.tokens[client_token] = (fingerprint, img.image_id)
+        return img.image_id
+
+    def _from_instance(self, inst: Any, name: str | None, description: str, tags: list[tuple[str, str]]) -> ImageRecord:
+        b = self.b
+        image_id = b.new_id("m")
+        system = next(d for d in inst.disks if d.kind == "system")
+        total_gib = sum(d.size for d in inst.disks)
+        img = ImageRecord(
+            image_id=image_id,
+            name=name or image_id,
+            region_id=inst.region_id,
+            owner_alias="self",
+            architecture=inst.spec.image_arch,
+            os_type=inst.os_type,
+            os_name=inst.os_name,
+            platform=getattr(self.items.get((inst.region_id, inst.launch.image_id)), "platform", ""),
+            size=system.size,
+            status="Creating",
+            creation_time=b.iso_now(seconds=True),
+            description=description,
+            tags=dict(tags),
+            source_instance_id=inst.instance_id,
+            started_at=b.clock.now(),
+            build_seconds=b.timing("imageBaseSeconds") + b.timing("imageSecondsPerGiB") * total_gib,
+        )
+        img.disks = [
+            {"Device": d.device, "Size": str(d.size), "Type": d.kind, "SnapshotId": b.new_id("s")} for d in inst.disks
+        ]
+        self.items[(img.region_id, image_id)] = img
+        fail = self.fail_next > 0 or inst.instance_id in self.fail_instances
+        if self.fail_next > 0:
+            self.fail_next -= 1
+        self._finish_later(img, fail)
+        return img
+
+    def _finish_later(self, img: ImageRecord, fail: bool) -> None:
+        delay = img.build_seconds / 2 if fail else img.build_seconds
+
+        def done() -> None:
+            if self.items.get((img.region_id, img.image_id)) is img and img.status == "Creating":
+                img.status = "CreateFailed" if fail else "Available"
+
+        self.b.schedule(delay, done)
+
+    def delete(self, image_id: str, region_id: str) -> None:
+        img = self.get(image_id, region_id)
+        if img.owner_alias != "self":
+            raise exc.InvalidImageIdNotFound()
+        if img.status == "Creating":
+            raise exc.IncorrectImageStatus("The current status of the image does not support this operation.")
+        del self.items[(region_id, image_id)]

@@ -1,0 +1,333 @@
+"""ECS instances: RunInstances' rules, the lifecycle on the clock, stop/start/delete and spot
+interruption.
+
+Lifecycle (scenario ``timing``): Pending -(pendingSeconds)-> Starting -(instanceBootSeconds)-> Running;
+Running -(stopSeconds)-> Stopped via Stopping; Stopped -> Starting -> Running on StartInstance.
+Each change is emitted as ``("state_change", {...})``. A transition scheduled for an older state is
+dropped (every instance carries a ``generation`` bumped on each request).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from aliyun_ops.emulator import exceptions as exc
+from aliyun_ops.emulator.models.catalogue import InstanceTypeSpec
+
+if TYPE_CHECKING:
+    from aliyun_ops.emulator.backend import Backend
+
+SPOT_STRATEGIES = ("NoSpot", "SpotAsPriceGo", "SpotWithPriceLimit")
+
+
+@dataclass
+class DiskRecord:
+    disk_id: str
+    kind: str  # system | data
+    category: str
+    size: int
+    device: str
+    delete_with_instance: bool = True
+    performance_level: str = ""
+    name: str = ""
+
+
+@dataclass
+class LaunchSpec:
+    """RunInstances' parameters once parsed (the response layer fills it)."""
+
+    region_id: str
+    image_id: str
+    instance_type: str
+    vswitch_id: str
+    zone_id: str | None = None
+    security_group_ids: list[str] = field(default_factory=list)
+    name: str = ""
+    hostname: str = ""
+    description: str = ""
+    key_pair_name: str = ""
+    password_set: bool = False
+    ram_role_name: str = ""
+    resource_group_id: str = ""
+    user_data: str = ""
+    tags: list[tuple[str, str]] = field(default_factory=list)
+    system_disk_category: str | None = None
+    system_disk_size: int | None = None
+    system_disk_pl: str = ""
+    data_disks: list[dict[str, str]] = field(default_factory=list)
+    instance_charge_type: str = "PostPaid"
+    internet_charge_type: str = "PayByTraffic"
+    internet_max_bandwidth_out: int = 0
+    private_ip: str | None = None
+    spot_strategy: str = "NoSpot"
+    spot_price_limit: float | None = None
+    spot_duration: int | None = None
+    spot_interruption_behavior: str = "Terminate"
+    amount: int = 1
+
+
+@dataclass
+class InstanceRecord:
+    instance_id: str
+    region_id: str
+    zone_id: str
+    spec: InstanceTypeSpec
+    launch: LaunchSpec
+    vpc_id: str
+    private_ip: str
+    status: str = "Pending"
+    public_ip: str = ""
+    disks: list[DiskRecord] = field(default_factory=list)
+    tags: dict[str, str] = field(default_factory=dict)
+    lock_reasons: list[str] = field(default_factory=list)
+    stopped_mode: str = "Not-applicable"
+    creation_time: str = ""
+    start_time: str = ""
+    generation: int = 0
+    os_name: str = ""
+    os_type: str = "linux"
+
+    @property
+    def is_spot(self) -> bool:
+        return self.launch.spot_strategy != "NoSpot"
+
+    @property
+    def instance_type(self) -> str:
+        return self.spec.type_id
+
+
+class Instances:
+    def __init__(self, backend: Backend) -> None:
+        self.b = backend
+        self.items: dict[str, InstanceRecord] = {}
+        self.tokens: dict[str, tuple[str, list[str]]] = {}  # ClientToken -> (fingerprint, ids)
+
+    def get(self, instance_id: str, region_id: str | None = None) -> InstanceRecord:
+        inst = self.items.get(instance_id)
+        if inst is None or (region_id is not None and inst.region_id != region_id):
+            raise exc.InvalidInstanceIdNotFound()
+        return inst
+
+    # ---- RunInstances
+    def run(self, spec: LaunchSpec, client_token: str | None, fingerprint: str, dry_run: bool) -> list[str]:
+        if client_token is not None and not dry_run:
+            if len(client_token) > 64 or not client_token.isascii():
+                raise exc.InvalidClientToken()
+            known = self.tokens.get(client_token)
+            if known is not None:
+                if known[0] != fingerprint:
+                    raise exc.IdempotentParameterMismatch()
+                return list(known[1])
+        itype, vsw, image, disks = self._validate(spec)
+        if dry_run:
+            raise exc.DryRunOperation()
+        self.b.catalogue.take_stock(vsw.zone_id, spec.instance_type, spec.spot_strategy != "NoSpot")
+        ids = [self._create(spec, itype, vsw, image, disks) for _ in range(spec.amount)]
+        if client_token is not None:
+            self.tokens[client_token] = (fingerprint, ids)
+        return ids
+
+    def _validate(self, spec: LaunchSpec) -> tuple[InstanceTypeSpec, Any, Any, list[DiskRecord]]:
+        cat, net = self.b.catalogue, self.b.network
+        itype = cat.type(spec.instance_type)
+        vsw = net.vswitch(spec.vswitch_id, spec.region_id)
+        if spec.zone_id is not None:
+            cat.check_zone(spec.region_id, spec.zone_id)
+            if spec.zone_id != vsw.zone_id:
+                raise exc.InvalidVSwitchIdMismatch()
+        if not spec.security_group_ids:
+            raise exc.MissingParameter("SecurityGroupId")
+        for gid in spec.security_group_ids:
+            if net.group(gid, spec.region_id).vpc_id != vsw.vpc_id:
+                raise exc.InconsistentNetwork()
+        image = self.b.images.usable(spec.image_id, spec.region_id)
+        if image.architecture != itype.image_arch:
+            raise exc.ImageNotSupportInstanceType()
+        disks = self._disks(spec, itype, image.size)
+        self._validate_spot(spec, vsw.zone_id)
+        self._validate_misc(spec)
+        return itype, vsw, image, disks
+
+    def _disks(self, spec: LaunchSpec, itype: InstanceTypeSpec, image_size: int) -> list[DiskRecord]:
+        cats = self.b.catalogue.system_disk_categories(itype.type_id)
+        category = spec.system_disk_category or self.b.catalogue.default_system_disk_category(itype.type_id)
+        if category not in cats:
+            raise exc.InvalidSystemDiskCategory(
+                f'The specified parameter "SystemDisk.Category" is not valid: {itype.type_id} supports '
+                f"{', '.join(cats)}."
+            )
+        size = spec.system_disk_size if spec.system_disk_size is not None else max(40, image_size)
+        if size < image_size:
+            raise exc.SystemDiskLessThanImage()
+        if not 20 <= size <= 2048:
+            raise exc.SystemDiskSizeInvalid()
+        disks = [DiskRecord("", "system", category, size, "/dev/xvda", True, spec.system_disk_pl)]
+        for n, d in enumerate(spec.data_disks):
+            dcat = d.get("Category", "cloud_efficiency")
+            if dcat not in cats and dcat not in ("cloud_efficiency", "cloud_ssd", "cloud_essd", "cloud_auto"):
+                raise exc.InvalidDataDiskCategory()
+            dsize = int(d.get("Size", "20"))
+            delete = d.get("DeleteWithInstance", "true").lower() != "false"
+            dev = d.get("Device") or f"/dev/xvd{chr(ord('b') + n)}"
+            disks.append(
+                DiskRecord("", "data", dcat, dsize, dev, delete, d.get("PerformanceLevel", ""), d.get("DiskName", ""))
+            )
+        return disks
+
+    def _validate_spot(self, spec: LaunchSpec, zone_id: str) -> None:
+        if spec.spot_strategy not in SPOT_STRATEGIES:
+            raise exc.InvalidSpotStrategy()
+        if spec.spot_strategy != "NoSpot" and spec.instance_charge_type != "PostPaid":
+            raise exc.InvalidSpotStrategy(
+                "The specified Spot type is not support PrePay Instance.", code="InvalidSpotPrepaid"
+            )
+        if spec.spot_duration not in (None, 0, 1):
+            raise exc.InvalidSpotDuration()
+        if spec.spot_interruption_behavior not in ("Terminate", "Stop"):
+            raise exc.InvalidSpotInterruptionBehavior()
+        if spec.spot_strategy == "SpotWithPriceLimit":
+            if spec.spot_price_limit is None or spec.spot_price_limit <= 0:
+                raise exc.InvalidSpotPriceLimit()
+            if spec.spot_price_limit < self.b.catalogue.spot_price(zone_id, spec.instance_type):
+                raise exc.SpotPriceLimitTooLow()
+
+    def _validate_misc(self, spec: LaunchSpec) -> None:
+        if spec.user_data:
+            try:
+                raw = base64.b64decode(spec.user_data, validate=True)
+            except (binascii.Error, ValueError):
+                raise exc.InvalidUserData() from None
+            if len(raw) > 32 * 1024:
+                raise exc.InvalidUserData(
+                    'The specified parameter "UserData" exceeds the size.', code="InvalidUserData.SizeExceeded"
+                )
+        if not 1 <= spec.amount <= 100:
+            raise exc.InvalidParameter('The specified parameter "Amount" is not valid.', code="InvalidAmount.Malformed")
+        if spec.amount > 1 and spec.private_ip:
+            raise exc.InvalidParameterConflict("PrivateIpAddress can only be set when Amount is 1.")
+
+    def _create(self, spec: LaunchSpec, itype: InstanceTypeSpec, vsw: Any, image: Any, disks: list[DiskRecord]) -> str:
+        b = self.b
+        iid = b.new_id("i")
+        inst = InstanceRecord(
+            instance_id=iid,
+            region_id=spec.region_id,
+            zone_id=vsw.zone_id,
+            spec=itype,
+            launch=spec,
+            vpc_id=vsw.vpc_id,
+            private_ip=vsw.allocate(spec.private_ip),
+            tags=dict(spec.tags),
+            creation_time=b.iso_now(),
+            os_name=image.os_name,
+            os_type=image.os_type,
+        )
+        for d in disks:
+            inst.disks.append(
+                DiskRecord(
+                    b.new_id("d"),
+                    d.kind,
+                    d.category,
+                    d.size,
+                    d.device,
+                    d.delete_with_instance,
+                    d.performance_level,
+                    d.name,
+                )
+            )
+        if spec.internet_max_bandwidth_out > 0:
+            inst.public_ip = b.new_public_ip()
+        self.items[iid] = inst
+        b.emit_state(inst)
+        self._after(inst, b.timing("pendingSeconds"), "Starting", then=self._boot)
+        return iid
+
+    # ---- lifecycle
+    def _after(self, inst: InstanceRecord, delay: float, status: str, then: Any = None) -> None:
+        gen = inst.generation
+
+        def fire() -> None:
+            if self.items.get(inst.instance_id) is inst and inst.generation == gen:
+                self._set(inst, status)
+                if then is not None:
+                    then(inst)
+
+        self.b.schedule(delay, fire)
+
+    def _boot(self, inst: InstanceRecord) -> None:
+        self._after(inst, self.b.timing("instanceBootSeconds"), "Running")
+
+    def _set(self, inst: InstanceRecord, status: str) -> None:
+        inst.status = status
+        if status == "Running":
+            inst.start_time = self.b.iso_now()
+            inst.stopped_mode = "Not-applicable"
+        self.b.emit_state(inst)
+
+    def start(self, instance_id: str, region_id: str) -> None:
+        inst = self.get(instance_id, region_id)
+        if inst.status != "Stopped" or inst.lock_reasons:
+            raise exc.IncorrectInstanceStatus()
+        inst.generation += 1
+        self._set(inst, "Starting")
+        self._boot(inst)
+
+    def stop(self, instance_id: str, region_id: str, stopped_mode: str | None) -> None:
+        inst = self.get(instance_id, region_id)
+        if inst.status != "Running":
+            raise exc.IncorrectInstanceStatus()
+        if stopped_mode not in (None, "KeepCharging", "StopCharging"):
+            raise exc.InvalidParameter('The specified parameter "StoppedMode" is not valid.')
+        inst.generation += 1
+        self._set(inst, "Stopping")
+        mode = stopped_mode or "KeepCharging"
+
+        def stopped(i: InstanceRecord) -> None:
+            i.stopped_mode = mode
+
+        self._after(inst, self.b.timing("stopSeconds"), "Stopped", then=stopped)
+
+    def delete(self, instance_id: str, region_id: str, force: bool) -> None:
+        inst = self.get(instance_id, region_id)
+        if inst.status != "Stopped" and not force:
+            raise exc.IncorrectInstanceStatus()
+        self.release(inst)
+
+    def release(self, inst: InstanceRecord) -> None:
+        """Gone for good: frees its private IP and its EIP, emits Deleted."""
+        inst.generation += 1
+        self.items.pop(inst.instance_id, None)
+        vsw = self.b.network.vswitches.get(inst.launch.vswitch_id)
+        if vsw is not None:
+            vsw.used.discard(inst.private_ip)
+        self.b.network.instance_gone(inst.instance_id)
+        inst.status = "Deleted"
+        self.b.emit_state(inst)
+
+    # ---- spot interruption
+    def interrupt(self, instance_id: str, notice_seconds: float, mark_sold_out: bool) -> InstanceRecord:
+        inst = self.get(instance_id)
+        if not inst.is_spot:
+            raise exc.OperationDenied("Only spot instances can be interrupted.")
+        if "Recycling" not in inst.lock_reasons:
+            inst.lock_reasons.append("Recycling")
+        if mark_sold_out:
+            self.b.catalogue.set_stock(inst.zone_id, inst.instance_type, True, False)
+        gen = inst.generation
+
+        def reclaim() -> None:
+            if self.items.get(inst.instance_id) is not inst:
+                return
+            if inst.launch.spot_interruption_behavior == "Stop" and inst.generation == gen:
+                inst.lock_reasons.remove("Recycling")
+                inst.generation += 1
+                inst.stopped_mode = "StopCharging"
+                self._set(inst, "Stopped")
+            elif inst.launch.spot_interruption_behavior != "Stop":
+                self.release(inst)
+
+        self.b.schedule(notice_seconds, reclaim)
+        return inst

@@ -1,0 +1,182 @@
+"""VPCs, vSwitches, security groups and elastic IPs, with the EIP association rules.
+
+Rules: an EIP is associated only when Available, only with an existing instance (Running or
+Stopped) that has no EIP and no fixed public IP yet; it is released only when not associated;
+releasing an instance frees its EIP. Association is immediate (the real one passes through
+Associating for a moment).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from aliyun_ops.emulator import exceptions as exc
+
+if TYPE_CHECKING:
+    from aliyun_ops.emulator.backend import Backend
+
+
+@dataclass
+class VSwitch:
+    vswitch_id: str
+    vpc_id: str
+    zone_id: str
+    region_id: str
+    cidr_block: str
+    name: str = ""
+    used: set[str] = field(default_factory=set)
+
+    def network(self) -> ipaddress.IPv4Network:
+        return ipaddress.IPv4Network(self.cidr_block)
+
+    def available_count(self) -> int:
+        return max(0, self.network().num_addresses - 4 - len(self.used))
+
+    def allocate(self, wanted: str | None = None) -> str:
+        """A private IP: the wanted one (checked) or the first free host (first and last 3 reserved)."""
+        net = self.network()
+        if wanted is not None:
+            try:
+                addr = ipaddress.IPv4Address(wanted)
+            except ValueError:
+                raise exc.InvalidPrivateIpMalformed() from None
+            if addr not in net:
+                raise exc.InvalidPrivateIpMismatch()
+            if wanted in self.used:
+                raise exc.IpAlreadyUsed()
+            self.used.add(wanted)
+            return wanted
+        hosts = list(net.hosts())[:-3] if net.num_addresses > 8 else list(net.hosts())
+        for h in hosts:
+            if str(h) not in self.used:
+                self.used.add(str(h))
+                return str(h)
+        raise exc.InvalidParameter("The vSwitch has no free private IP address.", code="InvalidVSwitchId.IpNotEnough")
+
+
+@dataclass
+class Vpc:
+    vpc_id: str
+    region_id: str
+    cidr_block: str
+    name: str = ""
+
+
+@dataclass
+class SecurityGroup:
+    group_id: str
+    vpc_id: str
+    region_id: str
+    name: str = ""
+    description: str = ""
+
+
+@dataclass
+class Eip:
+    allocation_id: str
+    ip_address: str
+    region_id: str
+    bandwidth: int = 5
+    internet_charge_type: str = "PayByTraffic"
+    name: str = ""
+    status: str = "Available"  # Available | InUse
+    instance_id: str = ""
+    allocation_time: str = ""
+
+
+class Network:
+    """All network resources of the account, keyed by id."""
+
+    def __init__(self, backend: Backend, scenario: dict[str, Any]) -> None:
+        self.backend = backend
+        self.vpcs: dict[str, Vpc] = {}
+        self.vswitches: dict[str, VSwitch] = {}
+        self.groups: dict[str, SecurityGroup] = {}
+        self.eips: dict[str, Eip] = {}
+        self.eip_pool = ipaddress.IPv4Network(scenario.get("eipPool", "121.40.0.0/16"))
+        self._next_eip = 10
+        for v in scenario.get("vpcs", []):
+            self._load_vpc(v)
+
+    def _load_vpc(self, v: dict[str, Any]) -> None:
+        vpc = Vpc(v["vpcId"], v["regionId"], v["cidrBlock"], v.get("name", ""))
+        self.vpcs[vpc.vpc_id] = vpc
+        for s in v.get("vswitches", []):
+            self.vswitches[s["vSwitchId"]] = VSwitch(
+                s["vSwitchId"], vpc.vpc_id, s["zoneId"], vpc.region_id, s["cidrBlock"], s.get("name", "")
+            )
+        for g in v.get("securityGroups", []):
+            self.groups[g["securityGroupId"]] = SecurityGroup(
+                g["securityGroupId"], vpc.vpc_id, vpc.region_id, g.get("name", ""), g.get("description", "")
+            )
+
+    # ---- lookups
+    def vswitch(self, vswitch_id: str, region_id: str) -> VSwitch:
+        vsw = self.vswitches.get(vswitch_id)
+        if vsw is None or vsw.region_id != region_id:
+            raise exc.InvalidVSwitchIdNotFound()
+        return vsw
+
+    def group(self, group_id: str, region_id: str) -> SecurityGroup:
+        grp = self.groups.get(group_id)
+        if grp is None or grp.region_id != region_id:
+            raise exc.InvalidSecurityGroupIdNotFound()
+        return grp
+
+    def eip(self, allocation_id: str, region_id: str) -> Eip:
+        eip = self.eips.get(allocation_id)
+        if eip is None or eip.region_id != region_id:
+            raise exc.InvalidAllocationIdNotFound()
+        return eip
+
+    def eip_of(self, instance_id: str) -> Eip | None:
+        return next((e for e in self.eips.values() if e.instance_id == instance_id), None)
+
+    # ---- EIP rules
+    def allocate_eip(self, region_id: str, bandwidth: int, charge_type: str, name: str) -> Eip:
+        ip = str(self.eip_pool.network_address + self._next_eip)
+        self._next_eip += 1
+        eip = Eip(
+            allocation_id=self.backend.new_id("eip"),
+            ip_address=ip,
+            region_id=region_id,
+            bandwidth=bandwidth,
+            internet_charge_type=charge_type,
+            name=name,
+            allocation_time=self.backend.iso_now(seconds=True),
+        )
+        self.eips[eip.allocation_id] = eip
+        return eip
+
+    def associate_eip(self, allocation_id: str, instance_id: str, region_id: str) -> None:
+        eip = self.eip(allocation_id, region_id)
+        inst = self.backend.instances.items.get(instance_id)
+        if inst is None or inst.region_id != region_id:
+            raise exc.EipInstanceNotFound()
+        if eip.status != "Available":
+            raise exc.IncorrectEipStatus()
+        if self.eip_of(instance_id) is not None or inst.public_ip:
+            raise exc.EipAssociationDuplicated()
+        if inst.status not in ("Running", "Stopped"):
+            raise exc.IncorrectInstanceStatus()
+        eip.status, eip.instance_id = "InUse", instance_id
+
+    def unassociate_eip(self, allocation_id: str, instance_id: str | None, region_id: str) -> None:
+        eip = self.eip(allocation_id, region_id)
+        if eip.status != "InUse" or (instance_id and eip.instance_id != instance_id):
+            raise exc.IncorrectEipStatus()
+        eip.status, eip.instance_id = "Available", ""
+
+    def release_eip(self, allocation_id: str, region_id: str) -> None:
+        eip = self.eip(allocation_id, region_id)
+        if eip.status != "Available":
+            raise exc.IncorrectEipStatus()
+        del self.eips[allocation_id]
+
+    def instance_gone(self, instance_id: str) -> None:
+        """Releasing an instance unassociates its EIP (the EIP itself stays allocated)."""
+        eip = self.eip_of(instance_id)
+        if eip is not None:
+            eip.status, eip.instance_id = "Available", ""

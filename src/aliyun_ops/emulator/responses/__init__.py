@@ -1,0 +1,7 @@
+"""Importing this package registers every ECS/VPC action in ``core.REGISTRY``."""
+
+from __future__ import annotations
+
+from aliyun_ops.emulator.responses import catalogue, images, instances, network, tags
+
+__all__ = ["catalogue", "images", "instances", "network", "tags"]

@@ -1,0 +1,205 @@
+"""Resource -> response dict, in the exact key names and types of the SDK's response models."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from aliyun_ops.emulator.params import tags_out
+
+if TYPE_CHECKING:
+    from aliyun_ops.emulator.backend import Backend
+    from aliyun_ops.emulator.models.images import ImageRecord
+    from aliyun_ops.emulator.models.instances import InstanceRecord
+
+
+def eip_block(backend: Backend, inst: InstanceRecord) -> dict[str, Any]:
+    eip = backend.network.eip_of(inst.instance_id)
+    if eip is None:
+        return {"AllocationId": "", "IpAddress": "", "InternetChargeType": ""}
+    return {
+        "AllocationId": eip.allocation_id,
+        "IpAddress": eip.ip_address,
+        "Bandwidth": eip.bandwidth,
+        "InternetChargeType": eip.internet_charge_type,
+        "IsSupportUnassociate": True,
+    }
+
+
+def _common(backend: Backend, inst: InstanceRecord) -> dict[str, Any]:
+    """Fields DescribeInstances and DescribeInstanceAttribute share."""
+    ln = inst.launch
+    return {
+        "InstanceId": inst.instance_id,
+        "InstanceName": ln.name or inst.instance_id,
+        "Description": ln.description,
+        "HostName": ln.hostname or f"iZ{inst.instance_id[2:]}Z",
+        "RegionId": inst.region_id,
+        "ZoneId": inst.zone_id,
+        "InstanceType": inst.instance_type,
+        "Cpu": inst.spec.cpu,
+        "Memory": int(inst.spec.memory_gib * 1024),
+        "ImageId": ln.image_id,
+        "Status": inst.status,
+        "StoppedMode": inst.stopped_mode,
+        "InstanceChargeType": ln.instance_charge_type,
+        "InternetChargeType": ln.internet_charge_type,
+        "InternetMaxBandwidthOut": ln.internet_max_bandwidth_out,
+        "InternetMaxBandwidthIn": -1,
+        "InstanceNetworkType": "vpc",
+        "CreationTime": inst.creation_time,
+        "ExpiredTime": "2099-12-31T15:59Z",
+        "SerialNumber": f"sn-{inst.instance_id}",
+        "VlanId": "",
+        "ClusterId": "",
+        "CreditSpecification": "Standard" if inst.spec.family == "ecs.t6" else "",
+        "OperationLocks": {"LockReason": [{"LockReason": r} for r in inst.lock_reasons]},
+        "SecurityGroupIds": {"SecurityGroupId": list(ln.security_group_ids)},
+        "PublicIpAddress": {"IpAddress": [inst.public_ip] if inst.public_ip else []},
+        "InnerIpAddress": {"IpAddress": []},
+        "VpcAttributes": {
+            "VpcId": inst.vpc_id,
+            "VSwitchId": ln.vswitch_id,
+            "PrivateIpAddress": {"IpAddress": [inst.private_ip]},
+            "NatIpAddress": "",
+        },
+        "EipAddress": eip_block(backend, inst),
+    }
+
+
+def instance(backend: Backend, inst: InstanceRecord) -> dict[str, Any]:
+    """One ``Instances.Instance[]`` row of DescribeInstances."""
+    ln, spec = inst.launch, inst.spec
+    row = _common(backend, inst)
+    row.update(
+        {
+            "InstanceTypeFamily": spec.family,
+            "GPUAmount": spec.gpu_amount,
+            "GPUSpec": spec.gpu_spec,
+            "OSName": inst.os_name,
+            "OSNameEn": inst.os_name,
+            "OSType": inst.os_type,
+            "KeyPairName": ln.key_pair_name,
+            "ResourceGroupId": ln.resource_group_id,
+            "StartTime": inst.start_time,
+            "IoOptimized": True,
+            "DeviceAvailable": True,
+            "DeletionProtection": False,
+            "Recyclable": False,
+            "LocalStorageAmount": 0,
+            "LocalStorageCapacity": 0,
+            "SpotStrategy": ln.spot_strategy,
+            "SpotPriceLimit": ln.spot_price_limit if ln.spot_price_limit is not None else 0.0,
+            "SpotDuration": ln.spot_duration if ln.spot_duration is not None else (1 if inst.is_spot else 0),
+            "SpotInterruptionBehavior": ln.spot_interruption_behavior,
+            "Tags": tags_out(inst.tags),
+            "CpuOptions": {"CoreCount": max(1, spec.cpu // 2), "ThreadsPerCore": 2 if spec.cpu > 1 else 1, "Numa": ""},
+            "MetadataOptions": {"HttpEndpoint": "enabled", "HttpTokens": "optional"},
+            "NetworkInterfaces": {
+                "NetworkInterface": [
+                    {
+                        "NetworkInterfaceId": f"eni-{inst.instance_id[2:]}",
+                        "Type": "Primary",
+                        "PrimaryIpAddress": inst.private_ip,
+                        "MacAddress": "00:16:3e:" + ":".join(inst.instance_id[-6:][i : i + 2] for i in (0, 2, 4)),
+                        "PrivateIpSets": {"PrivateIpSet": [{"PrivateIpAddress": inst.private_ip, "Primary": True}]},
+                    }
+                ]
+            },
+        }
+    )
+    return row
+
+
+def instance_attribute(backend: Backend, inst: InstanceRecord) -> dict[str, Any]:
+    """DescribeInstanceAttribute's body (no tags, no key pair, IoOptimized as a string)."""
+    row = _common(backend, inst)
+    row["IoOptimized"] = "optimized"
+    row["EipAddress"] = {k: v for k, v in row["EipAddress"].items() if k != "IsSupportUnassociate"}
+    return row
+
+
+def disk(inst: InstanceRecord, d: Any) -> dict[str, Any]:
+    return {
+        "DiskId": d.disk_id,
+        "DiskName": d.name,
+        "InstanceId": inst.instance_id,
+        "RegionId": inst.region_id,
+        "ZoneId": inst.zone_id,
+        "Type": d.kind,
+        "Category": d.category,
+        "Size": d.size,
+        "Device": d.device,
+        "DeleteWithInstance": d.delete_with_instance,
+        "PerformanceLevel": d.performance_level or ("PL0" if d.category == "cloud_essd" else ""),
+        "Status": "In_use",
+        "ImageId": inst.launch.image_id if d.kind == "system" else "",
+        "DiskChargeType": "PostPaid",
+        "Portable": d.kind == "data",
+        "Encrypted": False,
+        "CreationTime": inst.creation_time,
+        "Tags": {"Tag": []},
+        "Attachments": {"Attachment": [{"InstanceId": inst.instance_id, "Device": d.device}]},
+    }
+
+
+def image(backend: Backend, img: ImageRecord) -> dict[str, Any]:
+    progress = img.progress(backend.clock.now())
+    return {
+        "ImageId": img.image_id,
+        "ImageName": img.name,
+        "Description": img.description,
+        "Status": img.status,
+        "Progress": f"{progress}%",
+        "CreationTime": img.creation_time,
+        "Size": img.size,
+        "Architecture": img.architecture,
+        "OSType": img.os_type,
+        "OSName": img.os_name,
+        "OSNameEn": img.os_name,
+        "Platform": img.platform,
+        "ImageOwnerAlias": img.owner_alias,
+        "ImageOwnerId": 0 if img.owner_alias == "system" else int(backend.account_id),
+        "ImageFamily": img.image_family,
+        "IsPublic": img.owner_alias == "system",
+        "IsSupportCloudinit": True,
+        "IsSupportIoOptimized": True,
+        "IsCopied": False,
+        "IsSelfShared": "",
+        "IsSubscribed": False,
+        "Usage": "instance"
+        if any(i.launch.image_id == img.image_id for i in backend.instances.items.values())
+        else "none",
+        "BootMode": "BIOS",
+        "Tags": tags_out(img.tags),
+        "DiskDeviceMappings": {
+            "DiskDeviceMapping": [{**m, "Format": "", "Progress": f"{progress}%", "RemainTime": 0} for m in img.disks]
+        },
+    }
+
+
+def snapshot(backend: Backend) -> dict[str, Any]:
+    """For GET /_emulator/state: a readable dump of the whole state."""
+    cat = backend.catalogue
+    return {
+        "accountId": backend.account_id,
+        "clock": backend.clock.now(),
+        "instances": [instance(backend, i) for i in backend.instances.items.values()],
+        "images": [image(backend, i) for i in backend.images.items.values() if i.owner_alias == "self"],
+        "eips": [
+            {
+                "allocationId": e.allocation_id,
+                "ipAddress": e.ip_address,
+                "status": e.status,
+                "instanceId": e.instance_id,
+            }
+            for e in backend.network.eips.values()
+        ],
+        "stock": [
+            {"zoneId": z, "instanceType": t, "spot": s, "available": v} for (z, t, s), v in sorted(cat.stock.items())
+        ],
+        "prices": [
+            {"zoneId": z, "instanceType": t, "spotPrice": pts[-1].spot_price, "originPrice": pts[-1].origin_price}
+            for (z, t), pts in sorted(cat.history.items())
+            if pts
+        ],
+    }
