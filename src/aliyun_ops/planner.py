@@ -1,0 +1,270 @@
+"""Where and as what to relaunch a reclaimed spot instance: pure ranking over plain records.
+
+Tiers, best first:
+  1. the same type in the same zone (the original vSwitch);
+  2. the same type in another zone of the same VPC that has a vSwitch;
+  3. equivalent types: same CPU architecture, a GPU only if the original had one (then the same GPU
+     spec and at least as many GPUs), vCPU and memory each at least the original's; ranked by current
+     spot price, then closeness in size, then family similarity (same family > same line > other);
+  4. optionally (off by default) pay-as-you-go, when no spot candidate can be launched.
+Only WithStock offerings count; (type, zone) pairs recently interrupted or sold out are skipped; a
+maximum price drops dearer offerings and makes every spot candidate SpotWithPriceLimit. Every option
+left out is listed in ``Plan.skipped`` with the reason, so a dry run explains itself. The caller tries
+the candidates in order and moves on at OperationDenied.NoStock.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from aliyun_ops.families import choose_system_disk, family_relation, matches_family, not_equivalent, type_of_instance
+from aliyun_ops.models import Candidate, Instance, InstanceType, Offering, Plan, SpotPrice, VSwitch
+
+__all__ = ["UnavailableOfferings", "choose_system_disk", "equivalent_type_filter", "rank_candidates"]
+
+_UNKNOWN_PRICE = float("inf")
+
+
+class _Ranking:
+    """What every option is judged against: the original, the catalog, prices, vSwitches, filters."""
+
+    def __init__(
+        self,
+        original: Instance,
+        original_type: InstanceType | None,
+        catalog: Sequence[InstanceType],
+        prices: Sequence[SpotPrice],
+        vswitches: Sequence[VSwitch],
+        allow: Sequence[str],
+        deny: Sequence[str],
+    ) -> None:
+        self.original = original
+        self.catalog = {t.type_id: t for t in catalog}
+        self.original_type = original_type or self.catalog.get(original.instance_type)
+        self.same_type = self.original_type or type_of_instance(original)
+        self.allow, self.deny = tuple(allow), tuple(deny)
+        self.prices = _latest_prices(prices)
+        self.vswitches = _vswitch_by_zone(original, vswitches)
+
+    def reject(self, offering: Offering) -> str:
+        """Why this offering cannot be a candidate at all, or ""."""
+        if not offering.in_stock:
+            return f"{offering.status}/{offering.status_category}: not WithStock"
+        if offering.zone_id not in self.vswitches:
+            return f"no vSwitch of {self.original.vpc_id or 'the VPC'} in {offering.zone_id}"
+        itype = self.itype(offering.instance_type)
+        if itype is None:
+            if self.original_type is None:
+                return f"the original type {self.original.instance_type} is not in the catalog: no equivalents"
+            return "not in the instance type catalog"
+        if any(matches_family(itype, f) for f in self.deny):
+            return f"family {itype.family} is denied"
+        if self.allow and not any(matches_family(itype, f) for f in self.allow):
+            return f"family {itype.family} is not in the allowed families"
+        if itype.type_id != self.same_type.type_id and self.original_type is not None:
+            return not_equivalent(self.original_type, itype)
+        return ""
+
+    def itype(self, type_id: str) -> InstanceType | None:
+        if type_id == self.same_type.type_id:
+            return self.same_type
+        return self.catalog.get(type_id) if self.original_type is not None else None
+
+    def candidate(self, offering: Offering, *, payg: bool, max_price: float | None) -> Candidate:
+        itype = self.itype(offering.instance_type)
+        assert itype is not None  # reject() said so
+        zone = offering.zone_id
+        price = self.prices.get((itype.type_id, zone))
+        same = itype.type_id == self.same_type.type_id
+        tier = 4 if payg else 1 if same and zone == self.original.zone_id else 2 if same else 3
+        limit = None if payg or max_price is None else max_price
+        return Candidate(
+            zone_id=zone,
+            vswitch_id=self.vswitches[zone],
+            itype=itype,
+            spot_strategy="NoSpot" if payg else "SpotWithPriceLimit" if limit is not None else "SpotAsPriceGo",
+            spot_price_limit=limit,
+            spot_price=None if price is None or payg else price.spot_price,
+            origin_price=None if price is None else price.origin_price,
+            reason=self._reason(itype, zone, tier, price, payg),
+            tier=tier,
+        )
+
+    def _reason(self, itype: InstanceType, zone: str, tier: int, price: SpotPrice | None, payg: bool) -> str:
+        if itype.type_id == self.same_type.type_id:
+            what = "same type, same zone" if zone == self.original.zone_id else f"same type, other zone {zone}"
+        else:
+            orig = self.same_type
+            what = (
+                f"equivalent {itype.type_id} ({itype.cpu} vCPU/{itype.memory_gib:g} GiB vs "
+                f"{orig.cpu}/{orig.memory_gib:g}, {family_relation(orig, itype)[1]})"
+            )
+        if payg:
+            shown = f", pay-as-you-go {price.origin_price:.4f}/h" if price else ""
+            return f"pay-as-you-go fallback: {what}{shown}"
+        return what + (f", spot {price.spot_price:.4f}/h" if price else ", spot price unknown")
+
+    def sort_key(self, c: Candidate) -> tuple[Any, ...]:
+        price = c.origin_price if c.tier == 4 else c.spot_price
+        same = c.itype.type_id == self.same_type.type_id
+        orig = self.same_type
+        distance = (c.itype.cpu - orig.cpu) / max(orig.cpu, 1) + (c.itype.memory_gib - orig.memory_gib) / max(
+            orig.memory_gib, 0.5
+        )
+        other_zone = c.zone_id != self.original.zone_id
+        return (
+            c.tier,
+            not same,  # the pay-as-you-go tier, too, prefers the same type, in the same zone first
+            same and other_zone,
+            _UNKNOWN_PRICE if price is None else round(price, 6),
+            round(distance, 6),
+            family_relation(orig, c.itype)[0],
+            other_zone,
+            c.itype.type_id,
+            c.zone_id,
+        )
+
+
+def rank_candidates(
+    original: Instance,
+    original_type: InstanceType | None,
+    catalog: Sequence[InstanceType],
+    offerings: Sequence[Offering],
+    prices: Sequence[SpotPrice],
+    vswitches: Sequence[VSwitch],
+    *,
+    unavailable: frozenset[tuple[str, str]] = frozenset(),
+    max_price: float | None = None,
+    allow_families: Sequence[str] = (),
+    deny_families: Sequence[str] = (),
+    payg_offerings: Sequence[Offering] = (),
+    payg_fallback: bool = False,
+) -> Plan:
+    """Rank every launch option for ``original``, best first; list every option left out and why."""
+    ranking = _Ranking(original, original_type, catalog, prices, vswitches, allow_families, deny_families)
+    candidates: list[Candidate] = []
+    skipped: list[tuple[str, str]] = []
+    for offering in _dedupe(offerings):
+        what = f"{offering.instance_type}@{offering.zone_id}"
+        why = ranking.reject(offering)
+        if not why and (offering.instance_type, offering.zone_id) in unavailable:
+            why = "interrupted or sold out in the last minutes"
+        if why:
+            skipped.append((what, why))
+            continue
+        candidate = ranking.candidate(offering, payg=False, max_price=max_price)
+        if max_price is not None and candidate.spot_price is not None and candidate.spot_price > max_price:
+            skipped.append((what, f"spot price {candidate.spot_price:.4f}/h above the maximum {max_price:.4f}/h"))
+            continue
+        candidates.append(candidate)
+    notes = _notes(original, ranking, offerings, candidates)
+    if payg_fallback:
+        candidates += _payg_candidates(ranking, payg_offerings, skipped)
+    elif payg_offerings:
+        notes.append("pay-as-you-go fallback is off: pay-as-you-go offerings not considered")
+    return Plan(
+        original=original,
+        candidates=tuple(sorted(candidates, key=ranking.sort_key)),
+        skipped=tuple(skipped),
+        notes=tuple(notes),
+    )
+
+
+def _payg_candidates(
+    ranking: _Ranking, offerings: Sequence[Offering], skipped: list[tuple[str, str]]
+) -> list[Candidate]:
+    """Tier 4: the same filters, but no price limit and no spot interruption memory."""
+    found = []
+    for offering in _dedupe(offerings):
+        why = ranking.reject(offering)
+        if why:
+            skipped.append((f"pay-as-you-go {offering.instance_type}@{offering.zone_id}", why))
+        else:
+            found.append(ranking.candidate(offering, payg=True, max_price=None))
+    return found
+
+
+def _notes(original: Instance, ranking: _Ranking, offerings: Sequence[Offering], found: list[Candidate]) -> list[str]:
+    notes = []
+    if not any(o.instance_type == original.instance_type for o in offerings):
+        notes.append(f"no offering of {original.instance_type} was listed in any zone")
+    if ranking.original_type is None:
+        notes.append(f"{original.instance_type} is not in the catalog: only the same type was considered")
+    if not found:
+        notes.append("no spot candidate: every offering was left out (see skipped)")
+    return notes
+
+
+def _dedupe(offerings: Sequence[Offering]) -> list[Offering]:
+    """One offering per (type, zone), in first-seen order; an in-stock listing wins."""
+    chosen: dict[tuple[str, str], Offering] = {}
+    for o in offerings:
+        key = (o.instance_type, o.zone_id)
+        if key not in chosen or (o.in_stock and not chosen[key].in_stock):
+            chosen[key] = o
+    return list(chosen.values())
+
+
+def _latest_prices(prices: Sequence[SpotPrice]) -> dict[tuple[str, str], SpotPrice]:
+    """The newest price per (type, zone); later entries win ties (history comes oldest first)."""
+    latest: dict[tuple[str, str], SpotPrice] = {}
+    for p in prices:
+        key = (p.instance_type, p.zone_id)
+        if key not in latest or p.timestamp >= latest[key].timestamp:
+            latest[key] = p
+    return latest
+
+
+def _vswitch_by_zone(original: Instance, vswitches: Sequence[VSwitch]) -> dict[str, str]:
+    """One vSwitch of the original's VPC per zone (most free addresses); the original's own in its zone."""
+    by_zone: dict[str, VSwitch] = {}
+    for v in sorted(vswitches, key=lambda v: (-v.available_ips, v.vswitch_id)):
+        if original.vpc_id and v.vpc_id == original.vpc_id:
+            by_zone.setdefault(v.zone_id, v)
+    chosen = {zone: v.vswitch_id for zone, v in by_zone.items()}
+    if original.vswitch_id:
+        chosen[original.zone_id] = original.vswitch_id
+    return chosen
+
+
+def equivalent_type_filter(original_type: InstanceType) -> dict[str, Any]:
+    """DescribeInstanceTypes request parameters that pre-select equivalent types server-side."""
+    query: dict[str, Any] = {
+        "CpuArchitecture": original_type.arch,
+        "MinimumCpuCoreCount": original_type.cpu,
+        "MinimumMemorySize": original_type.memory_gib,
+    }
+    if original_type.has_gpu:
+        query["MinimumGPUAmount"] = original_type.gpu_amount
+        if original_type.gpu_spec:
+            query["GPUSpec"] = original_type.gpu_spec
+    else:
+        query["MaximumGPUAmount"] = 0
+    return query
+
+
+class UnavailableOfferings:
+    """A short-lived memory of (type, zone) pairs just interrupted or sold out (thread-safe)."""
+
+    def __init__(self, ttl_s: float = 600, clock: Callable[[], float] = time.time) -> None:
+        self._ttl = ttl_s
+        self._clock = clock
+        self._until: dict[tuple[str, str], float] = {}
+        self._lock = threading.Lock()
+
+    def add(self, instance_type: str, zone_id: str) -> None:
+        with self._lock:
+            self._until[(instance_type, zone_id)] = self._clock() + self._ttl
+
+    def snapshot(self) -> frozenset[tuple[str, str]]:
+        """The pairs still remembered now; expired ones are forgotten."""
+        now = self._clock()
+        with self._lock:
+            self._until = {k: t for k, t in self._until.items() if t > now}
+            return frozenset(self._until)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.snapshot()
