@@ -1,0 +1,51 @@
+"""Keep the user's public address: move the elastic IP to the replacement.
+
+The old instance holds the EIP until the cloud releases it at the end of the notice; the replacement
+is often Running before that. We wait for the release to free the address and associate it at once.
+If the release has not come ``FORCE_MOVE_S`` before the deadline, the address is moved anyway
+(UnassociateEipAddress from the doomed instance, which is gone within seconds): the user keeps the
+address either way. AssociateEipAddress carries a deterministic ClientToken, so a re-delivery that
+repeats it is harmless.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aliyun_ops import errors, models
+from aliyun_ops.recovery import naming
+
+if TYPE_CHECKING:
+    from aliyun_ops.cloud import Cloud
+
+FORCE_MOVE_S = 30.0
+
+
+def _current(cloud: Cloud, allocation_id: str) -> models.Eip | None:
+    found = cloud.describe_eips(allocation_id=allocation_id)
+    return found[0] if found else None
+
+
+def move_eip(cloud: Cloud, eip: models.Eip, old_id: str, new_id: str, *, deadline: float, poll_s: float) -> str:
+    """Returns what happened, in words for the record; never raises for an EIP that cannot move."""
+    token = naming.eip_token(eip.allocation_id, new_id)
+    while True:
+        current = _current(cloud, eip.allocation_id)
+        if current is None:
+            return f"EIP {eip.ip_address} no longer exists; nothing to move"
+        if current.instance_id == new_id and current.status == "InUse":
+            return f"EIP {eip.ip_address} associated with {new_id}"
+        now = cloud.clock()
+        try:
+            if current.status == "Available":
+                cloud.associate_eip(eip.allocation_id, new_id, token)
+            elif current.instance_id == old_id and current.status == "InUse" and now >= deadline - FORCE_MOVE_S:
+                cloud.unassociate_eip(eip.allocation_id, old_id)
+            elif current.instance_id not in (old_id, new_id, None, ""):
+                return f"EIP {eip.ip_address} is now bound to {current.instance_id}; left alone"
+        except (errors.InvalidRequest, errors.NotFound) as exc:
+            if cloud.clock() >= deadline - 1:
+                return f"EIP {eip.ip_address} not moved: {exc.code}"
+        if cloud.clock() >= deadline - 1:
+            return f"EIP {eip.ip_address} not moved before the deadline (still on {current.instance_id})"
+        cloud.sleep(min(poll_s, max(deadline - cloud.clock() - 1, 0.1)))

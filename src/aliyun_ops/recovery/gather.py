@@ -1,0 +1,127 @@
+"""Everything the planner and the launch need, read concurrently while the image builds.
+
+The image takes a minute or more; these reads take a second or two each. Running them in a thread
+pool behind the image means the launch can start the moment the image is Available. Optional
+details (user data, RAM role, EIP) degrade to "unknown" on a permission error rather than failing
+the incident; the capacity reads (stock, types, vSwitches) are required.
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from aliyun_ops import errors, models
+from aliyun_ops.models import TAG_REPLACES
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from aliyun_ops.cloud import Cloud
+    from aliyun_ops.config import Settings
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+MAX_PRICED_TYPES = 12  # spot price history is one call per type: price the closest ones only
+
+
+@dataclass(frozen=True)
+class Inputs:
+    disks: tuple[models.Disk, ...] = ()
+    user_data: str | None = None
+    ram_role_name: str | None = None
+    original_type: models.InstanceType | None = None
+    catalog: tuple[models.InstanceType, ...] = ()
+    offerings: tuple[models.Offering, ...] = ()
+    payg_offerings: tuple[models.Offering, ...] = ()
+    prices: tuple[models.SpotPrice, ...] = ()
+    vswitches: tuple[models.VSwitch, ...] = ()
+    eip: models.Eip | None = None
+    replacements: tuple[models.Instance, ...] = ()
+    notes: tuple[str, ...] = field(default=())
+
+
+def _optional(fn: Callable[[], T], default: T, what: str, notes: list[str]) -> T:
+    """A detail we can launch without: a denied or missing read is noted, not fatal."""
+    try:
+        return fn()
+    except (errors.PermissionDenied, errors.NotFound, errors.InvalidRequest) as exc:
+        notes.append(f"{what} unknown ({exc.code})")
+        return default
+
+
+def find_replacements(cloud: Cloud, instance_id: str) -> list[models.Instance]:
+    """Instances launched for this one (tagged at RunInstances, so visible from their first moment)."""
+    return cloud.describe_instances(tags=((TAG_REPLACES, instance_id),))
+
+
+def _catalog(cloud: Cloud, original: models.Instance) -> tuple[models.InstanceType | None, list[models.InstanceType]]:
+    from aliyun_ops import planner
+
+    own = cloud.describe_instance_types([original.instance_type])
+    original_type = own[0] if own else None
+    if original_type is None:
+        return None, []
+    equivalents = cloud.describe_instance_types(**planner.equivalent_type_filter(original_type))
+    by_id = {t.type_id: t for t in [*own, *equivalents]}
+    return original_type, list(by_id.values())
+
+
+def _closest(original: models.Instance, types: list[models.InstanceType], in_stock: set[str]) -> list[str]:
+    ranked = sorted(
+        (t for t in types if t.type_id in in_stock),
+        key=lambda t: (
+            t.type_id != original.instance_type,
+            abs(t.cpu - original.cpu),
+            abs(t.memory_gib - original.memory_gib),
+            t.type_id,
+        ),
+    )
+    return [t.type_id for t in ranked[:MAX_PRICED_TYPES]]
+
+
+def _eip(cloud: Cloud, original: models.Instance) -> models.Eip | None:
+    found = cloud.describe_eips(instance_id=original.instance_id)
+    return found[0] if found else original.eip
+
+
+def gather(cloud: Cloud, original: models.Instance, settings: Settings, pool: ThreadPoolExecutor) -> Inputs:
+    """Run every read at once; prices follow stock and catalog (they depend on both)."""
+    notes: list[str] = []
+    oid = original.instance_id
+    jobs: dict[str, Future[Any]] = {
+        "disks": pool.submit(cloud.describe_disks, oid),
+        "user_data": pool.submit(_optional, lambda: cloud.describe_user_data(oid), None, "user data", notes),
+        "ram_role": pool.submit(_optional, lambda: cloud.describe_ram_role(oid), None, "RAM role", notes),
+        "catalog": pool.submit(_catalog, cloud, original),
+        "offerings": pool.submit(cloud.describe_available_resource, spot=True),
+        "vswitches": pool.submit(cloud.describe_vswitches, original.vpc_id),
+        "eip": pool.submit(_optional, lambda: _eip(cloud, original), original.eip, "EIP", notes),
+        "replacements": pool.submit(find_replacements, cloud, oid),
+    }
+    if settings.payg_fallback:
+        jobs["payg"] = pool.submit(cloud.describe_available_resource, spot=False)
+    original_type, catalog = jobs["catalog"].result()
+    offerings: list[models.Offering] = jobs["offerings"].result()
+    in_stock = {o.instance_type for o in offerings if o.in_stock}
+    priced = _closest(original, catalog, in_stock | {original.instance_type})
+    price_jobs: list[Future[list[models.SpotPrice]]] = [pool.submit(cloud.describe_spot_prices, t) for t in priced]
+    prices: list[models.SpotPrice] = []
+    for job in price_jobs:
+        prices.extend(_optional(job.result, [], "spot price", notes))
+    return Inputs(
+        disks=tuple(jobs["disks"].result()),
+        user_data=jobs["user_data"].result(),
+        ram_role_name=jobs["ram_role"].result(),
+        original_type=original_type,
+        catalog=tuple(catalog),
+        offerings=tuple(offerings),
+        payg_offerings=tuple(jobs["payg"].result()) if "payg" in jobs else (),
+        prices=tuple(prices),
+        vswitches=tuple(jobs["vswitches"].result()),
+        eip=jobs["eip"].result(),
+        replacements=tuple(jobs["replacements"].result()),
+        notes=tuple(notes),
+    )

@@ -1,0 +1,261 @@
+"""One spot reclaim, handled exactly once and within the deadline.
+
+Order of work (each step bounded by ``deadline``; running out raises ``DeadlineExceeded``):
+
+1. CreateImage, the first write, right after the single DescribeInstances the caller did.
+2. While it builds, read everything else concurrently (``gather``): disks, user data, RAM role,
+   stock, instance types, spot prices, vSwitches, the EIP, and replacements already launched.
+3. Poll the image (Progress-driven interval); Available -> plan and launch at once. CreateFailed or
+   too late -> the newest earlier image of the lineage, else the original's image (``image_source``).
+4. RunInstances per ranked candidate (sold out -> next), wait for Running, move the EIP, prune images.
+
+Exactly once, across re-deliveries and concurrent deliveries of the same notice:
+
+- Everything is named from the notice: the image name and ClientToken from the instance id; each
+  launch's ClientToken from (incident, type, zone, strategy); the EIP association's from (EIP, new
+  instance). The same request twice yields the same resource, never a second one.
+- A replacement carries ``aliyun-ops:replaces=<old id>`` from RunInstances itself, so it is visible
+  from its first moment. Every delivery looks for one before launching and adopts it (status
+  ``already-replaced``) instead of launching.
+- Two deliveries racing through planning normally compute the same plan from the same reads, hence
+  the same ClientToken and the same instance. Should their inputs differ (stock changed between
+  their reads) both may launch; after launching, each lists the replacements and keeps the agreed one
+  (oldest CreationTime, then smallest id): a delivery whose own launch is not the keeper deletes it
+  and adopts the keeper. The check runs again just before the EIP moves, so the pair converges on
+  one instance before anything user-visible is attached to the loser.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
+
+from aliyun_ops import errors, models
+from aliyun_ops.recovery import naming
+from aliyun_ops.recovery.eip import move_eip
+from aliyun_ops.recovery.gather import Inputs, find_replacements, gather
+from aliyun_ops.recovery.housekeeping import prune_images
+from aliyun_ops.recovery.image import ImageChoice, fallback, request_image, wait_image
+from aliyun_ops.recovery.launch import build_spec, keeper, launch_first
+from aliyun_ops.recovery.summary import summarize
+
+if TYPE_CHECKING:
+    from aliyun_ops.cloud import Cloud
+    from aliyun_ops.config import Settings
+    from aliyun_ops.notify import Notifier
+    from aliyun_ops.planner import UnavailableOfferings
+
+log = logging.getLogger(__name__)
+LAUNCH_RESERVE_S = 60.0  # time kept after the image for RunInstances and boot
+
+
+class Incident:
+    def __init__(
+        self,
+        cloud: Cloud,
+        settings: Settings,
+        original: models.Instance,
+        *,
+        deadline: float,
+        notifier: Notifier | None = None,
+        event_id: str = "",
+        unavailable: UnavailableOfferings | None = None,
+        release_original: bool = False,
+        image: ImageChoice | None = None,
+    ) -> None:
+        from aliyun_ops.planner import UnavailableOfferings
+
+        self.cloud, self.settings, self.original = cloud, settings, original
+        self.deadline = deadline
+        self.release_original = release_original  # migration of a Stopped instance: release it after
+        self.given_image = image  # recovery of a lost lineage: launch from this image, no CreateImage
+        self.notifier = notifier
+        self.unavailable = unavailable or UnavailableOfferings(clock=cloud.clock)
+        self.id = naming.incident_id(original.instance_id)
+        self.record = models.IncidentRecord(
+            incident_id=self.id,
+            instance_id=original.instance_id,
+            region_id=original.region_id or cloud.region_id,
+            event_id=event_id,
+            started_at=cloud.clock(),
+        )
+        cloud.deadline = deadline
+
+    # -- helpers ---------------------------------------------------------------------------------
+    def log(self, what: str) -> None:
+        self.record.log(self.cloud.clock(), what)
+        log.info("%s: %s", self.id, what)
+
+    def check_deadline(self, doing: str) -> None:
+        if self.cloud.clock() >= self.deadline:
+            raise errors.DeadlineExceeded(f"deadline passed while {doing}")
+
+    def _notify(self, method: str) -> None:
+        if self.notifier is None:
+            return
+        try:
+            getattr(self.notifier, method)(self.record)
+        except Exception:  # a notification never decides the outcome of a replacement
+            log.warning("%s: notification %s failed", self.id, method, exc_info=True)
+
+    # -- the incident ----------------------------------------------------------------------------
+    def run(self) -> models.IncidentRecord:
+        """Replace ``original``; the record says what happened. Raises on failure (record.status failed)."""
+        with ThreadPoolExecutor(max_workers=12, thread_name_prefix="aliyun-ops") as pool:
+            pool.submit(self._notify, "incident_started")
+            try:
+                self._run(pool)
+            except errors.AliyunOpsError as exc:
+                self._fail(exc)
+                raise
+            finally:
+                self.record.finished_at = self.cloud.clock()
+                self._notify("incident_finished")
+        return self.record
+
+    def _run(self, pool: ThreadPoolExecutor) -> None:
+        image_id = None
+        if self.given_image is None:
+            image_id = request_image(self.cloud, self.original, self.id)
+            self.log(f"image {image_id} requested" if image_id else "instance already gone: no fresh image")
+        inputs = gather(self.cloud, self.original, self.settings, pool)
+        self.log("inputs gathered" + "".join(f"; {n}" for n in inputs.notes))
+        self.record.before = summarize(self.original, inputs.prices, inputs.eip)
+        existing = keeper(list(inputs.replacements))
+        if existing is not None:
+            self.record.status = "resumed"
+            self.log(f"replacement {existing.instance_id} already launched by an earlier delivery")
+            self._finish(existing.instance_id, inputs, image_id, None)
+            return
+        choice = self.given_image or self._image(image_id)
+        self.record.image_id, self.record.image_source = choice.image_id, choice.source
+        new_id, candidate = self._launch(inputs, choice.image_id)
+        self._finish(new_id, inputs, choice.image_id, candidate)
+
+    def _image(self, image_id: str | None) -> ImageChoice:
+        if image_id:
+            until = self.deadline - LAUNCH_RESERVE_S
+            image = wait_image(self.cloud, image_id, until=until, max_poll_s=self.settings.image_poll_max_s)
+            if image is not None:
+                self.log(f"image {image_id} Available")
+                return ImageChoice(image_id, "fresh")
+            self.log(f"image {image_id} failed or not ready in time")
+        self.check_deadline("waiting for the image")
+        choice = fallback(self.cloud, self.original, image_id)
+        self.log(f"using {choice.source} image {choice.image_id}: {choice.reason}")
+        self.record.reason = choice.reason
+        return choice
+
+    def _launch(self, inputs: Inputs, image_id: str) -> tuple[str, models.Candidate]:
+        from aliyun_ops import planner
+
+        self.check_deadline("planning")
+        enriched = dataclasses.replace(
+            self.original, disks=inputs.disks, user_data=inputs.user_data, ram_role_name=inputs.ram_role_name
+        )
+        plan = planner.rank_candidates(
+            enriched,
+            inputs.original_type,
+            inputs.catalog,
+            inputs.offerings,
+            inputs.prices,
+            inputs.vswitches,
+            unavailable=self.unavailable.snapshot(),
+            max_price=self.settings.max_spot_price,
+            allow_families=self.settings.allow_families,
+            deny_families=self.settings.deny_families,
+            payg_offerings=inputs.payg_offerings,
+            payg_fallback=self.settings.payg_fallback,
+        )
+        self.log(f"plan: {len(plan.candidates)} candidates" + (f", first {plan.chosen.reason}" if plan.chosen else ""))
+        if not plan.candidates:
+            why = "; ".join(f"{what}: {reason}" for what, reason in plan.skipped[:8]) or "no offering in stock"
+            raise errors.ReplacementFailed(f"no candidate to launch ({why})")
+        new_id, candidate = launch_first(
+            self.cloud,
+            plan,
+            lambda c: build_spec(enriched, inputs, c, image_id, self.settings, self.id),
+            self.id,
+            self.unavailable,
+            self.record.tried,
+        )
+        self.log(f"launched {new_id} as {candidate.instance_type} in {candidate.zone_id}")
+        return new_id, candidate
+
+    def _finish(self, new_id: str, inputs: Inputs, image_id: str | None, candidate: models.Candidate | None) -> None:
+        new = self._wait_running(new_id)
+        new = self._converge(new)
+        self.record.new_instance_id = new.instance_id
+        if self.release_original:
+            self.cloud.delete_instance(self.original.instance_id, force=True)
+            self.log(f"released the original {self.original.instance_id}")
+        if inputs.eip is not None:
+            self.record.eip = inputs.eip.ip_address
+            new = self._converge(new)
+            self.record.new_instance_id = new.instance_id
+            self.log(
+                move_eip(
+                    self.cloud,
+                    inputs.eip,
+                    self.original.instance_id,
+                    new.instance_id,
+                    deadline=self.deadline,
+                    poll_s=self.settings.image_poll_max_s,
+                )
+            )
+        self.record.after = summarize(new, inputs.prices, inputs.eip, candidate)
+        self._housekeeping(image_id)
+        if self.record.status != "resumed":
+            self.record.status = "replaced"
+        self.record.reason = self.record.reason or f"replaced by {new.instance_id}"
+
+    def _wait_running(self, new_id: str) -> models.Instance:
+        while True:
+            new = self.cloud.describe_instance(new_id)
+            if new is not None and new.status == "Running":
+                self.log(f"{new_id} Running")
+                return new
+            if new is not None and new.status == "Stopped":
+                self.cloud.start_instance(new_id)
+            if self.cloud.clock() >= self.deadline:
+                self.record.new_instance_id = new_id
+                raise errors.DeadlineExceeded(f"{new_id} launched but not Running before the deadline")
+            self.cloud.sleep(min(self.settings.image_poll_max_s, max(self.deadline - self.cloud.clock(), 0.1)))
+
+    def _converge(self, mine: models.Instance) -> models.Instance:
+        """If a concurrent delivery launched too, keep the agreed replacement and delete ours."""
+        agreed = keeper([*find_replacements(self.cloud, self.original.instance_id), mine])
+        if agreed is None or agreed.instance_id == mine.instance_id:
+            return mine
+        self.cloud.delete_instance(mine.instance_id, force=True)
+        self.log(f"concurrent delivery launched {agreed.instance_id}; deleted our duplicate {mine.instance_id}")
+        return agreed
+
+    def _housekeeping(self, image_id: str | None) -> None:
+        try:
+            lineage = naming.lineage_of(self.original)
+            deleted = prune_images(self.cloud, lineage, self.settings.keep_images, in_use=image_id)
+        except errors.CloudError as exc:  # housekeeping is retried by the next incident or reconcile
+            self.log(f"image housekeeping skipped: {exc.code}")
+            return
+        self.record.deleted_images.extend(deleted)
+        if deleted:
+            self.log(f"deleted old images {', '.join(deleted)}")
+
+    def _fail(self, exc: errors.AliyunOpsError) -> None:
+        self.record.status = "failed"
+        self.record.reason = str(exc)
+        self.record.advice = _advice(exc)
+        self.log(f"failed: {exc}")
+
+
+def _advice(exc: errors.AliyunOpsError) -> str:
+    if isinstance(exc, errors.PermissionDenied):
+        return "grant the function's RAM role the action named above (see the policy in the README)"
+    if isinstance(exc, errors.ReplacementFailed):
+        return "allow more instance families, raise the max price, or enable the pay-as-you-go fallback"
+    if isinstance(exc, errors.DeadlineExceeded):
+        return "raise the function timeout; reconcile will finish or recover this lineage"
+    return "see the error; the event will be retried, and reconcile recovers the lineage"

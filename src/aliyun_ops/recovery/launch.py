@@ -1,0 +1,107 @@
+"""From a plan to a Running replacement with the original's identity.
+
+``build_spec`` copies what makes the instance *the same server* (name, hostname, description,
+security groups, key pair or inherited password, RAM role, resource group, user data, tags, system
+disk, internet billing and bandwidth, spot settings) and swaps only what the candidate changes
+(type, zone, and that zone's vSwitch of the same VPC). Nothing is hard-coded: a value the original
+did not have is left for the API to default.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aliyun_ops import errors, models
+from aliyun_ops.cloud import LaunchSpec
+from aliyun_ops.recovery import naming
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from aliyun_ops.cloud import Cloud
+    from aliyun_ops.config import Settings
+    from aliyun_ops.planner import UnavailableOfferings
+    from aliyun_ops.recovery.gather import Inputs
+
+
+def _spot(original: models.Instance, candidate: models.Candidate, settings: Settings) -> tuple[str, float | None]:
+    """The user's max price wins; else the original's own limit (same type only); else the candidate's."""
+    if candidate.spot_strategy == "NoSpot":
+        return "NoSpot", None
+    if settings.max_spot_price:
+        return "SpotWithPriceLimit", settings.max_spot_price
+    same_type = candidate.instance_type == original.instance_type
+    if original.spot_strategy == "SpotWithPriceLimit" and original.spot_price_limit and same_type:
+        return "SpotWithPriceLimit", original.spot_price_limit
+    return candidate.spot_strategy, candidate.spot_price_limit
+
+
+def build_spec(
+    original: models.Instance,
+    inputs: Inputs,
+    candidate: models.Candidate,
+    image_id: str,
+    settings: Settings,
+    incident: str,
+) -> LaunchSpec:
+    from aliyun_ops import planner
+
+    system = next((d for d in inputs.disks if d.kind == "system"), None)
+    category, size = (
+        (None, None)
+        if system is None
+        else planner.choose_system_disk(system.category, system.size_gib, candidate.itype)
+    )
+    strategy, limit = _spot(original, candidate, settings)
+    return LaunchSpec(
+        image_id=image_id,
+        instance_type=candidate.instance_type,
+        zone_id=candidate.zone_id,
+        vswitch_id=candidate.vswitch_id,
+        security_group_ids=original.security_group_ids,
+        name=original.name,
+        hostname=original.hostname,
+        description=original.description,
+        key_pair_name=original.key_pair_name,
+        password_inherit=not original.key_pair_name,
+        ram_role_name=inputs.ram_role_name or original.ram_role_name,
+        resource_group_id=original.resource_group_id,
+        user_data=inputs.user_data or original.user_data,
+        tags=naming.replacement_tags(original, incident),
+        system_disk_category=category,
+        system_disk_size=size,
+        internet_charge_type=original.internet_charge_type,
+        internet_max_bandwidth_out=original.internet_max_bandwidth_out,
+        spot_strategy=strategy,
+        spot_price_limit=limit,
+        spot_duration=original.spot_duration if strategy != "NoSpot" else None,
+        spot_interruption_behavior=original.spot_interruption_behavior if strategy != "NoSpot" else None,
+    )
+
+
+def launch_first(
+    cloud: Cloud,
+    plan: models.Plan,
+    make_spec: Callable[[models.Candidate], LaunchSpec],
+    incident: str,
+    unavailable: UnavailableOfferings,
+    tried: list[str],
+) -> tuple[str, models.Candidate]:
+    """RunInstances per candidate in order; sold-out ones are remembered and skipped."""
+    for candidate in plan.candidates:
+        label = f"{candidate.instance_type}@{candidate.zone_id}"
+        try:
+            new_id = cloud.run_instances(make_spec(candidate), naming.launch_token(incident, candidate))
+        except errors.NoStock as exc:
+            unavailable.add(candidate.instance_type, candidate.zone_id)
+            tried.append(f"{label}: {exc.code}")
+            continue
+        tried.append(f"{label}: launched {new_id}")
+        return new_id, candidate
+    raise errors.ReplacementFailed("no candidate could be launched: " + ("; ".join(tried) or "the plan was empty"))
+
+
+def keeper(replacements: list[models.Instance]) -> models.Instance | None:
+    """The one replacement every delivery agrees to keep: the oldest, ties broken by id."""
+    live = [r for r in replacements if r.status not in ("Stopping", "Stopped", "Deleted")]
+    return min(live, key=lambda r: (r.creation_time, r.instance_id)) if live else None

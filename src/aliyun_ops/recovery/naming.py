@@ -1,0 +1,90 @@
+"""Deterministic names, ClientTokens and tags: the backbone of "exactly once".
+
+Everything an incident creates is named from what every delivery of the same notice knows: the
+instance id (and, for a launch, the candidate). Two deliveries therefore send byte-identical
+CreateImage / RunInstances / AssociateEipAddress requests with the same ClientToken, which the API
+answers with the same resource instead of a second one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from aliyun_ops import models
+from aliyun_ops.models import (
+    TAG_GENERATION,
+    TAG_IMAGE_OF,
+    TAG_INCIDENT,
+    TAG_LINEAGE,
+    TAG_PREFIX,
+    TAG_REPLACES,
+)
+
+MAX_TAGS = 20  # ECS allows 20 tags per resource
+
+
+def _digest(*parts: str, length: int = 32) -> str:
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:length]
+
+
+def incident_id(instance_id: str) -> str:
+    """Stable across re-deliveries: an instance is reclaimed once, so its id names the incident."""
+    return f"inc-{instance_id}"
+
+
+def image_name(instance_id: str, purpose: str = "") -> str:
+    """Unique per region and valid (starts with a letter; letters, digits, '-', '.', '_'; <= 128)."""
+    suffix = f"-{purpose}" if purpose else ""
+    return f"aliyun-ops-{instance_id}{suffix}"[:128]
+
+
+def image_token(instance_id: str, purpose: str = "") -> str:
+    return "ao-img-" + _digest("image", instance_id, purpose)
+
+
+def launch_token(incident: str, candidate: models.Candidate) -> str:
+    """Same incident + same candidate = the same instance, however many deliveries ask."""
+    return "ao-run-" + _digest(incident, candidate.instance_type, candidate.zone_id, candidate.spot_strategy)
+
+
+def eip_token(allocation_id: str, instance_id: str) -> str:
+    return "ao-eip-" + _digest(allocation_id, instance_id)
+
+
+def lineage_of(instance: models.Instance) -> str:
+    return instance.tag(TAG_LINEAGE) or instance.instance_id
+
+
+def generation_of(instance: models.Instance) -> int:
+    try:
+        return int(instance.tag(TAG_GENERATION) or 0)
+    except ValueError:
+        return 0
+
+
+def image_tags(original: models.Instance, incident: str) -> models.Tags:
+    return (
+        (TAG_IMAGE_OF, original.instance_id),
+        (TAG_LINEAGE, lineage_of(original)),
+        (TAG_GENERATION, str(generation_of(original))),
+        (TAG_INCIDENT, incident),
+    )
+
+
+def replacement_tags(original: models.Instance, incident: str) -> models.Tags:
+    """The user's tags, then the lineage tags (ours win; the user's managed/selector tags are kept)."""
+    ours = (
+        (TAG_REPLACES, original.instance_id),
+        (TAG_LINEAGE, lineage_of(original)),
+        (TAG_GENERATION, str(generation_of(original) + 1)),
+        (TAG_INCIDENT, incident),
+    )
+    ours_keys = {k for k, _ in ours}
+    users = tuple(
+        (k, v)
+        for k, v in original.tags
+        if k not in ours_keys
+        and not k.startswith("acs:")  # system tags cannot be set by callers
+        and not (k.startswith(TAG_PREFIX) and k != models.TAG_MANAGED)
+    )
+    return (users[: MAX_TAGS - len(ours)]) + ours

@@ -1,0 +1,128 @@
+"""Catch up on what events missed (run on a timer).
+
+1. Spot instances a reclaim left Stopped (``SpotInterruptionBehavior=Stop``, ``StoppedMode=StopCharging``)
+   are started again; the first time one is seen it is tagged ``aliyun-ops:stopped-since``. When its
+   zone has had no stock for ``settings.stopped_migrate_after_s`` it is migrated: imaged, replaced in
+   a zone/type with stock, and released.
+2. A managed lineage whose newest instance is gone without a replacement is relaunched from its newest
+   image, with the identity the image description carries (``identity``).
+Instances tagged ``aliyun-ops:managed=false`` are left alone.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from aliyun_ops import errors, models
+from aliyun_ops.models import TAG_IMAGE_OF, TAG_LINEAGE, TAG_MANAGED
+from aliyun_ops.recovery import identity
+from aliyun_ops.recovery.gather import find_replacements
+from aliyun_ops.recovery.image import ImageChoice
+from aliyun_ops.recovery.launch import keeper
+
+if TYPE_CHECKING:
+    from aliyun_ops.cloud import Cloud
+    from aliyun_ops.config import Settings
+    from aliyun_ops.notify import Notifier
+    from aliyun_ops.service import Outcome
+
+log = logging.getLogger(__name__)
+TAG_STOPPED_SINCE = "aliyun-ops:stopped-since"
+
+
+class Reconciler:
+    def __init__(self, cloud: Cloud, settings: Settings, *, notifier: Notifier | None = None) -> None:
+        self.cloud, self.settings, self.notifier = cloud, settings, notifier
+
+    def run(self) -> list[Outcome]:
+        outcomes = [self._stopped(i) for i in self._reclaimed_stopped()]
+        outcomes.extend(self._lost_lineages())
+        return outcomes
+
+    def _managed(self, instance: models.Instance) -> bool:
+        if instance.tag(TAG_MANAGED) == "false":
+            return False
+        selector = self.settings.selector
+        return selector is None or instance.tag(selector[0]) == selector[1]
+
+    def _reclaimed_stopped(self) -> list[models.Instance]:
+        return [
+            i
+            for i in self.cloud.describe_instances(status="Stopped")
+            if i.is_spot
+            and i.spot_interruption_behavior == "Stop"
+            and i.stopped_mode == "StopCharging"
+            and self._managed(i)
+        ]
+
+    def _stopped(self, instance: models.Instance) -> Outcome:
+        from aliyun_ops.service import Outcome, run_incident
+
+        now = self.cloud.clock()
+        since = _float(instance.tag(TAG_STOPPED_SINCE))
+        if since is None:
+            self.cloud.tag_resources("instance", [instance.instance_id], ((TAG_STOPPED_SINCE, str(int(now))),))
+            since = now
+        try:
+            self.cloud.start_instance(instance.instance_id)
+            return Outcome("started", f"{instance.instance_id} started again after a reclaim stop")
+        except errors.NoStock as exc:
+            if now - since < self.settings.stopped_migrate_after_s:
+                return Outcome("skipped", f"{instance.instance_id} cannot start yet ({exc.code}); will retry")
+        return run_incident(
+            self.cloud,
+            self.settings,
+            instance,
+            deadline=self._deadline(),
+            notifier=self.notifier,
+            release_original=True,
+        )
+
+    def _deadline(self) -> float:
+        return self.cloud.deadline or self.cloud.clock() + self.settings.function_timeout_s
+
+    def _lost_lineages(self) -> list[Outcome]:
+        newest: dict[str, models.Image] = {}
+        for image in self.cloud.describe_images(statuses="Available"):
+            lineage = image.tag(TAG_LINEAGE)
+            if not lineage or not image.tag(TAG_IMAGE_OF):
+                continue
+            if lineage not in newest or (image.creation_time, image.image_id) > (
+                newest[lineage].creation_time,
+                newest[lineage].image_id,
+            ):
+                newest[lineage] = image
+        return [o for o in (self._recover(lin, img) for lin, img in sorted(newest.items())) if o is not None]
+
+    def _recover(self, lineage: str, image: models.Image) -> Outcome | None:
+        from aliyun_ops.recovery import Incident
+        from aliyun_ops.service import Outcome
+
+        last = image.tag(TAG_IMAGE_OF) or ""
+        if self.cloud.describe_instance(last) is not None or keeper(find_replacements(self.cloud, last)):
+            return None
+        if keeper(self.cloud.describe_instances(tags=((TAG_LINEAGE, lineage),))):
+            return None
+        details = self.cloud.call("ecs", "DescribeImages", {"ImageId": image.image_id, "ImageOwnerAlias": "self"})
+        rows = (details.get("Images") or {}).get("Image") or [{}]
+        gone = identity.decode(str(rows[0].get("Description") or ""), last, self.cloud.region_id, _lineage_tags(image))
+        if gone is None:
+            return Outcome("skipped", f"lineage {lineage} lost its instance {last}, but its image has no identity")
+        choice = ImageChoice(image.image_id, "lineage-fallback", f"recovered lineage {lineage} from {image.name}")
+        incident = Incident(
+            self.cloud, self.settings, gone, deadline=self._deadline(), notifier=self.notifier, image=choice
+        )
+        record = incident.run()
+        return Outcome("recovered", f"lineage {lineage} relaunched as {record.new_instance_id}", record)
+
+
+def _lineage_tags(image: models.Image) -> models.Tags:
+    return tuple((k, v) for k, v in image.tags if k in (TAG_LINEAGE, models.TAG_GENERATION))
+
+
+def _float(value: str | None) -> float | None:
+    try:
+        return float(value) if value else None
+    except ValueError:
+        return None

@@ -1,0 +1,149 @@
+"""The facade the runtimes and the CLI call: one event in, one ``Outcome`` out, or an exception.
+
+``handle_event`` parses the event (unknown kinds are ``ignored``), reads the instance once, asks the
+policy, and runs the incident. Every failure raises (``EventError``, ``ConfigError``,
+``CloudError``, ``ReplacementFailed``, ``DeadlineExceeded``): a failure never comes back as a
+success, so Function Compute's retries, failure destinations and alerts work.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from aliyun_ops import errors, models
+
+if TYPE_CHECKING:
+    from aliyun_ops.cloud import Cloud
+    from aliyun_ops.config import Credentials, Settings
+    from aliyun_ops.notify import Notifier
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str  # ignored | skipped | replaced | already-replaced | started | recovered
+    message: str
+    record: models.IncidentRecord | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "message": self.message,
+            "record": self.record.to_dict() if self.record else None,
+        }
+
+
+def make_cloud(
+    settings: Settings,
+    credentials: Credentials | None,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.time,
+) -> Cloud:
+    if credentials is None:
+        raise errors.ConfigError("no Alibaba Cloud credentials (function role or ALIBABA_CLOUD_ACCESS_KEY_ID/SECRET)")
+    from aliyun_ops.cloud import Cloud
+
+    return Cloud(credentials, settings, sleep=sleep, clock=clock)
+
+
+def effective_deadline(settings: Settings, deadline: float | None, now: float) -> float:
+    """The function's end (given, or now + timeout) minus the safety margin."""
+    end = deadline if deadline is not None else now + settings.function_timeout_s
+    return end - settings.deadline_margin_s
+
+
+def handle_event(
+    raw: bytes | str | Mapping[str, Any],
+    *,
+    settings: Settings,
+    credentials: Credentials | None,
+    request_id: str = "",
+    deadline: float | None = None,
+    notifier: Notifier | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.time,
+) -> Outcome:
+    from aliyun_ops import events, policy
+
+    event = events.parse_event(raw)
+    if isinstance(event, events.Ignored):
+        return Outcome("ignored", event.reason)
+    if event.region_id and event.region_id != settings.region_id:
+        settings = settings.model_copy(update={"region_id": event.region_id})
+    cloud = make_cloud(settings, credentials, sleep=sleep, clock=clock)
+    cloud.deadline = effective_deadline(settings, deadline, clock())
+    instance = cloud.describe_instance(event.instance_id)  # the one read before CreateImage
+    decision = policy.decide(event, instance, settings)
+    if not decision.act:
+        if instance is None and event.is_interruption:
+            done = _already_replaced(cloud, event.instance_id)
+            if done is not None:
+                return done
+        return Outcome("skipped", decision.reason)
+    assert instance is not None
+    return run_incident(cloud, settings, instance, deadline=cloud.deadline, notifier=notifier, event_id=event.event_id)
+
+
+def run_incident(
+    cloud: Cloud,
+    settings: Settings,
+    instance: models.Instance,
+    *,
+    deadline: float,
+    notifier: Notifier | None = None,
+    event_id: str = "",
+    release_original: bool = False,
+) -> Outcome:
+    from aliyun_ops.recovery import Incident
+
+    incident = Incident(
+        cloud,
+        settings,
+        instance,
+        deadline=deadline,
+        notifier=notifier,
+        event_id=event_id,
+        release_original=release_original,
+    )
+    record = incident.run()
+    if record.status == "resumed":
+        return Outcome(
+            "already-replaced", f"{instance.instance_id} was already replaced by {record.new_instance_id}", record
+        )
+    return Outcome(
+        "replaced",
+        f"{instance.instance_id} replaced by {record.new_instance_id} "
+        f"({record.after.instance_type if record.after else '?'} in "
+        f"{record.after.zone_id if record.after else '?'})",
+        record,
+    )
+
+
+def _already_replaced(cloud: Cloud, instance_id: str) -> Outcome | None:
+    from aliyun_ops.recovery.gather import find_replacements
+    from aliyun_ops.recovery.launch import keeper
+
+    existing = keeper(find_replacements(cloud, instance_id))
+    if existing is None:
+        return None
+    return Outcome("already-replaced", f"{instance_id} is gone and was replaced by {existing.instance_id}")
+
+
+def reconcile(
+    *,
+    settings: Settings,
+    credentials: Credentials | None,
+    notifier: Notifier | None = None,
+    deadline: float | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.time,
+) -> list[Outcome]:
+    """Catch up on what events missed: see ``recovery.reconcile``."""
+    from aliyun_ops.recovery.reconcile import Reconciler
+
+    cloud = make_cloud(settings, credentials, sleep=sleep, clock=clock)
+    cloud.deadline = effective_deadline(settings, deadline, clock())
+    return Reconciler(cloud, settings, notifier=notifier).run()
