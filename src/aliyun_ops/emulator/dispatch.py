@@ -87,8 +87,19 @@ class Dispatcher:
         self.journal = journal
         self.policy = policy
         self.stopping = stopping
+        self.in_flight = 0  # calls being answered right now (read by tests and diagnostics)
+        self._count_lock = threading.Lock()
 
     def handle(self, request: SignedRequest) -> RpcResult:
+        with self._count_lock:
+            self.in_flight += 1
+        try:
+            return self._handle(request)
+        finally:
+            with self._count_lock:
+                self.in_flight -= 1
+
+    def _handle(self, request: SignedRequest) -> RpcResult:
         call = Call(request_id=str(uuid.uuid4()).upper())
         params = {k: v for k, v in {**request.form, **request.query}.items() if k not in ENVELOPE}
         try:
