@@ -1,0 +1,198 @@
+"""Deployment assets: the RAM policy, s.yaml for Serverless Devs 3, and the code-folder packager.
+
+The packaging test installs this project (without dependencies, without the index) into a temporary
+folder and imports it from there, so it needs no network.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from aliyun_ops.deploy import load_ram_policy, policy_actions
+from aliyun_ops.deploy.package import MARKER, PackageError, build, pip_command, prepare
+
+ROOT = Path(__file__).resolve().parents[2]
+HANDLER = "aliyun_ops.runtime.fc.handler"
+ENGINE_ACTIONS = {
+    "ecs:DescribeInstances", "ecs:DescribeDisks", "ecs:DescribeUserData", "ecs:CreateImage", "ecs:DescribeImages",
+    "ecs:DeleteImage", "ecs:DescribeAvailableResource", "ecs:DescribeInstanceTypes", "ecs:DescribeSpotPriceHistory",
+    "ecs:DescribePrice", "ecs:RunInstances", "ecs:StartInstance", "ecs:DeleteInstance", "ecs:TagResources",
+    "ecs:ListTagResources", "vpc:DescribeVSwitches", "vpc:DescribeEipAddresses", "vpc:AssociateEipAddress",
+    "ram:PassRole",
+}
+
+
+# --- RAM policy -------------------------------------------------------------------------------------
+
+def test_ram_policy_is_a_valid_document_without_wildcard_actions() -> None:
+    policy = load_ram_policy()
+    assert policy["Version"] == "1"
+    assert policy["Statement"] and all(s["Effect"] == "Allow" for s in policy["Statement"])
+    for action in policy_actions(policy):
+        assert re.fullmatch(r"(ecs|vpc|ram):[A-Z][A-Za-z]+", action), action
+    assert "*" not in json.dumps([s["Action"] for s in policy["Statement"]])
+
+
+def test_ram_policy_allows_exactly_what_the_engine_calls() -> None:
+    assert policy_actions() == ENGINE_ACTIONS
+
+
+def test_policy_actions_reads_string_and_list_actions_and_skips_deny() -> None:
+    doc = {"Version": "1", "Statement": [
+        {"Effect": "Allow", "Action": "ecs:DescribeInstances", "Resource": "*"},
+        {"Effect": "Deny", "Action": ["ecs:DeleteInstance"], "Resource": "*"},
+    ]}
+    assert policy_actions(doc) == {"ecs:DescribeInstances"}
+
+
+# --- s.yaml -----------------------------------------------------------------------------------------
+
+def _function(name: str) -> dict[str, Any]:
+    doc = yaml.safe_load((ROOT / name).read_text(encoding="utf-8"))
+    assert doc["edition"] == "3.0.0"
+    [resource] = doc["resources"].values()
+    assert resource["component"] == "fc3"
+    props: dict[str, Any] = resource["props"]
+    props["_actions"] = resource.get("actions", {})
+    props["_vars"] = doc.get("vars", {})
+    return props
+
+
+def _patterns(props: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {t["triggerName"]: t for t in props["triggers"]}
+
+
+@pytest.mark.parametrize("name", ["s.yaml", "s.custom.yaml"])
+def test_function_settings(name: str) -> None:
+    props = _function(name)
+    assert props["memorySize"] == 256 and props["timeout"] == 600
+    assert props["role"] == "${vars.role}"
+    assert props["_vars"]["role"] == "acs:ram::${config('AccountID')}:role/aliyun-ops-role"
+    assert props["code"] == "./code"
+    assert "aliyun_ops.deploy.package --out code" in props["_actions"]["pre-deploy"][0]["run"]
+    assert props["environmentVariables"]["ALIYUN_OPS_REGION"] == "${vars.region}"
+
+
+def test_builtin_runtime_and_handler() -> None:
+    props = _function("s.yaml")
+    assert props["runtime"] == "python3.10" and props["handler"] == HANDLER
+
+
+def test_custom_runtime_serves_on_9000() -> None:
+    props = _function("s.custom.yaml")
+    assert props["runtime"] == "custom.debian10"
+    config = props["customRuntimeConfig"]
+    assert config["port"] == 9000 and "serve" in config["args"] and "9000" in config["args"]
+
+
+@pytest.mark.parametrize("name", ["s.yaml", "s.custom.yaml"])
+def test_triggers_deliver_spot_notices_state_changes_and_reconcile(name: str) -> None:
+    triggers = _patterns(_function(name))
+    spot = triggers["spot-interruption"]["triggerConfig"]
+    state = triggers["instance-state-change"]["triggerConfig"]
+    for config in (spot, state):
+        assert triggers["spot-interruption"]["triggerType"] == "eventbridge"
+        assert config["asyncInvocationType"] is True and config["triggerEnable"] is True
+        assert config["eventSourceConfig"]["eventSourceType"] == "Default"
+    assert json.loads(spot["eventRuleFilterPattern"]) == {
+        "source": ["acs.ecs"], "type": ["ecs:Instance:PreemptibleInstanceInterruption"]}
+    state_pattern = json.loads(state["eventRuleFilterPattern"])
+    assert state_pattern["source"] == ["acs.ecs"] and state_pattern["type"] == ["ecs:Instance:StateChange"]
+    timer = triggers["reconcile"]
+    assert timer["triggerType"] == "timer"
+    assert timer["triggerConfig"]["cronExpression"] == "@every 5m" and timer["triggerConfig"]["enable"] is True
+    assert json.loads(timer["triggerConfig"]["payload"]) == {"aliyun-ops": "reconcile"}
+
+
+@pytest.mark.parametrize("name", ["s.yaml", "s.custom.yaml"])
+def test_no_access_key_anywhere(name: str) -> None:
+    """No key or value (comments aside) names or holds an AccessKey: the function uses its role."""
+
+    def strings(node: Any) -> list[str]:
+        if isinstance(node, dict):
+            return [s for k, v in node.items() for s in [str(k), *strings(v)]]
+        if isinstance(node, list):
+            return [s for item in node for s in strings(item)]
+        return [str(node)]
+
+    for text in strings(yaml.safe_load((ROOT / name).read_text(encoding="utf-8"))):
+        lowered = text.lower()
+        assert not any(word in lowered for word in ("accesskey", "access_key", "access-key", "ltai")), text
+
+
+def test_handler_path_is_importable() -> None:
+    module_name, _, attr = HANDLER.rpartition(".")
+    if importlib.util.find_spec("aliyun_ops.runtime") is None or \
+            importlib.util.find_spec(module_name) is None:
+        pytest.skip(f"{module_name} is not written yet (runtime owner)")
+    assert callable(getattr(importlib.import_module(module_name), attr))
+
+
+# --- packager ---------------------------------------------------------------------------------------
+
+def test_pip_command_installs_the_project_into_the_folder(tmp_path: Path) -> None:
+    cmd = pip_command(tmp_path / "code", tmp_path / "proj")
+    assert cmd[1:4] == ["-m", "pip", "install"]
+    assert cmd[cmd.index("--target") + 1] == str(tmp_path / "code") and cmd[-1] == str(tmp_path / "proj")
+    assert "--no-deps" not in cmd and "--no-index" not in cmd
+
+
+def test_prepare_refuses_a_foreign_folder_and_empties_its_own(tmp_path: Path) -> None:
+    foreign = tmp_path / "docs"
+    foreign.mkdir()
+    (foreign / "keep.md").write_text("mine")
+    with pytest.raises(PackageError):
+        prepare(foreign)
+    assert (foreign / "keep.md").exists()
+    ours = tmp_path / "code"
+    ours.mkdir()
+    (ours / MARKER).write_text("")
+    (ours / "stale.py").write_text("")
+    prepare(ours)
+    assert list(ours.iterdir()) == []
+
+
+def _can_build_offline() -> bool:
+    if importlib.util.find_spec("wheel") is not None:
+        return True
+    import setuptools
+
+    return int(setuptools.__version__.split(".")[0]) >= 70
+
+
+@pytest.mark.skipif(not _can_build_offline(), reason="offline build needs the wheel package or setuptools >= 70")
+def test_build_yields_an_importable_code_folder(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    shutil.copy(ROOT / "pyproject.toml", project)
+    readme = ROOT / "README.md"
+    (project / "README.md").write_text(readme.read_text(encoding="utf-8") if readme.exists() else "# aliyun-ops\n")
+    shutil.copytree(ROOT / "src", project / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+
+    out = build(tmp_path / "code", project, deps=False, index=False, build_isolation=False)
+
+    assert (out / "aliyun_ops" / "__init__.py").exists()
+    assert json.loads((out / "aliyun_ops" / "deploy" / "ram-policy.json").read_text()) == load_ram_policy()
+    handler_module = HANDLER.rpartition(".")[0]
+    has_handler = (ROOT / "src" / Path(*handler_module.split("."))).with_suffix(".py").exists()
+    probe = (
+        "import sys, importlib; sys.path.insert(0, sys.argv[1]); import aliyun_ops; print(aliyun_ops.__file__)\n"
+        f"if sys.argv[2] == '1': print(callable(importlib.import_module('{handler_module}').handler))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe, str(out), "1" if has_handler else "0"],
+                          capture_output=True, text=True, check=True, cwd=tmp_path)
+    lines = done.stdout.split()
+    assert Path(lines[0]).resolve().is_relative_to(out.resolve())
+    if has_handler:
+        assert lines[1] == "True"
