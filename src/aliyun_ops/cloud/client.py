@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from tenacity import RetryCallState, Retrying, retry_if_exception, wait_exponential_jitter
+from tenacity import RetryCallState, Retrying, retry_if_exception, wait_exponential, wait_random
 
 from aliyun_ops import errors, models
 from aliyun_ops.cloud import convert
@@ -62,7 +62,7 @@ class Cloud:
         params = {"RegionId": self.region_id, **params} if action not in _NO_REGION else params
         retrying = Retrying(
             stop=self._stop,
-            wait=wait_exponential_jitter(initial=0.5, max=8.0, jitter=0.5),
+            wait=wait_exponential(multiplier=0.5, max=8.0) + wait_random(0, 0.5),  # backoff + jitter
             retry=retry_if_exception(lambda e: isinstance(e, errors.CloudError) and e.retryable),
             sleep=self.sleep,
             reraise=True,

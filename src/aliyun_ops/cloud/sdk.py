@@ -35,8 +35,13 @@ def _modules() -> dict[str, Any]:
         return _MODULES
 
 
-def _snake(action: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", action).lower()
+def _method_name(client: Any, action: str) -> str:
+    """The SDK's ``*_with_options`` method for an action (its snake case is irregular: ``describe_vswitches``)."""
+    name = re.sub(r"(?<!^)(?=[A-Z])", "_", action).lower() + "_with_options"
+    if hasattr(client, name):
+        return name
+    wanted = action.lower() + "withoptions"
+    return next(m for m in dir(client) if m.replace("_", "") == wanted and not m.endswith("_async"))
 
 
 class Sdk:
@@ -70,7 +75,7 @@ class Sdk:
         client = self._client(product)
         models = _modules()[product][1]
         request = getattr(models, f"{action}Request")().from_map(params)
-        method = getattr(client, f"{_snake(action)}_with_options")
+        method = getattr(client, _method_name(client, action))
         response = method(request, _modules()["Runtime"]())
         body = response.body.to_map() if response.body is not None else {}
         return dict(body)
