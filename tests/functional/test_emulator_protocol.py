@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import queue
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -395,3 +396,99 @@ def receiver() -> Iterator[Receiver]:
     rec = Receiver()
     yield rec
     rec.close()
+
+
+def launch_spot(ecs_client: Any, amount: int = 1) -> list[str]:
+    from alibabacloud_ecs20140526 import models as ecs_models
+
+    request = ecs_models.RunInstancesRequest(
+        region_id="cn-hangzhou", zone_id="cn-hangzhou-g", image_id="aliyun_3_x64_20G_alibase_20240819.vhd",
+        instance_type="ecs.c7.large", v_switch_id="vsw-bp1emu00000000000g", security_group_id="sg-bp1emu000000000web",
+        instance_name="web-1", spot_strategy="SpotAsPriceGo", amount=amount,
+    )
+    ids: list[str] = ecs_client.run_instances(request).body.instance_id_sets.instance_id_set
+    return ids
+
+
+CLOUDMONITOR_TIME = re.compile(r"^\d{8}T\d{6}\.\d{3}\+0800$")
+ISO_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+
+
+def test_interruption_is_delivered_in_both_formats(emulator: Emulator, ecs_client: Any, receiver: Receiver) -> None:
+    first, second = launch_spot(ecs_client, amount=2)
+    account = emulator.backend.account_id
+
+    result = emulator.control.interrupt(first, format="cloudmonitor", deliver_to=receiver.url)
+    assert result["delivered"] == {"status": 200}
+    got = receiver.received.get(timeout=10)
+    assert got.body == result["event"]
+    assert got.headers["x-fc-request-id"] and got.headers["content-type"] == "application/json"
+    event = got.body
+    assert (event["product"], event["name"], event["level"], event["regionId"], event["userId"]) == (
+        "ECS", "Instance:PreemptibleInstanceInterruption", "WARN", "cn-hangzhou", account
+    )
+    assert event["resourceId"] == f"acs:ecs:cn-hangzhou:{account}:instance/{first}"
+    assert event["content"] == {"instanceId": first, "action": "delete"}
+    assert CLOUDMONITOR_TIME.match(event["eventTime"]) and event["instanceName"] == "web-1"
+
+    result = emulator.control.interrupt(second, format="eventbridge", deliver_to=receiver.url)
+    got = receiver.received.get(timeout=10)
+    assert result["delivered"] == {"status": 200} and got.headers["x-fc-request-id"]
+    event = got.body
+    assert (event["specversion"], event["source"], event["type"]) == (
+        "1.0", "acs.ecs", "ecs:Instance:PreemptibleInstanceInterruption"
+    )
+    assert event["subject"] == f"acs:ecs:cn-hangzhou:{account}:instance/{second}"
+    assert (event["aliyunaccountid"], event["aliyunregionid"]) == (account, "cn-hangzhou")
+    assert event["data"] == {"instanceId": second, "action": "delete"} and ISO_TIME.match(event["time"])
+
+
+def test_failing_receiver_is_reported_and_the_emulator_keeps_serving(emulator: Emulator, ecs_client: Any) -> None:
+    first, second = launch_spot(ecs_client, amount=2)
+    refusing = Receiver(status=500)
+    try:
+        assert emulator.control.interrupt(first, deliver_to=refusing.url)["delivered"] == {"status": 500}
+    finally:
+        refusing.close()
+    unreachable = emulator.control.interrupt(second, deliver_to=refusing.url)["delivered"]
+    assert unreachable["status"] is None and unreachable["error"]
+    assert call(ecs_client)["Params"] == {}
+
+
+def test_interrupting_an_on_demand_or_unknown_instance_is_refused(emulator: Emulator) -> None:
+    from aliyun_ops.emulator.control_client import ControlError
+
+    with pytest.raises(ControlError) as err:
+        emulator.control.interrupt("i-doesnotexist")
+    assert err.value.status == 400 and err.value.reason
+
+
+def test_subscribers_get_state_changes_and_interruptions(
+    emulator: Emulator, ecs_client: Any, receiver: Receiver
+) -> None:
+    emulator.control.subscribe(receiver.url, "eventbridge")
+    (instance_id,) = launch_spot(ecs_client)
+    emulator.control.clock(advance_seconds=120)  # boots: Pending -> Starting -> Running
+    states = []
+    while "Running" not in states:
+        event = receiver.received.get(timeout=10).body
+        assert (event["type"], event["data"]["resourceId"]) == ("ecs:Instance:StateChange", instance_id)
+        assert event["data"]["resourceType"] == "ALIYUN::ECS::Instance"
+        states.append(event["data"]["state"])
+    assert states[0] == "Pending"
+    emulator.control.interrupt(instance_id)
+    event = receiver.received.get(timeout=10).body
+    assert (event["type"], event["data"]) == (
+        "ecs:Instance:PreemptibleInstanceInterruption", {"instanceId": instance_id, "action": "delete"}
+    )
+
+
+def test_reset_clears_faults_subscriptions_and_journal(emulator: Emulator, ecs_client: Any) -> None:
+    emulator.control.faults(actions=["*"], error_rate=1.0)
+    emulator.control.subscribe("http://127.0.0.1:9/none", "cloudmonitor")
+    with pytest.raises(ServerException):
+        call(ecs_client)
+    emulator.control.reset()
+    assert emulator.control.calls() == []
+    assert call(ecs_client)["Params"] == {}
+    assert emulator.deliverer.subscriptions() == []

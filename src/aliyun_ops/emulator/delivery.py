@@ -175,6 +175,10 @@ class Deliverer:
         with self._lock:
             self._subscriptions.clear()
 
+    def subscriptions(self) -> list[Subscription]:
+        with self._lock:
+            return list(self._subscriptions)
+
     def publish(self, event: Event) -> None:
         """Queue ``event`` for every subscriber; never blocks (callers may hold the backend lock)."""
         with self._lock:
