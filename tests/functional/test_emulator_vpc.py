@@ -1,0 +1,83 @@
+"""VPC actions of the emulator through the official VPC client: networks and the EIP rules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from alibabacloud_ecs20140526 import models as ecs_models
+from alibabacloud_tea_openapi.exceptions import ClientException
+from alibabacloud_vpc20160428 import models as m
+
+from aliyun_ops.emulator import Emulator
+
+R = "cn-hangzhou"
+
+
+def error_code(fn: Any) -> str:
+    with pytest.raises(ClientException) as err:
+        fn()
+    return str(err.value.code)
+
+
+def running_instance(emulator: Emulator, ecs: Any) -> str:
+    req = ecs_models.RunInstancesRequest(
+        region_id=R,
+        image_id="aliyun_3_x64_20G_alibase_20240819.vhd",
+        instance_type="ecs.g7.large",
+        v_switch_id="vsw-bp1emu00000000000i",
+        security_group_id="sg-bp1emu000000000web",
+    )
+    iid = str(ecs.run_instances(req).body.instance_id_sets.instance_id_set[0])
+    emulator.clock.advance(30)
+    return iid
+
+
+def eips(vpc: Any, **kw: Any) -> list[Any]:
+    return list(
+        vpc.describe_eip_addresses(m.DescribeEipAddressesRequest(region_id=R, **kw)).body.eip_addresses.eip_address
+    )
+
+
+def test_vpcs_and_vswitches(vpc_client: Any) -> None:
+    vpcs = vpc_client.describe_vpcs(m.DescribeVpcsRequest(region_id=R)).body.vpcs.vpc
+    assert [v.vpc_id for v in vpcs] == ["vpc-bp1emu0000000000main"]
+    assert len(vpcs[0].v_switch_ids.v_switch_id) == 5
+    vsws = vpc_client.describe_vswitches(m.DescribeVSwitchesRequest(region_id=R, zone_id="cn-hangzhou-k")).body
+    [vsw] = vsws.v_switches.v_switch
+    assert (vsw.zone_id, vsw.cidr_block, vsw.available_ip_address_count) == ("cn-hangzhou-k", "172.16.5.0/24", 252)
+
+
+def test_eip_association_rules(emulator: Emulator, ecs_client: Any, vpc_client: Any) -> None:
+    iid = running_instance(emulator, ecs_client)
+    a = vpc_client.allocate_eip_address(m.AllocateEipAddressRequest(region_id=R, bandwidth="10")).body
+    b = vpc_client.allocate_eip_address(m.AllocateEipAddressRequest(region_id=R)).body
+    vpc_client.associate_eip_address(
+        m.AssociateEipAddressRequest(
+            region_id=R, allocation_id=a.allocation_id, instance_id=iid, instance_type="EcsInstance"
+        )
+    )
+    [row] = eips(vpc_client, allocation_id=a.allocation_id)
+    assert (row.status, row.instance_id, row.ip_address, row.bandwidth) == ("InUse", iid, a.eip_address, "10")
+    shown = ecs_client.describe_instances(ecs_models.DescribeInstancesRequest(region_id=R)).body.instances.instance[0]
+    assert (shown.eip_address.allocation_id, shown.eip_address.ip_address) == (a.allocation_id, a.eip_address)
+    second = m.AssociateEipAddressRequest(region_id=R, allocation_id=b.allocation_id, instance_id=iid)
+    assert error_code(lambda: vpc_client.associate_eip_address(second)) == "InvalidAssociation.Duplicated"
+    release_a = m.ReleaseEipAddressRequest(region_id=R, allocation_id=a.allocation_id)
+    assert error_code(lambda: vpc_client.release_eip_address(release_a)) == "IncorrectEipStatus"
+    vpc_client.unassociate_eip_address(
+        m.UnassociateEipAddressRequest(region_id=R, allocation_id=a.allocation_id, instance_id=iid)
+    )
+    vpc_client.release_eip_address(release_a)
+    assert [e.allocation_id for e in eips(vpc_client)] == [b.allocation_id]
+    missing = m.AssociateEipAddressRequest(region_id=R, allocation_id="eip-nope", instance_id=iid)
+    assert error_code(lambda: vpc_client.associate_eip_address(missing)) == "InvalidAllocationId.NotFound"
+
+
+def test_deleting_an_instance_frees_its_eip(emulator: Emulator, ecs_client: Any, vpc_client: Any) -> None:
+    iid = running_instance(emulator, ecs_client)
+    alloc = vpc_client.allocate_eip_address(m.AllocateEipAddressRequest(region_id=R)).body.allocation_id
+    vpc_client.associate_eip_address(m.AssociateEipAddressRequest(region_id=R, allocation_id=alloc, instance_id=iid))
+    ecs_client.delete_instance(ecs_models.DeleteInstanceRequest(instance_id=iid, force=True))
+    [row] = eips(vpc_client)
+    assert (row.status, row.instance_id) == ("Available", "")
