@@ -1,0 +1,145 @@
+"""What both Function Compute entry points share: one invocation in, an outcome or an exception out.
+
+The entry points differ only in where the event, credentials, region and timeout come from (a
+``context`` object, or HTTP headers); this module turns those into a call of
+``service.handle_event`` and maps exceptions to HTTP statuses. Failures are never turned into
+successes: the built-in runtime re-raises, the HTTP runtime answers non-2xx.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from aliyun_ops import errors
+from aliyun_ops.config import Credentials, Settings, credentials_from_env
+from aliyun_ops.events import Ignored, parse_event
+
+log = logging.getLogger("aliyun_ops.runtime")
+
+# Exception class -> HTTP status of the custom runtime's answer (first match wins).
+STATUS: tuple[tuple[type[BaseException], int], ...] = (
+    (errors.EventError, 400),
+    (errors.DeadlineExceeded, 504),
+    (errors.ReplacementFailed, 503),
+    (errors.CloudError, 502),
+    (errors.ConfigError, 500),
+)
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """One event delivery, as either runtime received it."""
+
+    body: bytes | str | Mapping[str, Any]
+    request_id: str = ""
+    credentials: Credentials | None = field(default=None, repr=False)
+    region_id: str | None = None
+    timeout_s: float | None = None
+    started: float = field(default_factory=time.time)
+
+
+def status_of(exc: BaseException) -> int:
+    return next((code for cls, code in STATUS if isinstance(exc, cls)), 500)
+
+
+def describe_error(exc: BaseException, secrets: tuple[str | None, ...] = ()) -> str:
+    """A one-line reason fit for logs and answers: our own messages, never a secret."""
+    if isinstance(exc, errors.AliyunOpsError):
+        text = str(exc) or type(exc).__name__
+    else:
+        text = f"internal error ({type(exc).__name__})"
+    return redact(text, secrets)
+
+
+def redact(text: str, secrets: tuple[str | None, ...]) -> str:
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "***")
+    return text
+
+
+def resolve_settings(inv: Invocation, settings: Settings | None, environ: Mapping[str, str]) -> Settings:
+    """Explicit settings win; otherwise the environment, with the request's region below ALIYUN_OPS_REGION."""
+    if settings is not None:
+        return settings
+    resolved = Settings.from_env(environ)
+    if inv.region_id and not environ.get("ALIYUN_OPS_REGION", "").strip():
+        resolved = Settings.from_env(environ, region_id=inv.region_id)
+    return resolved
+
+
+class Runner:
+    """Runs invocations against ``service.handle_event``; the notifier is built once, lazily."""
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        environ: Mapping[str, str] | None = None,
+        handle: Callable[..., Any] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.environ = os.environ if environ is None else environ
+        self._handle = handle
+        self._notifier: Any = None
+        self._lock = threading.Lock()
+
+    def run(self, inv: Invocation) -> dict[str, Any]:
+        """The outcome as JSON-ready dict; raises on malformed input and on every failure."""
+        parsed = parse_event(inv.body)  # EventError early: no credentials or cloud needed for a bad body
+        if isinstance(parsed, Ignored):
+            return {"status": "ignored", "message": parsed.reason, "record": None}
+        settings = resolve_settings(inv, self.settings, self.environ)
+        credentials = inv.credentials or credentials_from_env(self.environ)
+        deadline = inv.started + inv.timeout_s if inv.timeout_s else None
+        outcome = self.handle(
+            inv.body,
+            settings=settings,
+            credentials=credentials,
+            request_id=inv.request_id,
+            deadline=deadline,
+            notifier=self.notifier(),
+        )
+        result = outcome.to_json()
+        assert isinstance(result, dict)
+        return result
+
+    def handle(self, *args: Any, **kwargs: Any) -> Any:
+        if self._handle is None:
+            from aliyun_ops.service import handle_event
+
+            self._handle = handle_event
+        return self._handle(*args, **kwargs)
+
+    def notifier(self) -> Any:
+        """Built from the environment on first use; a broken notification setup never blocks a replacement."""
+        with self._lock:
+            if self._notifier is None:
+                try:
+                    from aliyun_ops.notify import build_notifier
+
+                    self._notifier = build_notifier(self.environ)
+                except Exception as exc:  # notifications are best effort: never block a replacement
+                    log.warning("notifications disabled: %s", type(exc).__name__)
+                    self._notifier = False
+            return self._notifier or None
+
+
+def to_json(value: dict[str, Any]) -> str:
+    """Outcome JSON; anything unusual in a record (sets, floats like inf) still serializes."""
+    return json.dumps(value, default=str, ensure_ascii=False)
+
+
+def parse_timeout(raw: object) -> float | None:
+    """A positive number of seconds, or None when absent or nonsense (the configured timeout applies)."""
+    try:
+        value = float(raw)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return value if 0 < value < 86400 else None
