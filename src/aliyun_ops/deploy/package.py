@@ -78,7 +78,8 @@ def _warn_if_not_fc_like() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m aliyun_ops.deploy.package", description="Build the Function Compute code folder.")
+    parser = argparse.ArgumentParser(prog="python -m aliyun_ops.deploy.package",
+                                     description="Build the Function Compute code folder.")
     parser.add_argument("--out", type=Path, default=Path("code"), help="code folder to build (default: code)")
     parser.add_argument("--project", type=Path, default=Path("."), help="project to install (default: .)")
     parser.add_argument("--no-deps", action="store_true", help="install the project only")

@@ -26,7 +26,9 @@ _T: dict[str, dict[str, str]] = {
         "instance": "实例 ID", "name": "名称", "type": "规格", "zone": "可用区", "price": "抢占价格",
         "ip": "IP", "image": "镜像", "reason": "原因", "tried": "已尝试", "advice": "建议",
         "duration": "耗时", "incident": "事件", "region": "地域", "seconds": "{s} 秒",
-        "adv_nostock": "所有候选规格和可用区都没有库存。可放宽规格族限制、提高最高出价，或开启按量付费兜底。",
+        "adv_nostock": "所有候选规格和可用区都没有库存。"
+        "可放宽规格族限制（ALIYUN_OPS_ALLOW_FAMILIES / ALIYUN_OPS_DENY_FAMILIES）、"
+        "提高最高出价（ALIYUN_OPS_MAX_SPOT_PRICE），或开启按量付费兜底（ALIYUN_OPS_PAYG_FALLBACK=true）。",
         "image_kept": "镜像 {image} 已保留，可在控制台用它手动创建实例。",
         "adv_deadline": "函数在时限内没有完成替换。定时巡检（每 5 分钟）会继续处理；也可在 ECS 控制台检查镜像和实例。",
         "adv_permission": "函数的 RAM 角色权限不足：请为它授权 deploy/ram-policy.json 中的策略。",
@@ -47,8 +49,9 @@ _T: dict[str, dict[str, str]] = {
         "instance": "Instance ID", "name": "Name", "type": "Type", "zone": "Zone", "price": "Spot price",
         "ip": "IP", "image": "Image", "reason": "Reason", "tried": "Tried", "advice": "What to do",
         "duration": "Took", "incident": "Incident", "region": "Region", "seconds": "{s} s",
-        "adv_nostock": "No candidate type or zone had stock. Allow more instance families, raise the maximum "
-        "spot price or enable the pay-as-you-go fallback.",
+        "adv_nostock": "No candidate type or zone had stock. Allow more instance families "
+        "(ALIYUN_OPS_ALLOW_FAMILIES / ALIYUN_OPS_DENY_FAMILIES), raise the maximum spot price "
+        "(ALIYUN_OPS_MAX_SPOT_PRICE) or enable the pay-as-you-go fallback (ALIYUN_OPS_PAYG_FALLBACK=true).",
         "image_kept": "Image {image} is kept: you can launch from it in the console.",
         "adv_deadline": "The function ran out of time before the replacement was running. The periodic "
         "reconcile (every 5 minutes) carries on; you can also check the image and instance in the ECS console.",
