@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from aliyun_ops.emulator import Emulator
-from tests.functional.engine_support import VSW, World, tags_of
+from tests.functional.engine_support import VSW, World, live, tags_of
 
 
 @pytest.fixture
@@ -40,3 +40,139 @@ def test_bandwidth_and_billing_are_copied_not_hard_coded(world: World) -> None:
     outcome = world.handle(world.interrupt(old))
     new = world.instance(outcome.record.new_instance_id)
     assert new["InternetMaxBandwidthOut"] == 7 and new["InternetChargeType"] == "PayByTraffic"
+
+
+def _zones_with_stock_removed(world: World, itype: str) -> None:
+    for zone in VSW:
+        world.emu.control.stock(zone, itype, True, False)
+
+
+def test_sold_out_in_the_original_zone_moves_to_another_zone_with_its_vswitch(world: World) -> None:
+    old = world.launch(zone="cn-hangzhou-i")
+    outcome = world.handle(world.interrupt(old, mark_sold_out=True))
+    new = world.instance(outcome.record.new_instance_id)
+    assert new["InstanceType"] == "ecs.c7.large"
+    assert new["ZoneId"] != "cn-hangzhou-i"
+    assert new["VpcAttributes"]["VSwitchId"] == VSW[new["ZoneId"]]
+    assert new["VpcAttributes"]["VpcId"] == "vpc-bp1emu0000000000main"
+
+
+def test_sold_out_everywhere_takes_an_equivalent_type_without_downgrade(world: World) -> None:
+    old = world.launch(itype="ecs.c7.xlarge")
+    _zones_with_stock_removed(world, "ecs.c7.xlarge")
+    outcome = world.handle(world.interrupt(old))
+    new = world.instance(outcome.record.new_instance_id)
+    assert new["InstanceType"] != "ecs.c7.xlarge"
+    assert new["Cpu"] >= 4 and new["Memory"] >= 8 * 1024
+    assert new["InstanceName"] == "web-1"
+
+
+def test_no_stock_at_launch_falls_through_to_the_next_candidate(world: World) -> None:
+    """Stock vanishes between the read and RunInstances: the next candidate is launched."""
+    old = world.launch(zone="cn-hangzhou-i")
+    event = world.interrupt(old)
+    state = {"done": False}
+
+    def sleep(seconds: float) -> None:  # gather has finished before the first image poll sleeps
+        if not state["done"]:
+            world.emu.backend.set_stock("cn-hangzhou-i", "ecs.c7.large", True, False)
+            state["done"] = True
+        world.advance(seconds)
+
+    from aliyun_ops import service
+    from tests.functional.engine_support import CREDS, settings
+
+    outcome = service.handle_event(
+        event, settings=settings(world.emu), credentials=CREDS, sleep=sleep, clock=world.emu.clock.now
+    )
+    assert any("ecs.c7.large@cn-hangzhou-i" in t and "NoStock" in t for t in outcome.record.tried)
+    new = world.instance(outcome.record.new_instance_id)
+    assert (new["InstanceType"], new["ZoneId"]) != ("ecs.c7.large", "cn-hangzhou-i")
+
+
+def test_redelivery_makes_exactly_one_image_and_one_instance(world: World) -> None:
+    old = world.launch()
+    event = world.interrupt(old)
+    first = world.handle(event)
+    second = world.handle(event)
+    world.advance(400)  # the old instance is released by now
+    third = world.handle(event)
+    assert first.status == "replaced"
+    assert second.status == "already-replaced" and third.status == "already-replaced"
+    replacements = [i for i in live(world) if tags_of(i).get("aliyun-ops:replaces") == old]
+    assert [r["InstanceId"] for r in replacements] == [first.record.new_instance_id]
+    images = [i for i in world.images() if old in i["ImageName"]]
+    assert len(images) == 1
+
+
+def test_the_elastic_ip_moves_to_the_replacement(world: World) -> None:
+    old = world.launch(eip=True)
+    address = next(e["IpAddress"] for e in world.eips() if e.get("InstanceId") == old)
+    outcome = world.handle(world.interrupt(old))
+    eip = next(e for e in world.eips() if e["IpAddress"] == address)
+    assert eip["InstanceId"] == outcome.record.new_instance_id
+    assert outcome.record.eip == address
+
+
+def test_at_most_one_describe_instances_before_create_image(world: World) -> None:
+    old = world.launch()
+    event = world.interrupt(old)
+    start = len(world.emu.control.calls())
+    world.handle(event)
+    actions = [c["action"] for c in world.emu.control.calls()[start:]]
+    before = actions[: actions.index("CreateImage")]
+    assert before == ["DescribeInstances"]
+
+
+def test_housekeeping_keeps_the_two_newest_images_per_lineage(world: World) -> None:
+    current = first = world.launch()
+    for _ in range(3):
+        outcome = world.handle(world.interrupt(current))
+        current = outcome.record.new_instance_id
+        world.advance(400)
+    mine = [i for i in world.images() if tags_of(i).get("aliyun-ops:lineage") == first]
+    assert len(mine) == 2
+    assert all(i["Status"] == "Available" for i in mine)
+    new = world.instance(current)
+    assert tags_of(new)["aliyun-ops:generation"] == "3"
+
+
+def test_image_failure_falls_back_to_the_original_image_and_says_so(world: World) -> None:
+    old = world.launch()
+    world.emu.backend.fail_next_images(1)
+    outcome = world.handle(world.interrupt(old))
+    assert outcome.status == "replaced"
+    assert outcome.record.image_source == "original-image"
+    new = world.instance(outcome.record.new_instance_id)
+    assert new["ImageId"] == "aliyun_3_x64_20G_alibase_20240819.vhd"
+    assert "original" in outcome.record.reason
+
+
+def test_image_failure_prefers_the_newest_lineage_image(world: World) -> None:
+    old = world.launch()
+    gen1 = world.handle(world.interrupt(old))
+    world.advance(400)
+    world.emu.backend.fail_next_images(1)
+    gen2 = world.handle(world.interrupt(gen1.record.new_instance_id))
+    assert gen2.record.image_source == "lineage-fallback"
+    assert world.instance(gen2.record.new_instance_id)["ImageId"] == gen1.record.image_id
+
+
+def test_deadline_exceeded_raises(world: World) -> None:
+    from aliyun_ops import errors
+
+    old = world.launch()
+    event = world.interrupt(old)
+    with pytest.raises(errors.DeadlineExceeded):
+        world.handle(event, deadline=world.emu.clock.now() + 20)
+
+
+def test_no_candidate_launchable_raises_instead_of_succeeding(world: World) -> None:
+    from aliyun_ops import errors
+
+    old = world.launch()
+    world.emu.control.faults(actions=["RunInstances"], error_rate=1.0, code="OperationDenied.NoStock", http_status=403)
+    with pytest.raises(errors.ReplacementFailed):
+        world.handle(world.interrupt(old))
+    world.emu.control.clear_faults()
+    assert not [i for i in live(world) if tags_of(i).get("aliyun-ops:replaces") == old]
