@@ -163,6 +163,14 @@ def test_prepare_refuses_a_foreign_folder_and_empties_its_own(tmp_path: Path) ->
     assert list(ours.iterdir()) == []
 
 
+def test_build_refuses_to_write_over_the_project(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    for out in (tmp_path, tmp_path.parent, tmp_path / "src" / "pkg"):
+        with pytest.raises(PackageError, match="overwrite the project"):
+            build(out, tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pyproject.toml"]
+
+
 def _can_build_offline() -> bool:
     if importlib.util.find_spec("wheel") is not None:
         return True

@@ -57,6 +57,8 @@ def build(out: Path, project: Path, *, deps: bool = True, index: bool = True, bu
     out, project = Path(out).resolve(), Path(project).resolve()
     if not (project / "pyproject.toml").exists():
         raise PackageError(f"{project} has no pyproject.toml")
+    if project.is_relative_to(out) or out.is_relative_to(project / "src"):
+        raise PackageError(f"--out {out} would overwrite the project itself; choose a folder such as ./code")
     _warn_if_not_fc_like()
     prepare(out)
     cmd = pip_command(out, project, deps=deps, index=index, build_isolation=build_isolation)
