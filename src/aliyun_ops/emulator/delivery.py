@@ -105,34 +105,30 @@ class Event:
         }
 
 
-def interruption_event(info: dict[str, Any], account_id: str, now: float) -> Event:
-    """``info`` is what ``Backend.interrupt`` returns."""
+def _event(name: str, level: str, info: dict[str, Any], account_id: str, now: float, payload: dict[str, Any]) -> Event:
     return Event(
-        name=INTERRUPTION,
-        level="WARN",
+        name=name,
+        level=level,
         instance_id=info["instanceId"],
         region_id=info["regionId"],
         account_id=str(info.get("accountId") or account_id),
-        payload={"instanceId": info["instanceId"], "action": info.get("action", "delete")},
+        payload=payload,
         time=now,
         instance_name=str(info.get("instanceName", "")),
         id=str(uuid.uuid4()).upper(),
     )
+
+
+def interruption_event(info: dict[str, Any], account_id: str, now: float) -> Event:
+    """``info`` is what ``Backend.interrupt`` returns."""
+    payload = {"instanceId": info["instanceId"], "action": info.get("action", "delete")}
+    return _event(INTERRUPTION, "WARN", info, account_id, now, payload)
 
 
 def state_change_event(info: dict[str, Any], account_id: str, now: float) -> Event:
     """``info`` is what the backend emits as ``("state_change", info)``."""
-    return Event(
-        name=STATE_CHANGE,
-        level="INFO",
-        instance_id=info["instanceId"],
-        region_id=info["regionId"],
-        account_id=str(info.get("accountId") or account_id),
-        payload={"resourceId": info["instanceId"], "resourceType": RESOURCE_TYPE, "state": info["state"]},
-        time=now,
-        instance_name=str(info.get("instanceName", "")),
-        id=str(uuid.uuid4()).upper(),
-    )
+    payload = {"resourceId": info["instanceId"], "resourceType": RESOURCE_TYPE, "state": info["state"]}
+    return _event(STATE_CHANGE, "INFO", info, account_id, now, payload)
 
 
 @dataclass(frozen=True)
