@@ -176,3 +176,31 @@ def test_no_candidate_launchable_raises_instead_of_succeeding(world: World) -> N
         world.handle(world.interrupt(old))
     world.emu.control.clear_faults()
     assert not [i for i in live(world) if tags_of(i).get("aliyun-ops:replaces") == old]
+
+
+def test_reconcile_starts_a_spot_instance_a_reclaim_left_stopped(world: World) -> None:
+    old = world.launch(behavior="Stop", eip=False)
+    world.interrupt(old)
+    world.advance(320)
+    assert world.instance(old)["Status"] == "Stopped"
+    outcomes = world.reconcile()
+    assert [o.status for o in outcomes] == ["started"]
+    world.advance(40)
+    assert world.instance(old)["Status"] == "Running"
+
+
+def test_reconcile_relaunches_a_lineage_lost_without_replacement(world: World) -> None:
+    from aliyun_ops import errors
+
+    old = world.launch(eip=False)
+    event = world.interrupt(old)
+    world.emu.control.faults(actions=["RunInstances"], error_rate=1.0, code="OperationDenied.NoStock", http_status=403)
+    with pytest.raises(errors.ReplacementFailed):
+        world.handle(event)
+    world.emu.control.clear_faults()
+    world.advance(400)
+    assert world.instance(old) is None
+    outcomes = world.reconcile()
+    assert [o.status for o in outcomes] == ["recovered"]
+    new = world.instance(outcomes[0].record.new_instance_id)
+    assert new["InstanceName"] == "web-1" and tags_of(new)["aliyun-ops:lineage"] == old
