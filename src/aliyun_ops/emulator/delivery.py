@@ -141,6 +141,7 @@ class Deliverer:
     """Sends events: synchronously for a control call, from a worker thread for subscriptions."""
 
     def __init__(self, timeout: float = DEFAULT_TIMEOUT) -> None:
+        self._timeout = timeout
         self._http = httpx.Client(timeout=timeout, trust_env=False)
         self._lock = threading.Lock()
         self._subscriptions: list[Subscription] = []
@@ -149,6 +150,8 @@ class Deliverer:
         self.history: deque[dict[str, Any]] = deque(maxlen=1000)
 
     def start(self) -> None:
+        if self._http.is_closed:  # started again after a stop
+            self._http = httpx.Client(timeout=self._timeout, trust_env=False)
         self._worker = threading.Thread(target=self._run, name="emulator-delivery", daemon=True)
         self._worker.start()
 
