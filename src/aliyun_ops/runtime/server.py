@@ -208,7 +208,9 @@ class RuntimeServer:
         return f"http://{self.host}:{self.port}"
 
     def start(self) -> RuntimeServer:
-        self._thread = threading.Thread(target=self._server.serve_forever, name="aliyun-ops-runtime", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="aliyun-ops-runtime", daemon=True
+        )
         self._thread.start()
         return self
 
