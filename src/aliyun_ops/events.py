@@ -101,57 +101,50 @@ def _decode(raw: object) -> dict[str, Any]:
     return body
 
 
+@dataclass(frozen=True)
+class _Envelope:
+    """Where one delivery format keeps the fields every instance event needs."""
+
+    format: str
+    payload: str
+    resource: str
+    region: str
+    account: str
+    time: str
+
+
+_CLOUDMONITOR = _Envelope("cloudmonitor", "content", "resourceId", "regionId", "userId", "eventTime")
+_CLOUDEVENTS = _Envelope("eventbridge", "data", "subject", "aliyunregionid", "aliyunaccountid", "time")
+
+
 def _parse_cloudmonitor(body: dict[str, Any]) -> InstanceEvent | Ignored:
-    """CloudMonitor event-alarm body: regionId wins over the region inside resourceId."""
+    """CloudMonitor event-alarm body: product ECS, name the event's name."""
     product = _str(body, "product", required=True) or ""
     name = _str(body, "name", required=True) or ""
-    content = _obj(body, "content")
     if product.upper() != "ECS":
         return Ignored(f"product {product!r} is not ECS")
-    if name not in HANDLED_NAMES:
-        return Ignored(f"ECS event {name!r} is not an interruption or a state change")
-    arn = _arn(_str(body, "resourceId"))
-    return _instance_event(
-        fmt="cloudmonitor",
-        name=name,
-        payload=content,
-        arn=arn,
-        event_id=_str(body, "id") or "",
-        region_id=_str(body, "regionId") or arn.get("region", ""),
-        account_id=_str(body, "userId") or arn.get("account", ""),
-        time=_str(body, "eventTime") or "",
-    )
+    return _instance_event(body, _CLOUDMONITOR, name)
 
 
 def _parse_cloudevents(body: dict[str, Any]) -> InstanceEvent | Ignored:
-    """EventBridge CloudEvents 1.0 envelope; type is "ecs:<event name>"."""
+    """EventBridge CloudEvents 1.0 envelope: source acs.ecs, type "ecs:<event name>"."""
     etype = _str(body, "type", required=True) or ""
     source = _str(body, "source")
-    data = _obj(body, "data")
     if source is not None and source != "acs.ecs":
         return Ignored(f"source {source!r} is not acs.ecs")
     prefix, _, name = etype.partition(":")
     if prefix != "ecs" or not name:
         return Ignored(f"event type {etype!r} is not an ECS event")
+    return _instance_event(body, _CLOUDEVENTS, name)
+
+
+def _instance_event(body: dict[str, Any], env: _Envelope, name: str) -> InstanceEvent | Ignored:
+    """The event; the instance id comes from the payload, else from the resource name, and the
+    top-level region wins over the one inside the resource name (the README's sample has both)."""
+    payload = _obj(body, env.payload)
     if name not in HANDLED_NAMES:
         return Ignored(f"ECS event {name!r} is not an interruption or a state change")
-    arn = _arn(_str(body, "subject"))
-    return _instance_event(
-        fmt="eventbridge",
-        name=name,
-        payload=data,
-        arn=arn,
-        event_id=_str(body, "id") or "",
-        region_id=_str(body, "aliyunregionid") or arn.get("region", ""),
-        account_id=_str(body, "aliyunaccountid") or arn.get("account", ""),
-        time=_str(body, "time") or "",
-    )
-
-
-def _instance_event(
-    *, fmt: str, name: str, payload: dict[str, Any], arn: dict[str, str], **common: str
-) -> InstanceEvent:
-    """Build the event; the instance id comes from the payload, else from the resource name."""
+    arn = _arn(_str(body, env.resource))
     instance_id = _str(payload, "instanceId") or _str(payload, "resourceId") or arn.get("id", "")
     if not instance_id:
         raise EventError(f"{name} event with no instance id")
@@ -161,7 +154,15 @@ def _instance_event(
     if name == STATE_CHANGE and not state:
         raise EventError(f"{name} event without a state")
     return InstanceEvent(
-        format=fmt, name=name, instance_id=instance_id, action=_str(payload, "action"), state=state, **common
+        event_id=_str(body, "id") or "",
+        format=env.format,
+        name=name,
+        instance_id=instance_id,
+        region_id=_str(body, env.region) or arn.get("region", ""),
+        account_id=_str(body, env.account) or arn.get("account", ""),
+        action=_str(payload, "action"),
+        state=state,
+        time=_str(body, env.time) or "",
     )
 
 
