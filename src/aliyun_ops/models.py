@@ -10,14 +10,15 @@ from dataclasses import dataclass, field
 
 Tags = tuple[tuple[str, str], ...]
 
-# Tag keys the tool writes and reads.
-TAG_PREFIX = "aliyun-ops:"
-TAG_MANAGED = "aliyun-ops:managed"  # "false" opts an instance out
-TAG_REPLACES = "aliyun-ops:replaces"  # on a replacement: the id of the instance it replaced
-TAG_LINEAGE = "aliyun-ops:lineage"  # stable id of a lineage: the id of its first instance
-TAG_GENERATION = "aliyun-ops:generation"  # 0 for the first instance, +1 per replacement
-TAG_INCIDENT = "aliyun-ops:incident"  # on images and replacements: the incident id
-TAG_IMAGE_OF = "aliyun-ops:image-of"  # on images: the instance the image was made from
+# Tag keys the tool writes and reads. Aliyun refuses tag keys that start with "aliyun" or "acs:"
+# (InvalidTagKey.Malformed), so the prefix is "aops:" (aliyun-ops), not "aliyun-ops:".
+TAG_PREFIX = "aops:"
+TAG_MANAGED = "aops:managed"  # "false" opts an instance out
+TAG_REPLACES = "aops:replaces"  # on a replacement: the id of the instance it replaced
+TAG_LINEAGE = "aops:lineage"  # stable id of a lineage: the id of its first instance
+TAG_GENERATION = "aops:generation"  # 0 for the first instance, +1 per replacement
+TAG_INCIDENT = "aops:incident"  # on images and replacements: the incident id
+TAG_IMAGE_OF = "aops:image-of"  # on images: the instance the image was made from
 
 
 def tag_value(tags: Tags, key: str) -> str | None:

@@ -31,8 +31,8 @@ def test_reclaim_replaces_the_instance_with_its_identity(world: World) -> None:
     assert new["KeyPairName"] == "ops-key"
     assert new["SpotStrategy"] == "SpotAsPriceGo"
     tags = tags_of(new)
-    assert tags["app"] == "web" and tags["aliyun-ops:replaces"] == old
-    assert tags["aliyun-ops:lineage"] == old and tags["aliyun-ops:generation"] == "1"
+    assert tags["app"] == "web" and tags["aops:replaces"] == old
+    assert tags["aops:lineage"] == old and tags["aops:generation"] == "1"
 
 
 def test_bandwidth_and_billing_are_copied_not_hard_coded(world: World) -> None:
@@ -99,7 +99,7 @@ def test_redelivery_makes_exactly_one_image_and_one_instance(world: World) -> No
     third = world.handle(event)
     assert first.status == "replaced"
     assert second.status == "already-replaced" and third.status == "already-replaced"
-    replacements = [i for i in live(world) if tags_of(i).get("aliyun-ops:replaces") == old]
+    replacements = [i for i in live(world) if tags_of(i).get("aops:replaces") == old]
     assert [r["InstanceId"] for r in replacements] == [first.record.new_instance_id]
     images = [i for i in world.images() if old in i["ImageName"]]
     assert len(images) == 1
@@ -130,11 +130,11 @@ def test_housekeeping_keeps_the_two_newest_images_per_lineage(world: World) -> N
         outcome = world.handle(world.interrupt(current))
         current = outcome.record.new_instance_id
         world.advance(400)
-    mine = [i for i in world.images() if tags_of(i).get("aliyun-ops:lineage") == first]
+    mine = [i for i in world.images() if tags_of(i).get("aops:lineage") == first]
     assert len(mine) == 2
     assert all(i["Status"] == "Available" for i in mine)
     new = world.instance(current)
-    assert tags_of(new)["aliyun-ops:generation"] == "3"
+    assert tags_of(new)["aops:generation"] == "3"
 
 
 def test_image_failure_falls_back_to_the_original_image_and_says_so(world: World) -> None:
@@ -175,7 +175,7 @@ def test_no_candidate_launchable_raises_instead_of_succeeding(world: World) -> N
     with pytest.raises(errors.ReplacementFailed):
         world.handle(world.interrupt(old))
     world.emu.control.clear_faults()
-    assert not [i for i in live(world) if tags_of(i).get("aliyun-ops:replaces") == old]
+    assert not [i for i in live(world) if tags_of(i).get("aops:replaces") == old]
 
 
 def test_reconcile_starts_a_spot_instance_a_reclaim_left_stopped(world: World) -> None:
@@ -203,4 +203,4 @@ def test_reconcile_relaunches_a_lineage_lost_without_replacement(world: World) -
     outcomes = world.reconcile()
     assert [o.status for o in outcomes] == ["recovered"]
     new = world.instance(outcomes[0].record.new_instance_id)
-    assert new["InstanceName"] == "web-1" and tags_of(new)["aliyun-ops:lineage"] == old
+    assert new["InstanceName"] == "web-1" and tags_of(new)["aops:lineage"] == old

@@ -83,7 +83,7 @@ def test_cloud_reclaim_of_a_spot_instance_is_replaced_from_one_image(world: Worl
     new = instances[0]
     assert (new["InstanceName"], new["HostName"], new["KeyPairName"]) == ("web-1", "web-1", "ops-key")
     assert new["VpcAttributes"]["VSwitchId"] == VSW[new["ZoneId"]]
-    assert tags_of(new)["aliyun-ops:lineage"] == old
+    assert tags_of(new)["aops:lineage"] == old
     assert new["SpotStrategy"] == "SpotAsPriceGo"
     images = world.images()
     assert len(images) == 1 and images[0]["ImageId"] == new["ImageId"]

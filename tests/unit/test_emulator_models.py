@@ -209,3 +209,15 @@ def test_reset_drops_state_and_pending_timers(backend: Backend) -> None:
     assert backend.instances.items == {}
     with pytest.raises(exc.InvalidInstanceIdNotFound):
         status(backend, iid)
+
+
+def test_reserved_tag_prefixes_are_refused_when_written_like_the_cloud_does() -> None:
+    import pytest
+
+    from aliyun_ops.emulator import exceptions as exc
+    from aliyun_ops.emulator.params import get_tags
+
+    for key in ("aliyun-ops:managed", "Aliyun:x", "acs:owner", "see https://x"):
+        with pytest.raises(exc.InvalidTagKey):
+            get_tags({"Tag.1.Key": key, "Tag.1.Value": "v"}, writing=True)
+    assert get_tags({"Tag.1.Key": "aops:managed", "Tag.1.Value": "false"}, writing=True) == [("aops:managed", "false")]

@@ -80,13 +80,20 @@ def get_records(params: Params, prefix: str) -> list[dict[str, str]]:
     return [{k: v for k, v in fields.items() if k} for fields in _indexed(params, prefix).values()]
 
 
-def get_tags(params: Params, prefix: str = "Tag") -> list[tuple[str, str]]:
-    """``Tag.N.Key``/``Tag.N.Value`` pairs; a pair without a key is refused like the cloud does."""
+# Tag keys the cloud reserves for itself: a key may not start with these (case-insensitive), nor contain a URL.
+RESERVED_TAG_KEY_PREFIXES = ("aliyun", "acs:")
+
+
+def get_tags(params: Params, prefix: str = "Tag", *, writing: bool = False) -> list[tuple[str, str]]:
+    """``Tag.N.Key``/``Tag.N.Value`` pairs; a pair without a key is refused like the cloud does, and so is,
+    when the tags are being written, a key with a reserved prefix (``aliyun``, ``acs:``) or a URL."""
     tags: list[tuple[str, str]] = []
     for record in get_records(params, prefix):
         key = record.get("Key", "")
         if not key:
             raise exc.InvalidTagKey()
+        if writing and (key.lower().startswith(RESERVED_TAG_KEY_PREFIXES) or "http://" in key or "https://" in key):
+            raise exc.InvalidTagKey(f"The specified Tag.n.Key {key!r} is not valid: it may not start with aliyun or acs:.")
         tags.append((key, record.get("Value", "")))
     if len(tags) > 20:
         raise exc.InvalidTagCount()

@@ -1,6 +1,6 @@
 """Images made by the tool do not pile up: keep the newest K per lineage, delete the rest.
 
-Only images carrying ``aliyun-ops:image-of`` (made by this tool) are ever considered, and the image
+Only images carrying ``aops:image-of`` (made by this tool) are ever considered, and the image
 the replacement was just launched from is always kept.
 """
 

@@ -14,7 +14,7 @@ Exactly once, across re-deliveries and concurrent deliveries of the same notice:
 - Everything is named from the notice: the image name and ClientToken from the instance id; each
   launch's ClientToken from (incident, type, zone, strategy); the EIP association's from (EIP, new
   instance). The same request twice yields the same resource, never a second one.
-- A replacement carries ``aliyun-ops:replaces=<old id>`` from RunInstances itself, so it is visible
+- A replacement carries ``aops:replaces=<old id>`` from RunInstances itself, so it is visible
   from its first moment. Every delivery looks for one before launching and adopts it (status
   ``already-replaced``) instead of launching.
 - Two deliveries racing through planning normally compute the same plan from the same reads, hence

@@ -1,12 +1,12 @@
 """Catch up on what events missed (run on a timer).
 
 1. Spot instances a reclaim left Stopped (``SpotInterruptionBehavior=Stop``, ``StoppedMode=StopCharging``)
-   are started again; the first time one is seen it is tagged ``aliyun-ops:stopped-since``. When its
+   are started again; the first time one is seen it is tagged ``aops:stopped-since``. When its
    zone has had no stock for ``settings.stopped_migrate_after_s`` it is migrated: imaged, replaced in
    a zone/type with stock, and released.
 2. A managed lineage whose newest instance is gone without a replacement is relaunched from its newest
    image, with the identity the image description carries (``identity``).
-Instances tagged ``aliyun-ops:managed=false`` are left alone.
+Instances tagged ``aops:managed=false`` are left alone.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from aliyun_ops.service import Outcome
 
 log = logging.getLogger(__name__)
-TAG_STOPPED_SINCE = "aliyun-ops:stopped-since"
+TAG_STOPPED_SINCE = "aops:stopped-since"
 
 
 class Reconciler:

@@ -19,7 +19,7 @@ def create_image(backend: Backend, params: Params) -> dict[str, Any]:
         region_id=region_id,
         name=p.get_str(params, "ImageName"),
         description=p.get_str(params, "Description", "") or "",
-        tags=p.get_tags(params),
+        tags=p.get_tags(params, writing=True),
         client_token=p.get_str(params, "ClientToken"),
         fingerprint=fingerprint(params),
     )

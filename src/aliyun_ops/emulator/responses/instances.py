@@ -59,7 +59,7 @@ def launch_spec(params: Params, region_id: str) -> LaunchSpec:
         ram_role_name=p.get_str(params, "RamRoleName", "") or "",
         resource_group_id=p.get_str(params, "ResourceGroupId", "") or "",
         user_data=p.get_str(params, "UserData", "") or "",
-        tags=p.get_tags(params),
+        tags=p.get_tags(params, writing=True),
         system_disk_category=p.get_str(params, "SystemDisk.Category"),
         system_disk_size=p.get_int(params, "SystemDisk.Size"),
         system_disk_pl=p.get_str(params, "SystemDisk.PerformanceLevel", "") or "",

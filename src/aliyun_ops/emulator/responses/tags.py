@@ -38,7 +38,7 @@ def _tag_maps(backend: Backend, params: Params, region_id: str, must_exist: bool
 
 @register("ecs", "TagResources")
 def tag_resources(backend: Backend, params: Params) -> dict[str, Any]:
-    tags = p.get_tags(params)
+    tags = p.get_tags(params, writing=True)
     if not tags:
         raise exc.MissingParameter("Tag.N.Key")
     for current in _tag_maps(backend, params, region(backend, params)).values():

@@ -1,0 +1,157 @@
+"""Rich tables and timelines for people; every function takes plain records and returns a renderable.
+
+The JSON side of each command (``--json``) prints the same records as dicts, so nothing here decides
+anything: it only formats.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from rich.table import Table
+from rich.text import Text
+
+from aliyun_ops.models import Candidate, Image, IncidentRecord, InstanceSummary, Plan
+
+
+def money(value: float | None) -> str:
+    return "-" if value is None else f"¥{value:.4f}/h"
+
+
+def percent(share: float | None) -> str:
+    return "-" if share is None else f"{share * 100:.0f}%"
+
+
+def memory(gib: float) -> str:
+    return f"{gib:g} GiB"
+
+
+def candidate_rows(plan: Plan) -> list[dict[str, Any]]:
+    """The plan's candidates as flat dicts: the rows of the table and of ``--json``."""
+    return [
+        {
+            "rank": i,
+            "zone": c.zone_id,
+            "instance_type": c.instance_type,
+            "cpu": c.itype.cpu,
+            "memory_gib": c.itype.memory_gib,
+            "vswitch": c.vswitch_id,
+            "spot_strategy": c.spot_strategy,
+            "spot_price": c.spot_price,
+            "payg_price": c.origin_price,
+            "saving": None if c.saving is None else round(c.saving, 4),
+            "tier": c.tier,
+            "reason": c.reason,
+        }
+        for i, c in enumerate(plan.candidates, 1)
+    ]
+
+
+def candidates_table(plan: Plan, title: str = "Candidates, best first") -> Table:
+    table = Table(title=title, title_justify="left")
+    for name in ("#", "zone", "type", "vCPU", "memory", "stock", "spot price", "saving", "why"):
+        table.add_column(name, justify="right" if name in ("#", "vCPU", "saving") else "left")
+    for i, c in enumerate(plan.candidates, 1):
+        style = "bold green" if i == 1 else ""
+        stock = "pay-as-you-go" if c.spot_strategy == "NoSpot" else "in stock"
+        table.add_row(
+            str(i), c.zone_id, c.instance_type, str(c.itype.cpu), memory(c.itype.memory_gib), stock,
+            money(c.spot_price), percent(c.saving), c.reason, style=style,
+        )  # fmt: skip
+    return table
+
+
+def chosen_line(chosen: Candidate | None) -> Text:
+    if chosen is None:
+        return Text("No candidate can be launched now.", style="bold red")
+    price = f" at {money(chosen.spot_price)}" if chosen.spot_price is not None else ""
+    return Text.assemble(
+        ("Chosen: ", "bold"),
+        (f"{chosen.instance_type} in {chosen.zone_id}", "bold green"),
+        f"{price} ({chosen.reason or 'best ranked'})",
+    )
+
+
+def summary_table(before: InstanceSummary | None, after: InstanceSummary | None) -> Table:
+    """Before/after columns of an incident: type, zone, price, IP, id."""
+    table = Table(title="Before and after", title_justify="left")
+    table.add_column("")
+    table.add_column("before (reclaimed)")
+    table.add_column("after (replacement)", style="green")
+    rows = [
+        ("instance", lambda s: s.instance_id),
+        ("name", lambda s: s.name or "-"),
+        ("type", lambda s: s.instance_type),
+        ("vCPU / memory", lambda s: f"{s.cpu} / {memory(s.memory_gib)}"),
+        ("zone", lambda s: s.zone_id),
+        ("spot price", lambda s: money(s.spot_price)),
+        ("pay-as-you-go", lambda s: money(s.origin_price)),
+        ("public IP", lambda s: s.public_ip or "-"),
+        ("private IP", lambda s: s.private_ip or "-"),
+        ("status", lambda s: s.status or "-"),
+    ]
+    for label, get in rows:
+        table.add_row(label, get(before) if before else "-", get(after) if after else "-")
+    return table
+
+
+def clock_time(at: float) -> str:
+    return time.strftime("%H:%M:%S", time.localtime(at))
+
+
+def timeline_table(timeline: Sequence[tuple[float, str]], origin: float | None = None) -> Table:
+    """The incident's steps with the emulated time since the first one (``+12s``)."""
+    table = Table(title="Timeline", title_justify="left", show_header=False, box=None, pad_edge=False)
+    table.add_column("at", style="dim", justify="right")
+    table.add_column("what")
+    start = origin if origin is not None else (timeline[0][0] if timeline else 0.0)
+    for at, what in timeline:
+        table.add_row(f"+{at - start:5.0f}s", what)
+    return table
+
+
+def incident_rows(record: IncidentRecord) -> list[str]:
+    """A few key facts under the timeline: status, image, EIP, deleted images."""
+    lines = [f"status: {record.status}" + (f" ({record.reason})" if record.reason else "")]
+    if record.image_id:
+        lines.append(f"image: {record.image_id} ({record.image_source or 'fresh'})")
+    if record.eip:
+        lines.append(f"elastic IP: {record.eip}")
+    if record.tried:
+        lines.append("tried: " + "; ".join(record.tried))
+    if record.advice:
+        lines.append(f"advice: {record.advice}")
+    return lines
+
+
+def images_table(images: Iterable[Image], title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    for name in ("image", "name", "status", "created", "of instance"):
+        table.add_column(name)
+    for img in images:
+        table.add_row(img.image_id, img.name, img.status, img.creation_time, img.tag("aops:image-of") or "-")
+    return table
+
+
+def rows_table(title: str, rows: Sequence[dict[str, Any]], columns: Sequence[tuple[str, str]]) -> Table:
+    """A table from dict rows: ``columns`` is ``(key, header)``; money keys end with ``price``."""
+    table = Table(title=title, title_justify="left")
+    for _, header in columns:
+        table.add_column(header)
+    for row in rows:
+        table.add_row(*(_cell(key, row.get(key)) for key, _ in columns))
+    return table
+
+
+def _cell(key: str, value: Any) -> str:
+    if value is None or value == "":
+        return "-"
+    if key.endswith("price") or key.endswith("cost"):
+        return money(float(value)) if key.endswith("price") else f"¥{float(value):.2f}"
+    if key == "saving":
+        return percent(float(value))
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
