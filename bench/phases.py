@@ -1,0 +1,227 @@
+"""The bench's phases. Each races ours and the old tool's replay side by side (same scenario, one world
+each, both notified at the same moment) and reads its figures from the emulators afterwards.
+
+- pair: one incident each: (a) round trips, (b) time / floor, (c) ours / baseline, (g) CPU, (h) RSS;
+- share: image builds from short to 200 s, all under a 300 s notice: (d);
+- mass: 100 reclaims at once under per-action qps limits: (e), ours only;
+- matrix: the scenarios of (i), for both tools.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from bench.functions import FunctionProcess, start_all
+from bench.latency import EmuTime, LatencyModel, round_trip_gaps, waves
+from bench.scenarios import MATRIX, Scenario, install_stale_listing, verdict
+from bench.world import Notice, World
+
+MIN_ROUND_TRIPS = 3  # CreateImage, the DescribeImages that sees Available, RunInstances
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    scale: float = 20.0  # emulated seconds per real second
+    mass_scale: float = 8.0  # lower: 100 incidents in two processes must not outrun the CPU
+    latency_ms: float = 80.0
+    notice_s: float = 300.0
+    timeout_s: float = 600.0  # both functions' timeout
+    pair_disks: tuple[int, int] = (40, 60)  # system, data GiB: a 130 s image with the default timing
+    share_builds: tuple[float, ...] = (50.0, 75.0, 100.0, 125.0, 150.0, 175.0, 200.0)
+    mass_n: int = 100
+    mass_qps: float = 2.0  # calls per emulated second, per action
+    matrix_many: int = 10
+    throttle_rate: float = 0.25
+    timing: dict[str, float] = field(default_factory=dict)  # scenario timing overrides
+    cold_rounds: int = 3
+
+
+SMOKE = BenchConfig(scale=60.0, mass_scale=30.0, notice_s=60.0, timeout_s=120.0, pair_disks=(20, 10),
+                    share_builds=(10.0, 40.0), mass_n=4, matrix_many=3, cold_rounds=1,
+                    timing={"imageBaseSeconds": 5.0, "imageSecondsPerGiB": 0.1, "instanceBootSeconds": 5.0,
+                            "pendingSeconds": 1.0})
+
+
+def new_world(label: str, tool: str, cfg: BenchConfig, scale: float | None = None) -> World:
+    world = World(label=label, scale=scale or cfg.scale, timing=dict(cfg.timing))
+    world.tool = tool
+    return world.start()
+
+
+def race(worlds: list[World], procs: dict[str, FunctionProcess], latency: dict[float, LatencyModel],
+         cfg: BenchConfig, *, qps: float | None = None, duplicates: dict[str, float] | None = None,
+         ) -> dict[str, list[Notice]]:
+    """Warm each tool's process, notify every original of every world at once, hand the notices over,
+    wait for every invocation and for the replacements to be Running."""
+    clocks = {w.label: EmuTime.of(w.emu.clock) for w in worlds}
+    for tool, proc in procs.items():
+        first = next(w for w in worlds if w.tool == tool)
+        proc.warm(first.emu.endpoint, clocks[first.label])
+    clocks = {w.label: w.arm(latency[w.scale], qps) for w in worlds}
+    notices = {w.label: [w.notice(o, cfg.notice_s) for o in w.originals] for w in worlds}
+    for w in worlds:
+        for i, n in enumerate(notices[w.label]):
+            procs[w.tool].send(f"{w.label}/{i}", n.event, w.emu.endpoint, clocks[w.label], cfg.timeout_s)
+            if duplicates and w.label in duplicates:
+                procs[w.tool].send(f"{w.label}/{i}/again", n.event, w.emu.endpoint, clocks[w.label], cfg.timeout_s,
+                                   delay_s=duplicates[w.label])
+    slowest = min(w.scale for w in worlds)
+    for proc in procs.values():
+        proc.finish(real_timeout=cfg.timeout_s / slowest + 60)
+    for w in worlds:
+        ends = [t for n in notices[w.label] for t in w.running_at(n.original.name, n.at)]
+        if ends:
+            w.wait_until(max(ends) + 0.5, real_cap_s=30)
+    return notices
+
+
+# ---- figures from one incident
+def incident_figures(world: World, notice: Notice, result: dict[str, Any], latency_ms: float) -> dict[str, Any]:
+    """(a) and (b) for one incident that ran alone in its world."""
+    calls = [c for c in world.calls() if c["time"] >= notice.at]
+    gap = latency_ms / 2000.0
+    out: dict[str, Any] = {"ok": bool(result.get("ok")), "message": result.get("message", "")}
+    creates = [c["time"] for c in calls if c["action"] == "CreateImage"]
+    if creates:
+        out["rt_notice_to_create"] = waves([c["time"] for c in calls if c["time"] <= creates[0]], gap)
+    window = world.image_window(result["image_id"]) if result.get("image_id") else None
+    runs = [c["time"] for c in calls if c["action"] == "RunInstances" and c["status"] == 200]
+    if window and runs:
+        run = next((t for t in runs if t >= window[1]), runs[0])
+        out["rt_available_to_run"] = waves([c["time"] for c in calls if window[1] < c["time"] <= run], gap)
+        out["image_s"] = window[1] - window[0]
+    running = world.running_at(notice.original.name, notice.at)
+    if running:
+        out["notice_to_running_s"] = running[0] - notice.at
+    up = world.timing_of("pendingSeconds") + world.timing_of("instanceBootSeconds")
+    out["boot_s"] = up
+    if "image_s" in out:
+        out["floor_s"] = out["image_s"] + up + MIN_ROUND_TRIPS * latency_ms / 1000.0
+    out["round_trip_ms"] = _median_ms(round_trip_gaps([c["time"] for c in calls], max_gap_s=0.5))
+    out["calls"] = len(calls)
+    return out
+
+
+def _median_ms(gaps: list[float]) -> float | None:
+    if not gaps:
+        return None
+    ordered = sorted(gaps)
+    return ordered[len(ordered) // 2] * 1000.0
+
+
+# ---- phases
+def pair(cfg: BenchConfig, latency: dict[float, LatencyModel]) -> dict[str, Any]:
+    worlds = [new_world("pair-ours", "ours", cfg), new_world("pair-baseline", "baseline", cfg)]
+    procs = dict(zip(("ours", "baseline"), start_all(["ours", "baseline"])))
+    try:
+        for w in worlds:
+            w.launch("web-1", system_gib=cfg.pair_disks[0], data_gib=cfg.pair_disks[1])
+            w.prepare()
+        notices = race(worlds, procs, latency, cfg)
+        figures: dict[str, Any] = {}
+        for w in worlds:
+            result = procs[w.tool].done[f"{w.label}/0"]
+            figures[w.tool] = incident_figures(w, notices[w.label][0], result, cfg.latency_ms)
+            figures[w.tool]["cpu_s"] = result.get("cpu_s")
+            figures[w.tool]["peak_rss_mib"] = procs[w.tool].stats.get("peak_rss_mib")
+        return figures
+    finally:
+        _close(worlds, procs)
+
+
+def share(cfg: BenchConfig, latency: dict[float, LatencyModel]) -> dict[str, Any]:
+    worlds = [new_world("share-ours", "ours", cfg), new_world("share-baseline", "baseline", cfg)]
+    procs = dict(zip(("ours", "baseline"), start_all(["ours", "baseline"])))
+    try:
+        for w in worlds:
+            base, per_gib = w.timing_of("imageBaseSeconds"), w.timing_of("imageSecondsPerGiB")
+            for i, build in enumerate(cfg.share_builds):
+                gib = max(20, round((build - base) / per_gib))
+                w.launch(f"db-{i}", system_gib=20, data_gib=gib - 20)
+            w.prepare()
+        notices = race(worlds, procs, latency, cfg)
+        out: dict[str, Any] = {}
+        for w in worlds:
+            in_time = [bool(r) and r[0] < n.at + cfg.notice_s
+                       for n in notices[w.label] for r in [w.running_at(n.original.name, n.at)]]
+            out[w.tool] = {"in_time": sum(in_time), "total": len(in_time),
+                           "builds_s": [w.timing_of("imageBaseSeconds") + w.timing_of("imageSecondsPerGiB") * o.build_gib
+                                        for o in w.originals]}
+        return out
+    finally:
+        _close(worlds, procs)
+
+
+def mass(cfg: BenchConfig, latency: dict[float, LatencyModel]) -> dict[str, Any]:
+    world = new_world("mass-ours", "ours", cfg, scale=cfg.mass_scale)
+    procs = {"ours": start_all(["ours"])[0]}
+    try:
+        for i in range(cfg.mass_n):
+            world.launch(f"node-{i:03d}", system_gib=20, data_gib=20)
+        world.prepare()
+        notices = race([world], procs, latency, cfg, qps=cfg.mass_qps)[world.label]
+        first = min(n.at for n in notices)
+        ends = [r[0] for n in notices for r in [world.running_at(n.original.name, n.at)] if r]
+        lat = latency[world.scale]
+        build = world.timing_of("imageBaseSeconds") + world.timing_of("imageSecondsPerGiB") * 40
+        up = world.timing_of("pendingSeconds") + world.timing_of("instanceBootSeconds")
+        burst = max(1.0, lat.real_qps(cfg.mass_qps))  # the emulator's bucket holds one real second of calls
+        bound = build + up + MIN_ROUND_TRIPS * cfg.latency_ms / 1000 + max(0.0, cfg.mass_n - burst) / cfg.mass_qps
+        throttled = sum(1 for c in world.calls() if c["code"] == "Throttling.User" and c["time"] >= first)
+        return {"replaced": len(ends), "total": cfg.mass_n, "elapsed_s": (max(ends) - first) if ends else None,
+                "bound_s": bound, "burst": burst, "qps": cfg.mass_qps, "throttled_calls": throttled,
+                "cpu_s": procs["ours"].stats.get("cpu_s"), "peak_rss_mib": procs["ours"].stats.get("peak_rss_mib")}
+    finally:
+        _close([world], procs)
+
+
+def matrix(cfg: BenchConfig, latency: dict[float, LatencyModel]) -> dict[str, Any]:
+    install_stale_listing()
+    worlds: list[World] = []
+    procs = dict(zip(("ours", "baseline"), start_all(["ours", "baseline"])))
+    try:
+        duplicates: dict[str, float] = {}
+        for scenario in MATRIX:
+            for tool in ("ours", "baseline"):
+                w = new_world(f"{scenario.key}-{tool}", tool, cfg)
+                scenario.setup(w, cfg)
+                w.prepare()
+                worlds.append(w)
+                if scenario.duplicate_after_s is not None:
+                    duplicates[w.label] = scenario.duplicate_after_s
+        race(worlds, procs, latency, cfg, duplicates=duplicates)
+        return {s.key: _row(s, worlds) for s in MATRIX}
+    finally:
+        _close(worlds, procs)
+
+
+def _row(scenario: Scenario, worlds: list[World]) -> dict[str, Any]:
+    row: dict[str, Any] = {"title": scenario.title}
+    for w in worlds:
+        if w.label.startswith(scenario.key + "-"):
+            v = verdict(w)
+            row[w.tool] = {"correct": v.correct, "total": v.total, "why": sorted(set(v.why))}
+    return row
+
+
+def _close(worlds: list[World], procs: dict[str, FunctionProcess]) -> None:
+    for proc in procs.values():
+        proc.kill()
+    for w in worlds:
+        w.stop()
+
+
+def calibrate_latency(cfg: BenchConfig) -> dict[float, LatencyModel]:
+    """Measure one round trip's real cost on this machine now, per time scale in use."""
+    from alibabacloud_ecs20140526 import models as m
+
+    from bench.latency import calibrate
+
+    world = new_world("calibration", "ours", cfg)
+    try:
+        real_ms = calibrate(lambda: world.client.describe_instances(m.DescribeInstancesRequest(region_id="cn-hangzhou")))
+    finally:
+        world.stop()
+    return {s: LatencyModel(cfg.latency_ms, s, real_ms) for s in {cfg.scale, cfg.mass_scale}}

@@ -1,0 +1,122 @@
+"""Turns the phases' readings into the figures: one labelled line each, and a Markdown table.
+
+Every figure is a ratio or a count from the same run. Labels are stable (the smoke test looks for
+them); a figure that could not be measured prints "n/a" with the reason, never a made-up number.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+LABELS = {
+    "a": "(a) sequential round trips",
+    "b": "(b) notice->Running / floor",
+    "c": "(c) ours / old tool (notice->Running)",
+    "d": "(d) Running before release",
+    "e": "(e) mass reclaim / qps bound",
+    "f": "(f) cold start vs python -c pass",
+    "g": "(g) CPU per incident",
+    "h": "(h) peak RSS of the function",
+    "i": "(i) scenario matrix (correct replacements)",
+}
+TARGETS = {"b": "<= 1.05", "d": "100%", "e": "<= 1.3", "h": "<= 200 MiB"}
+
+
+def _num(value: Any, fmt: str = "{:.3f}") -> str:
+    return "n/a" if value is None else fmt.format(value)
+
+
+def _ratio(a: Any, b: Any) -> float | None:
+    return a / b if a is not None and b else None
+
+
+def figures(r: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(key, value, detail) per figure, in order."""
+    pair, share, mass, cold, matrix = (r.get(k, {}) for k in ("pair", "share", "mass", "coldstart", "matrix"))
+    ours, old = pair.get("ours", {}), pair.get("baseline", {})
+    out = [
+        ("a", f"ours {ours.get('rt_notice_to_create', 'n/a')} + {ours.get('rt_available_to_run', 'n/a')}, "
+              f"old {old.get('rt_notice_to_create', 'n/a')} + {old.get('rt_available_to_run', 'n/a')}",
+         "notice->CreateImage + image Available->RunInstances"),
+        ("b", _num(_ratio(ours.get("notice_to_running_s"), ours.get("floor_s"))),
+         f"{_num(ours.get('notice_to_running_s'), '{:.1f}')} s / floor {_num(ours.get('floor_s'), '{:.1f}')} s "
+         f"(image {_num(ours.get('image_s'), '{:.0f}')} s + boot {_num(ours.get('boot_s'), '{:.0f}')} s + 3 x latency)"),
+        ("c", _num(_ratio(ours.get("notice_to_running_s"), old.get("notice_to_running_s"))),
+         f"{_num(ours.get('notice_to_running_s'), '{:.1f}')} s vs {_num(old.get('notice_to_running_s'), '{:.1f}')} s"),
+    ]
+    so, sb = share.get("ours", {}), share.get("baseline", {})
+    out.append(("d", f"ours {_share(so)}, old {_share(sb)}",
+                f"image builds {', '.join(f'{b:.0f}' for b in so.get('builds_s', []))} s; notice {r.get('notice_s')} s"))
+    out.append(("e", _num(_ratio(mass.get("elapsed_s"), mass.get("bound_s"))),
+                f"{mass.get('replaced', 'n/a')}/{mass.get('total', 'n/a')} replaced in "
+                f"{_num(mass.get('elapsed_s'), '{:.1f}')} s, bound {_num(mass.get('bound_s'), '{:.1f}')} s "
+                f"({mass.get('qps', 'n/a')} calls/s per action, burst {_num(mass.get('burst'), '{:.0f}')}); "
+                f"{mass.get('throttled_calls', 'n/a')} calls throttled"))
+    out.append(("f", _cold(cold), _cold_detail(cold)))
+    out.append(("g", _num(ours.get("cpu_s"), "{:.3f} s"), f"old tool's replay {_num(old.get('cpu_s'), '{:.3f} s')}"))
+    out.append(("h", _num(ours.get("peak_rss_mib"), "{:.0f} MiB"),
+                f"100 concurrent incidents in one process: {_num(mass.get('peak_rss_mib'), '{:.0f} MiB')}"))
+    out.append(("i", _matrix_total(matrix), "per scenario below"))
+    return out
+
+
+def _share(s: dict[str, Any]) -> str:
+    if not s.get("total"):
+        return "n/a"
+    return f"{s['in_time']}/{s['total']} ({100 * s['in_time'] / s['total']:.0f}%)"
+
+
+def _cold(c: dict[str, Any]) -> str:
+    if not c:
+        return "n/a"
+    return ", ".join(f"{k} {c[k]['s']:.2f} s ({c[k]['x']:.1f}x)" for k in ("import", "first_invoke", "cli_help") if k in c)
+
+
+def _cold_detail(c: dict[str, Any]) -> str:
+    if not c:
+        return ""
+    it = c.get("importtime", {})
+    heavy = ", ".join(f"{n} {s * 1000:.0f} ms" for n, s in it.get("heaviest", []))
+    return (f"python -c pass {c.get('python_pass_s', 0):.3f} s; -X importtime cumulative "
+            f"{it.get('cumulative_s', 0) * 1000:.0f} ms (heaviest: {heavy})")
+
+
+def _matrix_total(m: dict[str, Any]) -> str:
+    if not m:
+        return "n/a"
+    total = {tool: [0, 0] for tool in ("ours", "baseline")}
+    for row in m.values():
+        for tool in total:
+            total[tool][0] += row.get(tool, {}).get("correct", 0)
+            total[tool][1] += row.get(tool, {}).get("total", 0)
+    return f"ours {total['ours'][0]}/{total['ours'][1]}, old {total['baseline'][0]}/{total['baseline'][1]}"
+
+
+def text(r: dict[str, Any]) -> str:
+    lines = [f"aliyun-ops bench ({r.get('mode')}): scale x{r.get('scale')}, latency {r.get('latency_ms')} ms "
+             f"(+ measured overhead {r.get('overhead_ms', 0):.2f} ms real per call), {r.get('machine', '')}"]
+    for key, value, detail in figures(r):
+        target = f"  [target {TARGETS[key]}]" if key in TARGETS else ""
+        lines.append(f"{LABELS[key]}: {value}{target}")
+        if detail:
+            lines.append(f"    {detail}")
+    for key, row in r.get("matrix", {}).items():
+        cells = [f"{tool} {row[tool]['correct']}/{row[tool]['total']}"
+                 + (f" ({'; '.join(row[tool]['why'])})" if row[tool]["why"] else "")
+                 for tool in ("ours", "baseline") if tool in row]
+        lines.append(f"    {row['title']}: {', '.join(cells)}")
+    lines.append(f"wall time {r.get('wall_s', 0):.1f} s")
+    return "\n".join(lines)
+
+
+def markdown(r: dict[str, Any]) -> str:
+    """The headline table for docs/performance.md and the README."""
+    rows = ["| figure | result | target | detail |", "|---|---|---|---|"]
+    for key, value, detail in figures(r):
+        rows.append(f"| {LABELS[key]} | {value} | {TARGETS.get(key, '')} | {detail} |")
+    rows += ["", "| scenario | ours | old tool |", "|---|---|---|"]
+    for row in r.get("matrix", {}).values():
+        cells = [f"{row[t]['correct']}/{row[t]['total']}" + (f" ({'; '.join(row[t]['why'])})" if row[t]["why"] else "")
+                 for t in ("ours", "baseline")]
+        rows.append(f"| {row['title']} | {cells[0]} | {cells[1]} |")
+    return "\n".join(rows)

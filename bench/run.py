@@ -1,0 +1,105 @@
+"""`python -m bench [--smoke] [--json PATH] [--markdown PATH]`: run every phase, print every figure.
+
+Order: calibrate the per-call cost, cold start (real time), then the time-scaled phases one after the
+other (pair, share, mass, matrix), so that they do not share the CPU with each other. A phase that
+fails prints its error and "n/a" for its figures; the run goes on and the exit status is 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bench import phases, report
+from bench.functions import notice_event
+
+
+def machine() -> str:
+    model = ""
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as fh:
+            model = next((ln.split(":", 1)[1].strip() for ln in fh if ln.startswith("model name")), "")
+    except OSError:
+        pass
+    return (f"{model or platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+            f"Python {platform.python_version()}, {platform.system()} {platform.release()}")
+
+
+def coldstart(cfg: phases.BenchConfig) -> dict[str, Any]:
+    """Figure (f), against an emulator at real time: the notice is about a pay-as-you-go instance."""
+    from bench.coldstart import measure
+
+    world = phases.new_world("coldstart", "ours", cfg, scale=1.0)
+    try:
+        original = world.launch("payg-0", spot=False)
+        world.boot_all()
+        return measure(world.emu.endpoint, notice_event(original.instance_id, "bench-cold"), rounds=cfg.cold_rounds)
+    finally:
+        world.stop()
+
+
+def run(cfg: phases.BenchConfig, mode: str, only: list[str] | None = None) -> dict[str, Any]:
+    started = time.monotonic()
+    result: dict[str, Any] = {"mode": mode, "scale": cfg.scale, "latency_ms": cfg.latency_ms, "notice_s": cfg.notice_s,
+                              "machine": machine(), "date": datetime.datetime.now().astimezone().isoformat(" ", "seconds"),
+                              "errors": {}}
+    latency = phases.calibrate_latency(cfg)
+    result["overhead_ms"] = latency[cfg.scale].overhead_ms
+    steps: list[tuple[str, Callable[[], dict[str, Any]]]] = [
+        ("coldstart", lambda: coldstart(cfg)),
+        ("pair", lambda: phases.pair(cfg, latency)),
+        ("share", lambda: phases.share(cfg, latency)),
+        ("mass", lambda: phases.mass(cfg, latency)),
+        ("matrix", lambda: phases.matrix(cfg, latency)),
+    ]
+    for name, step in steps:
+        if only and name not in only:
+            continue
+        t0 = time.monotonic()
+        try:
+            result[name] = step()
+        except Exception as err:
+            result["errors"][name] = f"{type(err).__name__}: {err}"
+            traceback.print_exc(file=sys.stderr)
+        print(f"  {name} done in {time.monotonic() - t0:.1f} s", file=sys.stderr, flush=True)
+    result["wall_s"] = time.monotonic() - started
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--smoke", action="store_true", help="a tiny run (seconds): every label, no meaningful value")
+    parser.add_argument("--json", type=Path, help="also write the raw readings here")
+    parser.add_argument("--markdown", type=Path, help="also write the headline table here")
+    parser.add_argument("--only", nargs="*", choices=["coldstart", "pair", "share", "mass", "matrix"])
+    args = parser.parse_args(argv)
+    if not _engine_available():
+        print("engine not available yet: aliyun_ops.service cannot be imported", file=sys.stderr)
+        return 2
+    cfg = phases.SMOKE if args.smoke else phases.BenchConfig()
+    result = run(cfg, "smoke" if args.smoke else "full", args.only)
+    print(report.text(result))
+    for name, error in result["errors"].items():
+        print(f"error in {name}: {error}")
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=1, default=str), encoding="utf-8")
+    if args.markdown:
+        args.markdown.write_text(report.markdown(result) + "\n", encoding="utf-8")
+    return 1 if result["errors"] else 0
+
+
+def _engine_available() -> bool:
+    try:
+        import aliyun_ops.service  # noqa: F401
+    except ImportError:
+        return False
+    return True

@@ -1,0 +1,199 @@
+"""One emulated account for one tool: an in-process emulator, its original spot instances, and the
+readings the figures need (notice times, image build windows, when replacements run, the journal).
+
+Each tool gets its own world in every phase: the same scenario, the same instances, no shared stock.
+Durations come from the emulator's own model where it is exact (an image is Available at its start
++ build time; an instance is Running pending + boot seconds after its RunInstances), not from the
+50 ms ticker that settles state.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from bench.latency import EmuTime, LatencyModel
+
+REGION = "cn-hangzhou"
+ZONE = "cn-hangzhou-g"
+VSWITCH = "vsw-bp1emu00000000000g"
+GROUPS = ["sg-bp1emu000000000web", "sg-bp1emu000000000ssh"]
+IMAGE = "aliyun_3_x64_20G_alibase_20240819.vhd"
+TYPE = "ecs.c7.large"
+SETUP_KEY = ("emulator-access-key-id", "emulator-access-key-secret")
+
+
+def _fast_emulator_sockets() -> None:
+    """The emulator answers headers and body in two writes; with Nagle's algorithm and delayed ACKs
+    every keep-alive call then waits ~40 ms. Turning on TCP_NODELAY (a stdlib handler option) brings
+    a call to ~2 ms. Asked of the protocol layer; harmless once it does it itself."""
+    from aliyun_ops.emulator import server
+
+    server._Handler.disable_nagle_algorithm = True
+
+
+@dataclass
+class Original:
+    instance_id: str
+    name: str
+    build_gib: int  # system + data disk GiB: what the image build time grows with
+    eip: str | None = None  # the EIP's address when one is attached
+
+
+@dataclass
+class Notice:
+    original: Original
+    at: float  # emulated epoch seconds
+    event: dict[str, Any]
+
+
+@dataclass
+class World:
+    """An emulator with a scenario, for one tool."""
+
+    label: str
+    scale: float
+    timing: dict[str, float] = field(default_factory=dict)
+    stock: list[tuple[str, str, bool, bool | int]] = field(default_factory=list)
+    emu: Any = None
+    client: Any = None
+    vpc: Any = None
+    originals: list[Original] = field(default_factory=list)
+    tool: str = "ours"
+    faults: list[dict[str, Any]] = field(default_factory=list)  # extra fault rules once armed
+    stale: set[tuple[str, str, bool]] = field(default_factory=set)  # see scenarios.install_stale_listing
+    want_eip: bool = False
+
+    def start(self) -> World:
+        from aliyun_ops.emulator import Emulator
+        from aliyun_ops.emulator.backend import load_default_scenario
+
+        _fast_emulator_sockets()
+        scenario = copy.deepcopy(load_default_scenario())
+        scenario["timing"] = {**scenario.get("timing", {}), **self.timing}
+        self.emu = Emulator(scenario=scenario, time_scale=self.scale).start()
+        self.client, self.vpc = _clients(self.emu.endpoint)
+        return self
+
+    def stop(self) -> None:
+        if self.emu is not None:
+            self.emu.stop()
+
+    @property
+    def backend(self) -> Any:
+        return self.emu.backend
+
+    def timing_of(self, name: str) -> float:
+        return float(self.backend.timing(name))
+
+    # ---- setup (before any latency rule: fast)
+    def launch(self, name: str, *, system_gib: int = 20, data_gib: int = 0, eip: bool = False,
+               itype: str = TYPE, zone: str = ZONE, vswitch: str = VSWITCH, spot: bool = True) -> Original:
+        from alibabacloud_ecs20140526 import models as m
+
+        data = [m.RunInstancesRequestDataDisk(category="cloud_essd", size=data_gib)] if data_gib else None
+        made = self.client.run_instances(m.RunInstancesRequest(
+            region_id=REGION, image_id=IMAGE, instance_type=itype, zone_id=zone, v_switch_id=vswitch,
+            security_group_ids=GROUPS, instance_name=name, host_name=name, spot_strategy="SpotAsPriceGo" if spot else "NoSpot",
+            internet_charge_type="PayByTraffic",
+            system_disk=m.RunInstancesRequestSystemDisk(category="cloud_essd", size=str(system_gib)),
+            data_disk=data))
+        original = Original(made.body.instance_id_sets.instance_id_set[0], name, system_gib + data_gib)
+        self.originals.append(original)
+        return original
+
+    def boot_all(self) -> None:
+        """Fast-forward until every original is Running."""
+        self.emu.clock.advance(self.timing_of("pendingSeconds") + self.timing_of("instanceBootSeconds") + 1)
+        with self.backend.lock:
+            self.backend.settle()
+
+    def attach_eip(self, original: Original) -> None:
+        from alibabacloud_vpc20160428 import models as v
+
+        made = self.vpc.allocate_eip_address(v.AllocateEipAddressRequest(region_id=REGION, bandwidth="5"))
+        self.vpc.associate_eip_address(v.AssociateEipAddressRequest(
+            region_id=REGION, allocation_id=made.body.allocation_id, instance_id=original.instance_id))
+        original.eip = made.body.eip_address
+
+    def prepare(self) -> None:
+        """After the originals are launched: boot them, attach EIPs, then change the stock."""
+        self.boot_all()
+        if self.want_eip:
+            for original in self.originals:
+                self.attach_eip(original)
+        for zone, itype, spot, available in self.stock:
+            self.backend.set_stock(zone, itype, spot, available)
+        self.backend.bench_stale = set(self.stale)
+
+    def arm(self, latency: LatencyModel, qps: float | None = None) -> EmuTime:
+        """Start the clock readings workers use; add the latency (and qps) rules."""
+        self.emu.control.clear_faults()
+        latency.apply(self.emu.control)
+        if qps is not None:
+            self.emu.control.faults(actions=["*"], qps_limit=latency.real_qps(qps))
+        for rule in self.faults:
+            self.emu.control.faults(**rule)
+        return EmuTime.of(self.emu.clock)
+
+    # ---- the incident
+    def notice(self, original: Original, notice_s: float) -> Notice:
+        at = self.emu.clock.now()
+        sent = self.emu.interrupt(original.instance_id, notice_seconds=notice_s)
+        return Notice(original, at, sent["event"])
+
+    # ---- readings
+    def calls(self) -> list[dict[str, Any]]:
+        return list(self.emu.journal.entries())
+
+    def image_window(self, image_id: str) -> tuple[float, float] | None:
+        """(build start, Available) in emulated seconds, from the emulator's model."""
+        with self.backend.lock:
+            img = next((i for i in self.backend.images.items.values() if i.image_id == image_id), None)
+            if img is None or not img.build_seconds:
+                return None
+            return img.started_at, img.started_at + img.build_seconds
+
+    def running_at(self, name: str, after: float) -> list[float]:
+        """When each instance launched with this name after ``after`` is (or will be) Running."""
+        up = self.timing_of("pendingSeconds") + self.timing_of("instanceBootSeconds")
+        return sorted(c["time"] + up for c in self.calls() if c["action"] == "RunInstances"
+                      and c["status"] == 200 and c["params"].get("InstanceName") == name and c["time"] >= after)
+
+    def instances(self) -> list[dict[str, Any]]:
+        with self.backend.lock:
+            self.backend.settle()
+            return [_summary(i) for i in self.backend.instances.items.values()]
+
+    def wait_until(self, emulated_at: float, real_cap_s: float) -> None:
+        """Sleep (really) until the emulator's clock reaches ``emulated_at``, at most ``real_cap_s``."""
+        deadline = time.monotonic() + real_cap_s
+        while self.emu.clock.now() < emulated_at and time.monotonic() < deadline:
+            time.sleep(min(0.05, max(0.001, (emulated_at - self.emu.clock.now()) / self.scale)))
+
+
+def _summary(inst: Any) -> dict[str, Any]:
+    return {"id": inst.instance_id, "name": inst.launch.name, "hostname": inst.launch.hostname,
+            "status": inst.status, "zone": inst.zone_id, "vpc": inst.vpc_id, "type": inst.instance_type,
+            "groups": sorted(inst.launch.security_group_ids), "public_ip": inst.public_ip}
+
+
+def _clients(endpoint: str) -> tuple[Any, Any]:
+    from alibabacloud_ecs20140526.client import Client as Ecs
+    from alibabacloud_tea_openapi.models import Config
+    from alibabacloud_vpc20160428.client import Client as Vpc
+
+    config = Config(access_key_id=SETUP_KEY[0], access_key_secret=SETUP_KEY[1], region_id=REGION,
+                    endpoint=endpoint, protocol="http")
+    return Ecs(config), Vpc(config)
+
+
+def eip_holder(world: World, address: str) -> str | None:
+    """The instance an EIP address is associated with now (None when it is not associated)."""
+    with world.backend.lock:
+        for eip in world.backend.network.eips.values():
+            if eip.ip_address == address:
+                return str(eip.instance_id) or None
+    return None
