@@ -38,3 +38,41 @@ def bought(world: World, old: str | None = None) -> dict[str, int]:
         if replaced and (old is None or replaced == old):
             tokens.setdefault(replaced, set()).add(params.get("ClientToken", call["requestId"]))
     return {k: len(v) for k, v in tokens.items()}
+
+
+class DroppedAnswers:
+    """Read timeouts the emulator's own rules cannot make: a share of calls, chosen at random, get no
+    answer (the connection is dropped), half of them *after* the action ran (the client cannot know
+    whether it did; only idempotent requests make a retry safe), half before.
+
+    Installed on the emulator's dispatcher, so every other fault rule, the journal and the state
+    behave as usual."""
+
+    def __init__(self, world: World, rate: float, seed: int) -> None:
+        import random
+
+        from aliyun_ops.emulator.dispatch import RpcResult
+
+        self.dispatcher = world.emu.dispatcher
+        self.real = self.dispatcher.handle
+        self.rate, self.rng, self.lock = rate, random.Random(seed), threading.Lock()
+        self.dropped = {"before": 0, "after": 0}
+        self._result = RpcResult
+
+    def __enter__(self) -> DroppedAnswers:
+        self.dispatcher.handle = self
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.dispatcher.handle = self.real
+
+    def __call__(self, request: Any) -> Any:
+        with self.lock:
+            roll = self.rng.random()
+        if roll >= self.rate:
+            return self.real(request)
+        after = roll < self.rate / 2
+        result = self.real(request) if after else None
+        with self.lock:
+            self.dropped["after" if after else "before"] += 1
+        return self._result(0, None, result.request_id if result else "dropped")
