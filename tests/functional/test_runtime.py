@@ -330,3 +330,31 @@ def test_interruption_through_the_handler_replaces_the_instance(world: World, mo
     assert result["status"] == "replaced"
     new = world.instance(result["record"]["new_instance_id"])
     assert new is not None and new["Status"] == "Running" and new["InstanceType"] == "ecs.c7.large"
+
+
+def test_timer_trigger_reconciles_a_reclaim_stopped_instance(world: World) -> None:
+    """s.yaml's 5-minute timer sends {"aliyun-ops":"reconcile"} wrapped by FC: the runtime reconciles."""
+    old = world.launch(behavior="Stop")
+    world.interrupt(old)
+    world.advance(400)  # past the notice: stop mode leaves it Stopped instead of releasing it
+    assert world.instance(old)["Status"] == "Stopped"
+    reconcile = functools.partial(service.reconcile, sleep=world.advance, clock=world.emu.clock.now)
+    runner = Runner(emulator_settings(world.emu), environ={}, reconcile=reconcile)
+    timer_body = {"triggerTime": "2026-11-27T10:00:00Z", "triggerName": "reconcile",
+                  "payload": json.dumps({"aliyun-ops": "reconcile"})}
+    headers = {"x-fc-access-key-id": CREDS.access_key_id, "x-fc-access-key-secret": CREDS.access_key_secret}
+    with RuntimeServer(runner=runner) as srv:
+        answer = post(srv, json.dumps(timer_body).encode(), **headers)
+    assert answer.status_code == 200 and answer.json()["status"] == "reconciled"
+    world.advance(60)
+    assert world.instance(old)["Status"] == "Running"
+    assert len([i for i in world.instances() if i["InstanceName"] == "web-1"]) == 1
+
+
+def test_a_timer_with_another_payload_is_not_a_reconcile_request() -> None:
+    from aliyun_ops.events import is_reconcile_request
+
+    assert is_reconcile_request(b'{"triggerName":"t","payload":"{\\"aliyun-ops\\":\\"reconcile\\"}"}')
+    assert is_reconcile_request({"aliyun-ops": "reconcile"})
+    assert not is_reconcile_request({"triggerName": "t", "payload": "hello"})
+    assert not is_reconcile_request(b"not json")

@@ -93,7 +93,7 @@ def get_tags(params: Params, prefix: str = "Tag", *, writing: bool = False) -> l
         if not key:
             raise exc.InvalidTagKey()
         if writing and (key.lower().startswith(RESERVED_TAG_KEY_PREFIXES) or "http://" in key or "https://" in key):
-            raise exc.InvalidTagKey(f"The specified Tag.n.Key {key!r} is not valid: it may not start with aliyun or acs:.")
+            raise exc.InvalidTagKey(f"The specified Tag.n.Key {key!r} is not valid (reserved prefix).")
         tags.append((key, record.get("Value", "")))
     if len(tags) > 20:
         raise exc.InvalidTagCount()

@@ -19,7 +19,7 @@ from typing import Any
 
 from aliyun_ops import errors
 from aliyun_ops.config import Credentials, Settings, credentials_from_env
-from aliyun_ops.events import Ignored, parse_event
+from aliyun_ops.events import Ignored, is_reconcile_request, parse_event
 
 log = logging.getLogger("aliyun_ops.runtime")
 
@@ -83,15 +83,19 @@ class Runner:
         settings: Settings | None = None,
         environ: Mapping[str, str] | None = None,
         handle: Callable[..., Any] | None = None,
+        reconcile: Callable[..., Any] | None = None,
     ) -> None:
         self.settings = settings
         self.environ = os.environ if environ is None else environ
         self._handle = handle
+        self._reconcile = reconcile
         self._notifier: Any = None
         self._lock = threading.Lock()
 
     def run(self, inv: Invocation) -> dict[str, Any]:
         """The outcome as JSON-ready dict; raises on malformed input and on every failure."""
+        if is_reconcile_request(inv.body):
+            return self.reconcile(inv)
         parsed = parse_event(inv.body)  # EventError early: no credentials or cloud needed for a bad body
         if isinstance(parsed, Ignored):
             return {"status": "ignored", "message": parsed.reason, "record": None}
@@ -109,6 +113,25 @@ class Runner:
         result = outcome.to_json()
         assert isinstance(result, dict)
         return result
+
+    def reconcile(self, inv: Invocation) -> dict[str, Any]:
+        """The timer trigger: catch up on missed notices and reclaim-stopped instances (service.reconcile)."""
+        if self._reconcile is None:
+            from aliyun_ops.service import reconcile
+
+            self._reconcile = reconcile
+        outcomes = self._reconcile(
+            settings=resolve_settings(inv, self.settings, self.environ),
+            credentials=inv.credentials or credentials_from_env(self.environ),
+            notifier=self.notifier(),
+            deadline=inv.started + inv.timeout_s if inv.timeout_s else None,
+        )
+        acted = [o for o in outcomes if o.status not in ("ignored", "skipped")]
+        return {
+            "status": "reconciled",
+            "message": f"{len(acted)} of {len(outcomes)} checked lineages needed action",
+            "outcomes": [o.to_json() for o in outcomes],
+        }
 
     def handle(self, *args: Any, **kwargs: Any) -> Any:
         if self._handle is None:
