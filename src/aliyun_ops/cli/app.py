@@ -9,7 +9,7 @@ from __future__ import annotations
 import typer
 
 from aliyun_ops import __version__
-from aliyun_ops.cli import servers
+from aliyun_ops.cli import incident, inventory, servers
 
 app = typer.Typer(
     name="aliyun-ops",
@@ -34,3 +34,5 @@ def _root(
 
 
 servers.register(app)
+inventory.register(app)
+incident.register(app)

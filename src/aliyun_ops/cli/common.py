@@ -28,6 +28,7 @@ from aliyun_ops.errors import (
 )
 
 if TYPE_CHECKING:  # the engine is imported lazily: `aliyun-ops --help` stays fast
+    from aliyun_ops.cloud import Cloud
     from aliyun_ops.config import Credentials, Settings
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON (no colours).")]
@@ -45,6 +46,10 @@ EndpointOpt = Annotated[
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+# How long a read-only command keeps retrying throttling and network failures before it gives up:
+# a person at a terminal wants an answer (or the error) in seconds, not the engine's minutes.
+RETRY_BUDGET_S = 12.0
+
 
 class CliFailure(Exception):
     """A failure the CLI reports in one line (not an engine error): exit code 1."""
@@ -52,7 +57,8 @@ class CliFailure(Exception):
 
 def console() -> Console:
     """A console bound to the current stdout (so test runners that swap stdout capture it)."""
-    return Console(file=sys.stdout, highlight=False, soft_wrap=False)
+    wide = None if sys.stdout.isatty() else 200  # piped or captured: do not cut ids to fit 80 columns
+    return Console(file=sys.stdout, highlight=False, soft_wrap=False, width=wide)
 
 
 def emit_json(data: Any) -> None:
@@ -143,3 +149,16 @@ def load_credentials() -> Credentials:
             "(and ALIBABA_CLOUD_SECURITY_TOKEN for STS)"
         )
     return creds
+
+
+def open_cloud(
+    region: str | None, endpoint: str | None, budget_s: float | None = RETRY_BUDGET_S
+) -> tuple[Cloud, Settings]:
+    """The engine's own cloud client for these options; retries bounded by ``budget_s`` (None: no bound)."""
+    from aliyun_ops.cloud import Cloud
+
+    settings = load_settings(region, endpoint)
+    cloud = Cloud(load_credentials(), settings)
+    if budget_s is not None:
+        cloud.deadline = cloud.clock() + budget_s
+    return cloud, settings

@@ -32,9 +32,13 @@ class ImageWatcher:
         self._instance_id = instance_id
         self._done = threading.Event()
         self._progress = Progress(
-            TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn(),
-            console=console, transient=False,
-        )  # fmt: skip
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TaskProgressColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=False,
+        )
         self._task = self._progress.add_task(f"waiting for the image of {instance_id}", total=100)
         self._thread = threading.Thread(target=self._run, name="aliyun-ops-image-watch", daemon=True)
         self.last: Image | None = None

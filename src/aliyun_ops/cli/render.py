@@ -6,8 +6,7 @@ anything: it only formats.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from rich.table import Table
@@ -49,17 +48,29 @@ def candidate_rows(plan: Plan) -> list[dict[str, Any]]:
     ]
 
 
-def candidates_table(plan: Plan, title: str = "Candidates, best first") -> Table:
+def candidates_table(plan: Plan, limit: int = 10) -> Table:
+    more = len(plan.candidates) - limit
+    title = "Candidates, best first"
+    if more > 0:
+        title += f" (top {limit} of {len(plan.candidates)}; --json lists all)"
     table = Table(title=title, title_justify="left")
     for name in ("#", "zone", "type", "vCPU", "memory", "stock", "spot price", "saving", "why"):
         table.add_column(name, justify="right" if name in ("#", "vCPU", "saving") else "left")
-    for i, c in enumerate(plan.candidates, 1):
+    for i, c in enumerate(plan.candidates[:limit], 1):
         style = "bold green" if i == 1 else ""
         stock = "pay-as-you-go" if c.spot_strategy == "NoSpot" else "in stock"
         table.add_row(
-            str(i), c.zone_id, c.instance_type, str(c.itype.cpu), memory(c.itype.memory_gib), stock,
-            money(c.spot_price), percent(c.saving), c.reason, style=style,
-        )  # fmt: skip
+            str(i),
+            c.zone_id,
+            c.instance_type,
+            str(c.itype.cpu),
+            memory(c.itype.memory_gib),
+            stock,
+            money(c.spot_price),
+            percent(c.saving),
+            c.reason,
+            style=style,
+        )
     return table
 
 
@@ -78,9 +89,9 @@ def summary_table(before: InstanceSummary | None, after: InstanceSummary | None)
     """Before/after columns of an incident: type, zone, price, IP, id."""
     table = Table(title="Before and after", title_justify="left")
     table.add_column("")
-    table.add_column("before (reclaimed)")
-    table.add_column("after (replacement)", style="green")
-    rows = [
+    table.add_column("before")
+    table.add_column("after", style="green")
+    rows: list[tuple[str, Callable[[InstanceSummary], str]]] = [
         ("instance", lambda s: s.instance_id),
         ("name", lambda s: s.name or "-"),
         ("type", lambda s: s.instance_type),
@@ -95,10 +106,6 @@ def summary_table(before: InstanceSummary | None, after: InstanceSummary | None)
     for label, get in rows:
         table.add_row(label, get(before) if before else "-", get(after) if after else "-")
     return table
-
-
-def clock_time(at: float) -> str:
-    return time.strftime("%H:%M:%S", time.localtime(at))
 
 
 def timeline_table(timeline: Sequence[tuple[float, str]], origin: float | None = None) -> Table:

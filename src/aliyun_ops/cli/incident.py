@@ -1,0 +1,203 @@
+"""``plan`` (the dry run), ``replace`` (the engine by hand) and ``reconcile``.
+
+``plan`` computes the plan with the very functions the incident uses (``recovery.gather`` for the
+reads, ``planner.rank_candidates`` with the same arguments, ``recovery.launch.build_spec`` for the
+request) and checks the chosen launch with ``RunInstances DryRun=true``: it creates, changes and
+deletes nothing. ``replace`` runs ``service.run_incident`` exactly as a notice would.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from aliyun_ops import errors, models
+from aliyun_ops.cli import render
+from aliyun_ops.cli.common import EndpointOpt, JsonOpt, RegionOpt, console, emit_json, one_line_errors, open_cloud
+from aliyun_ops.cli.progress import ImageWatcher
+
+if TYPE_CHECKING:
+    from aliyun_ops.cloud import Cloud
+    from aliyun_ops.config import Settings
+    from aliyun_ops.recovery.gather import Inputs
+
+InstanceArg = Annotated[str, typer.Argument(help="The spot instance, e.g. i-bp1...")]
+
+
+def register(app: typer.Typer) -> None:
+    app.command("plan")(plan_cmd)
+    app.command("replace")(replace_cmd)
+    app.command("reconcile")(reconcile_cmd)
+
+
+def find_instance(cloud: Cloud, instance_id: str) -> models.Instance:
+    instance = cloud.describe_instance(instance_id)
+    if instance is None:
+        raise errors.NotFound(
+            "InvalidInstanceId.NotFound", f"instance {instance_id} does not exist in {cloud.region_id}"
+        )
+    return instance
+
+
+# -- plan ----------------------------------------------------------------------------------------
+def make_plan(
+    cloud: Cloud, settings: Settings, instance: models.Instance
+) -> tuple[models.Plan, Inputs, models.Instance]:
+    """The plan the incident would execute now, from the same reads and the same ranking call."""
+    from aliyun_ops import planner
+    from aliyun_ops.recovery.gather import gather
+
+    with ThreadPoolExecutor(max_workers=12, thread_name_prefix="aliyun-ops-plan") as pool:
+        inputs = gather(cloud, instance, settings, pool)
+    enriched = dataclasses.replace(
+        instance, disks=inputs.disks, user_data=inputs.user_data, ram_role_name=inputs.ram_role_name
+    )
+    plan = planner.rank_candidates(
+        enriched,
+        inputs.original_type,
+        inputs.catalog,
+        inputs.offerings,
+        inputs.prices,
+        inputs.vswitches,
+        max_price=settings.max_spot_price,
+        allow_families=settings.allow_families,
+        deny_families=settings.deny_families,
+        payg_offerings=inputs.payg_offerings,
+        payg_fallback=settings.payg_fallback,
+    )
+    return plan, inputs, enriched
+
+
+def dry_run(
+    cloud: Cloud, settings: Settings, enriched: models.Instance, inputs: Inputs, plan: models.Plan
+) -> dict[str, Any]:
+    """RunInstances DryRun=true for the chosen candidate; ``DryRunOperation`` means the launch is valid.
+
+    The real launch uses a fresh image of the instance; the image it was built from stands in for it.
+    """
+    from aliyun_ops.recovery.launch import build_spec
+    from aliyun_ops.recovery.naming import incident_id
+
+    if plan.chosen is None:
+        return {"valid": False, "code": None, "message": "no candidate to check"}
+    spec = build_spec(enriched, inputs, plan.chosen, enriched.image_id, settings, incident_id(enriched.instance_id))
+    try:
+        cloud.run_instances(spec, f"ao-dry-{uuid.uuid4().hex[:24]}", dry_run=True)
+    except errors.PermissionDenied:
+        raise
+    except errors.CloudError as exc:
+        return {"valid": False, "code": exc.code, "message": exc.message}
+    return {"valid": True, "code": "DryRunOperation", "message": "RunInstances would succeed"}
+
+
+def plan_json(instance: models.Instance, plan: models.Plan, check: dict[str, Any]) -> dict[str, Any]:
+    rows = render.candidate_rows(plan)
+    return {
+        "instance_id": instance.instance_id,
+        "instance_type": instance.instance_type,
+        "zone": instance.zone_id,
+        "candidates": rows,
+        "chosen": rows[0] if rows else None,
+        "skipped": [{"what": what, "why": why} for what, why in plan.skipped],
+        "notes": list(plan.notes),
+        "dry_run": check,
+    }
+
+
+@one_line_errors
+def plan_cmd(
+    instance_id: InstanceArg, region: RegionOpt = None, endpoint: EndpointOpt = None, json_out: JsonOpt = False
+) -> None:
+    """Show what a replacement would launch now, and check it with a DryRun. Changes nothing."""
+    cloud, settings = open_cloud(region, endpoint)
+    instance = find_instance(cloud, instance_id)
+    plan, inputs, enriched = make_plan(cloud, settings, instance)
+    check = dry_run(cloud, settings, enriched, inputs, plan)
+    if json_out:
+        emit_json(plan_json(instance, plan, check))
+        return
+    out = console()
+    out.print(
+        f"Plan for {instance.instance_id} ({instance.name or 'unnamed'}, {instance.instance_type} "
+        f"in {instance.zone_id}): nothing is changed."
+    )
+    out.print(render.candidates_table(plan))
+    out.print(render.chosen_line(plan.chosen))
+    verdict = "[green]valid[/]" if check["valid"] else f"[red]refused[/] ({check['code']}: {check['message']})"
+    out.print(f"DryRun of the launch: {verdict}")
+    if plan.skipped:
+        out.print(f"[dim]{len(plan.skipped)} option(s) left out, e.g. {plan.skipped[0][0]}: {plan.skipped[0][1]}[/]")
+    if not check["valid"]:
+        raise typer.Exit(1)
+
+
+# -- replace -------------------------------------------------------------------------------------
+@one_line_errors
+def replace_cmd(
+    instance_id: InstanceArg,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    region: RegionOpt = None,
+    endpoint: EndpointOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Replace an instance now, by hand, with the engine a notice triggers: image it, launch the best
+    candidate with the same identity, then release the original and move its elastic IP."""
+    from aliyun_ops import service
+    from aliyun_ops.notify import build_notifier
+
+    cloud, settings = open_cloud(region, endpoint, budget_s=None)
+    instance = find_instance(cloud, instance_id)
+    if not yes and not typer.confirm(
+        f"Replace {instance.instance_id} ({instance.name or 'unnamed'}) and release it once the replacement runs?"
+    ):
+        raise typer.Exit(1)
+    deadline = service.effective_deadline(settings, None, cloud.clock())
+
+    def run() -> service.Outcome:
+        return service.run_incident(
+            cloud, settings, instance, deadline=deadline, notifier=build_notifier(), release_original=True
+        )
+
+    if json_out:
+        emit_json(run().to_json())
+        return
+    out = console()
+    out.print(f"Replacing {instance.instance_id} ({instance.instance_type} in {instance.zone_id}): imaging it first.")
+    with ImageWatcher(lambda: open_cloud(region, endpoint)[0], instance.instance_id, out):  # its own client
+        outcome = run()
+    show_record(outcome.record, outcome.message)
+
+
+def show_record(record: models.IncidentRecord | None, message: str) -> None:
+    out = console()
+    out.print(f"[bold green]{message}[/]")
+    if record is None:
+        return
+    out.print(render.timeline_table(record.timeline, record.started_at))
+    out.print(render.summary_table(record.before, record.after))
+    for line in render.incident_rows(record):
+        out.print(line)
+
+
+# -- reconcile -----------------------------------------------------------------------------------
+@one_line_errors
+def reconcile_cmd(region: RegionOpt = None, endpoint: EndpointOpt = None, json_out: JsonOpt = False) -> None:
+    """Catch up on what events missed: finish or recover lineages whose instance is gone or stopped."""
+    from aliyun_ops import service
+    from aliyun_ops.cli.common import load_credentials, load_settings
+    from aliyun_ops.notify import build_notifier
+
+    outcomes = service.reconcile(
+        settings=load_settings(region, endpoint), credentials=load_credentials(), notifier=build_notifier()
+    )
+    if json_out:
+        emit_json([o.to_json() for o in outcomes])
+        return
+    if not outcomes:
+        console().print("Nothing to do: every lineage has a live instance.")
+    for o in outcomes:
+        console().print(f"{o.status}: {o.message}")
