@@ -76,3 +76,19 @@ class DroppedAnswers:
         with self.lock:
             self.dropped["after" if after else "before"] += 1
         return self._result(0, None, result.request_id if result else "dropped")
+
+
+def all_instances(world: World) -> list[dict[str, Any]]:
+    """Every instance of the region, through DescribeInstances paging (more than one page of 100)."""
+    from alibabacloud_ecs20140526 import models as ecs_models
+
+    out: list[dict[str, Any]] = []
+    page = 1
+    while True:
+        req = ecs_models.DescribeInstancesRequest(region_id="cn-hangzhou", page_size=100, page_number=page)
+        body = world.ecs.describe_instances_with_options(req, world.rt).body.to_map()
+        rows = list(body.get("Instances", {}).get("Instance", []))
+        out.extend(rows)
+        if len(rows) < 100:
+            return out
+        page += 1
