@@ -9,7 +9,7 @@ from __future__ import annotations
 import typer
 
 from aliyun_ops import __version__
-from aliyun_ops.cli import incident, inventory, servers
+from aliyun_ops.cli import demo, incident, inventory, servers
 
 app = typer.Typer(
     name="aliyun-ops",
@@ -33,6 +33,7 @@ def _root(
     """Keep Alibaba Cloud spot ECS instances alive across reclaims."""
 
 
+demo.register(app)
 servers.register(app)
 inventory.register(app)
 incident.register(app)

@@ -27,8 +27,15 @@ POLL_S = 0.3
 class ImageWatcher:
     """``with ImageWatcher(make_cloud, instance_id, console):`` shows the image build until it ends."""
 
-    def __init__(self, make_cloud: Callable[[], Cloud], instance_id: str, console: Console) -> None:
+    def __init__(
+        self,
+        make_cloud: Callable[[], Cloud],
+        instance_id: str,
+        console: Console,
+        on_update: Callable[[Image], None] | None = None,
+    ) -> None:
         self._make_cloud = make_cloud
+        self._on_update = on_update
         self._instance_id = instance_id
         self._done = threading.Event()
         self._progress = Progress(
@@ -72,5 +79,7 @@ class ImageWatcher:
 
     def _show(self, image: Image) -> None:
         self.last = image
+        if self._on_update is not None:
+            self._on_update(image)
         done = 100 if image.status == "Available" else image.progress
         self._progress.update(self._task, completed=done, description=f"image {image.image_id} {image.status}")
