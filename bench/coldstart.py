@@ -35,7 +35,8 @@ def _wall(argv: list[str], env: dict[str, str] | None = None) -> float:
 
 
 def _median(fn: Callable[[], float], rounds: int) -> float:
-    fn()
+    if rounds > 1:
+        fn()  # a discarded warm-up of the page cache
     return statistics.median(fn() for _ in range(rounds))
 
 

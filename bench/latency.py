@@ -13,6 +13,7 @@ jitter: the report prints the measured round trip, not the intended one.
 
 from __future__ import annotations
 
+import itertools
 import statistics
 import time
 from collections.abc import Callable, Sequence
@@ -104,4 +105,4 @@ def round_trip_gaps(times: Sequence[float], max_gap_s: float) -> list[float]:
     """Gaps between consecutive calls of one sequential caller, leaving out its sleeps (> max_gap_s):
     each is one round trip plus the caller's own work, in emulated seconds."""
     ordered = sorted(times)
-    return [b - a for a, b in zip(ordered, ordered[1:]) if 0 < b - a <= max_gap_s]
+    return [b - a for a, b in itertools.pairwise(ordered) if 0 < b - a <= max_gap_s]

@@ -9,7 +9,6 @@ each, both notified at the same moment) and reads its figures from the emulators
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,7 +30,7 @@ class BenchConfig:
     pair_disks: tuple[int, int] = (40, 60)  # system, data GiB: a 130 s image with the default timing
     share_builds: tuple[float, ...] = (50.0, 75.0, 100.0, 125.0, 150.0, 175.0, 200.0)
     mass_n: int = 100
-    mass_qps: float = 2.0  # calls per emulated second, per action
+    mass_qps: float = 5.0  # calls per emulated second, per action
     matrix_many: int = 10
     throttle_rate: float = 0.25
     timing: dict[str, float] = field(default_factory=dict)  # scenario timing overrides
@@ -114,7 +113,7 @@ def _median_ms(gaps: list[float]) -> float | None:
 # ---- phases
 def pair(cfg: BenchConfig, latency: dict[float, LatencyModel]) -> dict[str, Any]:
     worlds = [new_world("pair-ours", "ours", cfg), new_world("pair-baseline", "baseline", cfg)]
-    procs = dict(zip(("ours", "baseline"), start_all(["ours", "baseline"])))
+    procs = _processes()
     try:
         for w in worlds:
             w.launch("web-1", system_gib=cfg.pair_disks[0], data_gib=cfg.pair_disks[1])
@@ -133,7 +132,7 @@ def pair(cfg: BenchConfig, latency: dict[float, LatencyModel]) -> dict[str, Any]
 
 def share(cfg: BenchConfig, latency: dict[float, LatencyModel]) -> dict[str, Any]:
     worlds = [new_world("share-ours", "ours", cfg), new_world("share-baseline", "baseline", cfg)]
-    procs = dict(zip(("ours", "baseline"), start_all(["ours", "baseline"])))
+    procs = _processes()
     try:
         for w in worlds:
             base, per_gib = w.timing_of("imageBaseSeconds"), w.timing_of("imageSecondsPerGiB")
@@ -146,9 +145,8 @@ def share(cfg: BenchConfig, latency: dict[float, LatencyModel]) -> dict[str, Any
         for w in worlds:
             in_time = [bool(r) and r[0] < n.at + cfg.notice_s
                        for n in notices[w.label] for r in [w.running_at(n.original.name, n.at)]]
-            out[w.tool] = {"in_time": sum(in_time), "total": len(in_time),
-                           "builds_s": [w.timing_of("imageBaseSeconds") + w.timing_of("imageSecondsPerGiB") * o.build_gib
-                                        for o in w.originals]}
+            builds = [base + per_gib * o.build_gib for o in w.originals]
+            out[w.tool] = {"in_time": sum(in_time), "total": len(in_time), "builds_s": builds}
         return out
     finally:
         _close(worlds, procs)
@@ -180,7 +178,7 @@ def mass(cfg: BenchConfig, latency: dict[float, LatencyModel]) -> dict[str, Any]
 def matrix(cfg: BenchConfig, latency: dict[float, LatencyModel]) -> dict[str, Any]:
     install_stale_listing()
     worlds: list[World] = []
-    procs = dict(zip(("ours", "baseline"), start_all(["ours", "baseline"])))
+    procs = _processes()
     try:
         duplicates: dict[str, float] = {}
         for scenario in MATRIX:
@@ -192,18 +190,24 @@ def matrix(cfg: BenchConfig, latency: dict[float, LatencyModel]) -> dict[str, An
                 if scenario.duplicate_after_s is not None:
                     duplicates[w.label] = scenario.duplicate_after_s
         race(worlds, procs, latency, cfg, duplicates=duplicates)
-        return {s.key: _row(s, worlds) for s in MATRIX}
+        return {s.key: _row(s, worlds, procs) for s in MATRIX}
     finally:
         _close(worlds, procs)
 
 
-def _row(scenario: Scenario, worlds: list[World]) -> dict[str, Any]:
+def _row(scenario: Scenario, worlds: list[World], procs: dict[str, FunctionProcess]) -> dict[str, Any]:
     row: dict[str, Any] = {"title": scenario.title}
     for w in worlds:
         if w.label.startswith(scenario.key + "-"):
             v = verdict(w)
-            row[w.tool] = {"correct": v.correct, "total": v.total, "why": sorted(set(v.why))}
+            said = [d.get("message", "") for k, d in procs[w.tool].done.items() if k.startswith(w.label + "/")]
+            row[w.tool] = {"correct": v.correct, "total": v.total, "why": sorted(set(v.why)), "said": said}
     return row
+
+
+def _processes() -> dict[str, FunctionProcess]:
+    ours, baseline = start_all(["ours", "baseline"])
+    return {"ours": ours, "baseline": baseline}
 
 
 def _close(worlds: list[World], procs: dict[str, FunctionProcess]) -> None:
@@ -221,7 +225,8 @@ def calibrate_latency(cfg: BenchConfig) -> dict[float, LatencyModel]:
 
     world = new_world("calibration", "ours", cfg)
     try:
-        real_ms = calibrate(lambda: world.client.describe_instances(m.DescribeInstancesRequest(region_id="cn-hangzhou")))
+        request = m.DescribeInstancesRequest(region_id="cn-hangzhou")
+        real_ms = calibrate(lambda: world.client.describe_instances(request))
     finally:
         world.stop()
     return {s: LatencyModel(cfg.latency_ms, s, real_ms) for s in {cfg.scale, cfg.mass_scale}}

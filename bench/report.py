@@ -40,14 +40,16 @@ def figures(r: dict[str, Any]) -> list[tuple[str, str, str]]:
          "notice->CreateImage + image Available->RunInstances"),
         ("b", _num(_ratio(ours.get("notice_to_running_s"), ours.get("floor_s"))),
          f"{_num(ours.get('notice_to_running_s'), '{:.1f}')} s / floor {_num(ours.get('floor_s'), '{:.1f}')} s "
-         f"(image {_num(ours.get('image_s'), '{:.0f}')} s + boot {_num(ours.get('boot_s'), '{:.0f}')} s + 3 x latency)"),
+         f"(image {_num(ours.get('image_s'), '{:.0f}')} s + boot {_num(ours.get('boot_s'), '{:.0f}')} s"
+         " + 3 x latency)"),
         ("c", _num(_ratio(ours.get("notice_to_running_s"), old.get("notice_to_running_s"))),
          f"{_num(ours.get('notice_to_running_s'), '{:.1f}')} s vs {_num(old.get('notice_to_running_s'), '{:.1f}')} s"),
     ]
     so, sb = share.get("ours", {}), share.get("baseline", {})
     out.append(("d", f"ours {_share(so)}, old {_share(sb)}",
-                f"image builds {', '.join(f'{b:.0f}' for b in so.get('builds_s', []))} s; notice {r.get('notice_s')} s"))
-    out.append(("e", _num(_ratio(mass.get("elapsed_s"), mass.get("bound_s"))),
+                f"image builds {', '.join(f'{b:.0f}' for b in so.get('builds_s', []))} s; "
+                f"notice {r.get('notice_s')} s"))
+    out.append(("e", _mass(mass),
                 f"{mass.get('replaced', 'n/a')}/{mass.get('total', 'n/a')} replaced in "
                 f"{_num(mass.get('elapsed_s'), '{:.1f}')} s, bound {_num(mass.get('bound_s'), '{:.1f}')} s "
                 f"({mass.get('qps', 'n/a')} calls/s per action, burst {_num(mass.get('burst'), '{:.0f}')}); "
@@ -55,9 +57,19 @@ def figures(r: dict[str, Any]) -> list[tuple[str, str, str]]:
     out.append(("f", _cold(cold), _cold_detail(cold)))
     out.append(("g", _num(ours.get("cpu_s"), "{:.3f} s"), f"old tool's replay {_num(old.get('cpu_s'), '{:.3f} s')}"))
     out.append(("h", _num(ours.get("peak_rss_mib"), "{:.0f} MiB"),
-                f"100 concurrent incidents in one process: {_num(mass.get('peak_rss_mib'), '{:.0f} MiB')}"))
+                f"{mass.get('total', 'n/a')} concurrent incidents in one process (e): "
+                f"{_num(mass.get('peak_rss_mib'), '{:.0f} MiB')}"))
     out.append(("i", _matrix_total(matrix), "per scenario below"))
     return out
+
+
+def _mass(m: dict[str, Any]) -> str:
+    """The ratio only when every instance was replaced: a partial run's time says nothing."""
+    if not m.get("total"):
+        return "n/a"
+    if m.get("replaced") != m["total"] or m.get("elapsed_s") is None:
+        return f"missed: {m.get('replaced', 0)}/{m['total']} replaced"
+    return f"{m['elapsed_s'] / m['bound_s']:.3f}"
 
 
 def _share(s: dict[str, Any]) -> str:
@@ -69,7 +81,8 @@ def _share(s: dict[str, Any]) -> str:
 def _cold(c: dict[str, Any]) -> str:
     if not c:
         return "n/a"
-    return ", ".join(f"{k} {c[k]['s']:.2f} s ({c[k]['x']:.1f}x)" for k in ("import", "first_invoke", "cli_help") if k in c)
+    keys = ("import", "first_invoke", "cli_help")
+    return ", ".join(f"{k} {c[k]['s']:.2f} s ({c[k]['x']:.1f}x)" for k in keys if k in c)
 
 
 def _cold_detail(c: dict[str, Any]) -> str:
@@ -92,6 +105,17 @@ def _matrix_total(m: dict[str, Any]) -> str:
     return f"ours {total['ours'][0]}/{total['ours'][1]}, old {total['baseline'][0]}/{total['baseline'][1]}"
 
 
+def _cell(c: dict[str, Any]) -> str:
+    """"3/3", or "0/1 (why: what the tool said)" for a miss."""
+    if not c:
+        return "n/a"
+    out = f"{c['correct']}/{c['total']}"
+    if c["correct"] < c["total"]:
+        said = sorted({s[:70] for s in c.get("said", []) if s})
+        out += f" ({'; '.join(c['why'] + said)})"
+    return out
+
+
 def text(r: dict[str, Any]) -> str:
     lines = [f"aliyun-ops bench ({r.get('mode')}): scale x{r.get('scale')}, latency {r.get('latency_ms')} ms "
              f"(+ measured overhead {r.get('overhead_ms', 0):.2f} ms real per call), {r.get('machine', '')}"]
@@ -100,10 +124,8 @@ def text(r: dict[str, Any]) -> str:
         lines.append(f"{LABELS[key]}: {value}{target}")
         if detail:
             lines.append(f"    {detail}")
-    for key, row in r.get("matrix", {}).items():
-        cells = [f"{tool} {row[tool]['correct']}/{row[tool]['total']}"
-                 + (f" ({'; '.join(row[tool]['why'])})" if row[tool]["why"] else "")
-                 for tool in ("ours", "baseline") if tool in row]
+    for row in r.get("matrix", {}).values():
+        cells = [f"{tool} {_cell(row[tool])}" for tool in ("ours", "baseline") if tool in row]
         lines.append(f"    {row['title']}: {', '.join(cells)}")
     lines.append(f"wall time {r.get('wall_s', 0):.1f} s")
     return "\n".join(lines)
@@ -116,7 +138,6 @@ def markdown(r: dict[str, Any]) -> str:
         rows.append(f"| {LABELS[key]} | {value} | {TARGETS.get(key, '')} | {detail} |")
     rows += ["", "| scenario | ours | old tool |", "|---|---|---|"]
     for row in r.get("matrix", {}).values():
-        cells = [f"{row[t]['correct']}/{row[t]['total']}" + (f" ({'; '.join(row[t]['why'])})" if row[t]["why"] else "")
-                 for t in ("ours", "baseline")]
+        cells = [_cell(row.get(t, {})) for t in ("ours", "baseline")]
         rows.append(f"| {row['title']} | {cells[0]} | {cells[1]} |")
     return "\n".join(rows)

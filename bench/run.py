@@ -13,6 +13,7 @@ import json
 import os
 import platform
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -47,11 +48,12 @@ def coldstart(cfg: phases.BenchConfig) -> dict[str, Any]:
         world.stop()
 
 
-def run(cfg: phases.BenchConfig, mode: str, only: list[str] | None = None) -> dict[str, Any]:
+def run(cfg: phases.BenchConfig, mode: str, only: list[str] | None = None, parallel: bool = False) -> dict[str, Any]:
+    """Every phase in turn (or all at once for the smoke run, whose values mean nothing anyway)."""
     started = time.monotonic()
+    now = datetime.datetime.now().astimezone().isoformat(" ", "seconds")
     result: dict[str, Any] = {"mode": mode, "scale": cfg.scale, "latency_ms": cfg.latency_ms, "notice_s": cfg.notice_s,
-                              "machine": machine(), "date": datetime.datetime.now().astimezone().isoformat(" ", "seconds"),
-                              "errors": {}}
+                              "mass_scale": cfg.mass_scale, "machine": machine(), "date": now, "errors": {}}
     latency = phases.calibrate_latency(cfg)
     result["overhead_ms"] = latency[cfg.scale].overhead_ms
     steps: list[tuple[str, Callable[[], dict[str, Any]]]] = [
@@ -61,18 +63,28 @@ def run(cfg: phases.BenchConfig, mode: str, only: list[str] | None = None) -> di
         ("mass", lambda: phases.mass(cfg, latency)),
         ("matrix", lambda: phases.matrix(cfg, latency)),
     ]
-    for name, step in steps:
-        if only and name not in only:
-            continue
-        t0 = time.monotonic()
-        try:
-            result[name] = step()
-        except Exception as err:
-            result["errors"][name] = f"{type(err).__name__}: {err}"
-            traceback.print_exc(file=sys.stderr)
-        print(f"  {name} done in {time.monotonic() - t0:.1f} s", file=sys.stderr, flush=True)
+    chosen = [(name, step) for name, step in steps if not only or name in only]
+    if parallel:
+        threads = [threading.Thread(target=_step, args=(name, step, result)) for name, step in chosen]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    else:
+        for name, step in chosen:
+            _step(name, step, result)
     result["wall_s"] = time.monotonic() - started
     return result
+
+
+def _step(name: str, step: Callable[[], dict[str, Any]], result: dict[str, Any]) -> None:
+    t0 = time.monotonic()
+    try:
+        result[name] = step()
+    except Exception as err:
+        result["errors"][name] = f"{type(err).__name__}: {err}"
+        traceback.print_exc(file=sys.stderr)
+    print(f"  {name} done in {time.monotonic() - t0:.1f} s", file=sys.stderr, flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -86,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         print("engine not available yet: aliyun_ops.service cannot be imported", file=sys.stderr)
         return 2
     cfg = phases.SMOKE if args.smoke else phases.BenchConfig()
-    result = run(cfg, "smoke" if args.smoke else "full", args.only)
+    result = run(cfg, "smoke" if args.smoke else "full", args.only, parallel=args.smoke)
     print(report.text(result))
     for name, error in result["errors"].items():
         print(f"error in {name}: {error}")

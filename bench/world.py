@@ -96,8 +96,8 @@ class World:
         data = [m.RunInstancesRequestDataDisk(category="cloud_essd", size=data_gib)] if data_gib else None
         made = self.client.run_instances(m.RunInstancesRequest(
             region_id=REGION, image_id=IMAGE, instance_type=itype, zone_id=zone, v_switch_id=vswitch,
-            security_group_ids=GROUPS, instance_name=name, host_name=name, spot_strategy="SpotAsPriceGo" if spot else "NoSpot",
-            internet_charge_type="PayByTraffic",
+            security_group_ids=GROUPS, instance_name=name, host_name=name, internet_charge_type="PayByTraffic",
+            spot_strategy="SpotAsPriceGo" if spot else "NoSpot",
             system_disk=m.RunInstancesRequestSystemDisk(category="cloud_essd", size=str(system_gib)),
             data_disk=data))
         original = Original(made.body.instance_id_sets.instance_id_set[0], name, system_gib + data_gib)
