@@ -15,7 +15,14 @@ from darabonba.runtime import RuntimeOptions
 
 from aliyun_ops import service
 from aliyun_ops.config import Credentials, Settings
-from aliyun_ops.emulator import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET, Emulator
+from aliyun_ops.emulator import (
+    DEFAULT_ACCESS_KEY_ID,
+    DEFAULT_ACCESS_KEY_SECRET,
+    FUNCTION_ROLE_ACCESS_KEY_ID,
+    FUNCTION_ROLE_ACCESS_KEY_SECRET,
+    FUNCTION_ROLE_SECURITY_TOKEN,
+    Emulator,
+)
 
 REGION = "cn-hangzhou"
 VPC = "vpc-bp1emu0000000000main"
@@ -25,7 +32,9 @@ VSW = {
 }
 SGS = ["sg-bp1emu000000000web", "sg-bp1emu000000000ssh"]
 BASE_IMAGE = "aliyun_3_x64_20G_alibase_20240819.vhd"
-CREDS = Credentials(DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET)
+# The engine runs as the function's RAM role: STS credentials limited by the shipped policy, so every
+# engine test also proves the policy grants enough. The World's own SDK clients use the admin pair.
+CREDS = Credentials(FUNCTION_ROLE_ACCESS_KEY_ID, FUNCTION_ROLE_ACCESS_KEY_SECRET, FUNCTION_ROLE_SECURITY_TOKEN)
 
 
 def settings(emu: Emulator, **overrides: Any) -> Settings:
@@ -64,6 +73,8 @@ class World:
         image: str = BASE_IMAGE,
         bandwidth: int = 0,
         eip: bool = True,
+        ram_role: str | None = None,
+        user_data: str | None = None,
     ) -> str:
         """A Running instance like a user would have: key pair, two SGs, tags, EIP (or a public IP)."""
         params: dict[str, Any] = {
@@ -86,6 +97,10 @@ class World:
         }
         if behavior:
             params["SpotInterruptionBehavior"] = behavior
+        if ram_role:
+            params["RamRoleName"] = ram_role
+        if user_data:
+            params["UserData"] = user_data
         request = ecs_models.RunInstancesRequest().from_map(params)
         iid: str = self.ecs.run_instances_with_options(request, self.rt).body.instance_id_sets.instance_id_set[0]
         self.advance(40)

@@ -292,6 +292,7 @@ def test_interruption_through_the_server_replaces_the_instance(world: World) -> 
         "x-fc-request-id": "rid-1",
         "x-fc-access-key-id": CREDS.access_key_id,
         "x-fc-access-key-secret": CREDS.access_key_secret,
+        "x-fc-security-token": CREDS.security_token or "",
     }
     with RuntimeServer(runner=emulator_runner(world)) as srv:
         first = post(srv, json.dumps(event).encode(), **headers)
@@ -324,7 +325,7 @@ def test_interruption_through_the_handler_replaces_the_instance(world: World, mo
     event = world.interrupt(old, format="eventbridge")
     monkeypatch.setattr(fc, "_runner", emulator_runner(world))
     creds = SimpleNamespace(
-        access_key_id=CREDS.access_key_id, access_key_secret=CREDS.access_key_secret, security_token=None
+        access_key_id=CREDS.access_key_id, access_key_secret=CREDS.access_key_secret, security_token=CREDS.security_token
     )
     result = json.loads(fc.handler(json.dumps(event).encode(), context(creds)))
     assert result["status"] == "replaced"
@@ -342,7 +343,11 @@ def test_timer_trigger_reconciles_a_reclaim_stopped_instance(world: World) -> No
     runner = Runner(emulator_settings(world.emu), environ={}, reconcile=reconcile)
     timer_body = {"triggerTime": "2026-11-27T10:00:00Z", "triggerName": "reconcile",
                   "payload": json.dumps({"aliyun-ops": "reconcile"})}
-    headers = {"x-fc-access-key-id": CREDS.access_key_id, "x-fc-access-key-secret": CREDS.access_key_secret}
+    headers = {
+        "x-fc-access-key-id": CREDS.access_key_id,
+        "x-fc-access-key-secret": CREDS.access_key_secret,
+        "x-fc-security-token": CREDS.security_token or "",
+    }
     with RuntimeServer(runner=runner) as srv:
         answer = post(srv, json.dumps(timer_body).encode(), **headers)
     assert answer.status_code == 200 and answer.json()["status"] == "reconciled"

@@ -6,6 +6,10 @@
                region_id="cn-hangzhou", endpoint=emu.endpoint, protocol="http")
         emu.control.interrupt(instance_id, deliver_to="http://127.0.0.1:9000/invoke")
 
+Two identities exist in every scenario: the admin pair above (no RAM limits: what a test or a person
+uses to set the scene) and the function's RAM role (``FUNCTION_ROLE_*``, STS credentials carrying the
+shipped least-privilege policy ``aliyun_ops/deploy/ram-policy.json``): what the engine runs as.
+
 Layers: ``server``/``dispatch``/``signing``/``ram``/``faults``/``journal``/``delivery``/``control``
 (HTTP and protocol) over ``backend``/``models``/``responses`` (cloud state and rules), joined by the
 contract in ``core``.
@@ -13,13 +17,22 @@ contract in ``core``.
 
 from __future__ import annotations
 
-from .backend import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET
+from .backend import (
+    DEFAULT_ACCESS_KEY_ID,
+    DEFAULT_ACCESS_KEY_SECRET,
+    FUNCTION_ROLE_ACCESS_KEY_ID,
+    FUNCTION_ROLE_ACCESS_KEY_SECRET,
+    FUNCTION_ROLE_SECURITY_TOKEN,
+)
 from .control_client import ControlError, EmulatorControl
 from .server import Emulator, serve
 
 __all__ = [
     "DEFAULT_ACCESS_KEY_ID",
     "DEFAULT_ACCESS_KEY_SECRET",
+    "FUNCTION_ROLE_ACCESS_KEY_ID",
+    "FUNCTION_ROLE_ACCESS_KEY_SECRET",
+    "FUNCTION_ROLE_SECURITY_TOKEN",
     "ControlError",
     "Emulator",
     "EmulatorControl",

@@ -48,6 +48,40 @@ class Credential:
     access_key_id: str
     secret: str
     security_token: str | None = None  # STS: the request must carry this exact token
+    policy: dict[str, Any] | None = None  # the RAM policy attached to this identity; None = all allowed
+
+
+# The function's RAM role, as Function Compute hands it to the function: STS credentials whose identity
+# carries aliyun-ops' shipped least-privilege policy. Every scenario has it, so the engine can be tested
+# under exactly the rights a deployment grants.
+FUNCTION_ROLE_ACCESS_KEY_ID = "STS.emulator-function-role"
+FUNCTION_ROLE_ACCESS_KEY_SECRET = "emulator-function-role-secret"
+FUNCTION_ROLE_SECURITY_TOKEN = "emulator-function-role-token"
+
+
+def _policy(value: Any) -> dict[str, Any] | None:
+    """A scenario's ``policy``: a RAM policy document, or "aliyun-ops" for the shipped one."""
+    if value == "aliyun-ops":
+        from aliyun_ops.deploy import load_ram_policy
+
+        return load_ram_policy()
+    return dict(value) if isinstance(value, dict) else None
+
+
+def _credentials(scenario: dict[str, Any]) -> dict[str, Credential]:
+    creds = [
+        Credential(DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET),
+        Credential(
+            FUNCTION_ROLE_ACCESS_KEY_ID,
+            FUNCTION_ROLE_ACCESS_KEY_SECRET,
+            FUNCTION_ROLE_SECURITY_TOKEN,
+            _policy("aliyun-ops"),
+        ),
+    ]
+    for c in scenario.get("credentials", []):
+        policy = _policy(c.get("policy"))
+        creds.append(Credential(c["accessKeyId"], c["accessKeySecret"], c.get("securityToken"), policy))
+    return {c.access_key_id: c for c in creds}
 
 
 def load_default_scenario() -> dict[str, Any]:
@@ -79,10 +113,7 @@ class Backend:
             self._next_public = 20
             self.account_id: str = str(scenario.get("accountId", "1690700000000030"))
             self.timings = {**DEFAULT_TIMING, **scenario.get("timing", {})}
-            self.credentials = {DEFAULT_ACCESS_KEY_ID: Credential(DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET)}
-            for c in scenario.get("credentials", []):
-                cred = Credential(c["accessKeyId"], c["accessKeySecret"], c.get("securityToken"))
-                self.credentials[cred.access_key_id] = cred
+            self.credentials = _credentials(scenario)
             self.catalogue: Catalogue = load_catalogue(scenario)
             self.catalogue.seed_history(
                 self.clock.now(), [z["zoneId"] for r in self.catalogue.regions for z in r["zones"]]

@@ -88,6 +88,7 @@ class Dispatcher:
         self.policy = policy
         self.stopping = stopping
         self.in_flight = 0  # calls being answered right now (read by tests and diagnostics)
+        self._parsed: dict[str, tuple[Any, RamPolicy]] = {}  # access key id -> (document, parsed policy)
         self._count_lock = threading.Lock()
 
     def handle(self, request: SignedRequest) -> RpcResult:
@@ -126,14 +127,27 @@ class Dispatcher:
         if fn is None:
             raise InvalidActionNotFound()
         call.access_key_id = authenticate(request, self.backend.credentials)
-        policy = self.policy()
-        if policy is not None:
-            policy.check(call.product, call.action)
+        for policy in (self.policy(), self._identity_policy(call.access_key_id)):
+            if policy is not None:
+                policy.check(call.product, call.action)
+                if call.action == "RunInstances" and params.get("RamRoleName"):
+                    policy.check("ram", "PassRole")  # launching with a role passes it to the instance
         if not self._apply_faults(call.action):
             return RpcResult(0, None, call.request_id)
         with self.backend.lock:
             body = fn(self.backend, dict(params))
         return RpcResult(200, {"RequestId": call.request_id, **body}, call.request_id)
+
+    def _identity_policy(self, access_key_id: str) -> RamPolicy | None:
+        """The RAM policy attached to the caller's identity (scenario credentials), parsed once."""
+        credential = self.backend.credentials.get(access_key_id)
+        document = getattr(credential, "policy", None)
+        if document is None:
+            return None
+        cached = self._parsed.get(access_key_id)
+        if cached is None or cached[0] is not document:  # a scenario load brings new documents
+            cached = self._parsed[access_key_id] = (document, RamPolicy(document))
+        return cached[1]
 
     def _apply_faults(self, action: str) -> bool:
         """Wait out latency; False when the call must be dropped; raise an injected error."""

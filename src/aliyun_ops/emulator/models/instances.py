@@ -271,6 +271,9 @@ class Instances:
         inst = self.get(instance_id, region_id)
         if inst.status != "Stopped" or inst.lock_reasons:
             raise exc.IncorrectInstanceStatus()
+        if inst.stopped_mode == "StopCharging":
+            # Economical mode gave the vCPUs and memory back: starting needs stock again (NoStock if none).
+            self.b.catalogue.take_stock(inst.zone_id, inst.instance_type, inst.is_spot)
         inst.generation += 1
         self._set(inst, "Starting")
         self._boot(inst)
