@@ -151,14 +151,12 @@ def load_credentials() -> Credentials:
     return creds
 
 
-def open_cloud(
-    region: str | None, endpoint: str | None, budget_s: float | None = RETRY_BUDGET_S
-) -> tuple[Cloud, Settings]:
-    """The engine's own cloud client for these options; retries bounded by ``budget_s`` (None: no bound)."""
+def open_cloud(region: str | None, endpoint: str | None, *, bounded: bool = True) -> tuple[Cloud, Settings]:
+    """The engine's own cloud client for these options; ``bounded``: retries stop after RETRY_BUDGET_S."""
     from aliyun_ops.cloud import Cloud
 
     settings = load_settings(region, endpoint)
     cloud = Cloud(load_credentials(), settings)
-    if budget_s is not None:
-        cloud.deadline = cloud.clock() + budget_s
+    if bounded:
+        cloud.deadline = cloud.clock() + RETRY_BUDGET_S
     return cloud, settings

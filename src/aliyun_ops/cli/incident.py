@@ -149,7 +149,7 @@ def replace_cmd(
     from aliyun_ops import service
     from aliyun_ops.notify import build_notifier
 
-    cloud, settings = open_cloud(region, endpoint, budget_s=None)
+    cloud, settings = open_cloud(region, endpoint, bounded=False)
     instance = find_instance(cloud, instance_id)
     if not yes and not typer.confirm(
         f"Replace {instance.instance_id} ({instance.name or 'unnamed'}) and release it once the replacement runs?"
