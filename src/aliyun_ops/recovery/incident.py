@@ -74,6 +74,8 @@ class Incident:
         self.notifier = notifier
         self.unavailable = unavailable or UnavailableOfferings(clock=cloud.clock)
         self.id = naming.incident_id(original.instance_id)
+        if image is not None:  # a recovery is a new incident: the reclaim of ``original`` already used that id
+            self.id = f"{self.id}-from-{image.image_id}"
         self.record = models.IncidentRecord(
             incident_id=self.id,
             instance_id=original.instance_id,
