@@ -9,6 +9,7 @@ each, both notified at the same moment) and reads its figures from the emulators
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -167,9 +168,11 @@ def mass(cfg: BenchConfig, latency: dict[float, LatencyModel]) -> dict[str, Any]
         up = world.timing_of("pendingSeconds") + world.timing_of("instanceBootSeconds")
         burst = max(1.0, lat.real_qps(cfg.mass_qps))  # the emulator's bucket holds one real second of calls
         bound = build + up + MIN_ROUND_TRIPS * cfg.latency_ms / 1000 + max(0.0, cfg.mass_n - burst) / cfg.mass_qps
+        failures = Counter(d.get("message", "")[:90] for d in procs["ours"].done.values() if not d.get("ok"))
         throttled = sum(1 for c in world.calls() if c["code"] == "Throttling.User" and c["time"] >= first)
         return {"replaced": len(ends), "total": cfg.mass_n, "elapsed_s": (max(ends) - first) if ends else None,
-                "bound_s": bound, "burst": burst, "qps": cfg.mass_qps, "throttled_calls": throttled,
+                "bound_s": bound, "burst": burst, "failures": failures.most_common(2), "qps": cfg.mass_qps,
+                "throttled_calls": throttled,
                 "cpu_s": procs["ours"].stats.get("cpu_s"), "peak_rss_mib": procs["ours"].stats.get("peak_rss_mib")}
     finally:
         _close([world], procs)

@@ -37,7 +37,8 @@ def figures(r: dict[str, Any]) -> list[tuple[str, str, str]]:
     out = [
         ("a", f"ours {ours.get('rt_notice_to_create', 'n/a')} + {ours.get('rt_available_to_run', 'n/a')}, "
               f"old {old.get('rt_notice_to_create', 'n/a')} + {old.get('rt_available_to_run', 'n/a')}",
-         "notice->CreateImage + image Available->RunInstances"),
+         "notice->CreateImage + image Available->RunInstances; measured gap between the old tool's sequential "
+         f"calls {_num(old.get('round_trip_ms'), '{:.0f}')} ms emulated (modelled latency + client work x scale)"),
         ("b", _num(_ratio(ours.get("notice_to_running_s"), ours.get("floor_s"))),
          f"{_num(ours.get('notice_to_running_s'), '{:.1f}')} s / floor {_num(ours.get('floor_s'), '{:.1f}')} s "
          f"(image {_num(ours.get('image_s'), '{:.0f}')} s + boot {_num(ours.get('boot_s'), '{:.0f}')} s"
@@ -53,7 +54,8 @@ def figures(r: dict[str, Any]) -> list[tuple[str, str, str]]:
                 f"{mass.get('replaced', 'n/a')}/{mass.get('total', 'n/a')} replaced in "
                 f"{_num(mass.get('elapsed_s'), '{:.1f}')} s, bound {_num(mass.get('bound_s'), '{:.1f}')} s "
                 f"({mass.get('qps', 'n/a')} calls/s per action, burst {_num(mass.get('burst'), '{:.0f}')}); "
-                f"{mass.get('throttled_calls', 'n/a')} calls throttled"))
+                f"{mass.get('throttled_calls', 'n/a')} calls throttled"
+                + "".join(f"; {n} failed: {m}" for m, n in mass.get("failures", []))))
     out.append(("f", _cold(cold), _cold_detail(cold)))
     out.append(("g", _num(ours.get("cpu_s"), "{:.3f} s"), f"old tool's replay {_num(old.get('cpu_s'), '{:.3f} s')}"))
     out.append(("h", _num(ours.get("peak_rss_mib"), "{:.0f} MiB"),

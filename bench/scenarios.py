@@ -101,8 +101,10 @@ def judge(world: World, original: Original) -> tuple[bool, str]:
     """Is this original replaced correctly, as the emulator's state says now?"""
     others = [i for i in world.instances() if i["name"] == original.name and i["id"] != original.instance_id]
     running = [i for i in others if i["status"] == "Running"]
+    if not others:
+        return False, "no replacement"
     if len(others) != 1 or len(running) != 1:
-        return False, f"{len(running)} running of {len(others)} replacements"
+        return False, f"{len(others)} replacements, {len(running)} Running"
     new = running[0]
     if new["hostname"] != original.name or new["groups"] != sorted(GROUPS) or not new["vpc"]:
         return False, "identity changed"
