@@ -84,4 +84,4 @@ def test_demo_fails_when_nothing_can_be_launched(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(demo, "seed_instance", seed_then_sell_out)
     result = CliRunner().invoke(app, FAST)
     assert result.exit_code == 1
-    assert "FAILED" in result.stdout and "OK " not in result.stdout
+    assert "FAILED" in result.stdout and "ReplacementFailed" in result.stdout and "OK " not in result.stdout

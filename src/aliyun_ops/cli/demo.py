@@ -55,6 +55,7 @@ class Story:
     clock: Any
     events: list[tuple[float, str]] = field(default_factory=list)
     outcome: Any = None
+    error: str = ""
     _seen: set[str] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -128,7 +129,11 @@ def engine_handle(story: Story, emu: Emulator, scale: float) -> Any:
     def handle(*args: Any, **kwargs: Any) -> Any:
         story.note("aliyun-ops: notice received (POST /invoke)")
         kwargs.update(clock=emu.clock.now, sleep=lambda s: time.sleep(max(s, 0.0) / scale))
-        story.outcome = service.handle_event(*args, **kwargs)
+        try:
+            story.outcome = service.handle_event(*args, **kwargs)
+        except Exception as exc:  # the runtime answers 5xx for it; the demo tells why
+            story.error = f"{type(exc).__name__}: {exc}"
+            raise
         return story.outcome
 
     return handle
@@ -182,7 +187,8 @@ def run_demo(time_scale: float, out: Console) -> DemoResult:
         record = story.outcome.record if story.outcome is not None else None
         if record is None:
             answer = (delivered.get("delivered") or {}).get("status")
-            return DemoResult(False, f"the runtime answered HTTP {answer}: no replacement", None, story.events, 0.0)
+            why = story.error[:300] or "no replacement"
+            return DemoResult(False, f"the runtime answered HTTP {answer}: {why}", None, story.events, 0.0)
         ok, message = verify(cloud, record, old_id, ip)
         origin = story.events[0][0] if story.events else record.started_at
         return DemoResult(ok, message, record, story.events, origin)
