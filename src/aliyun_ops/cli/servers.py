@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,40 +16,15 @@ import typer
 
 from aliyun_ops.cli.common import CliFailure, JsonOpt, console, emit_json, one_line_errors
 
-INTERRUPTION = "Instance:PreemptibleInstanceInterruption"
 SAMPLE_ACCOUNT = "1690700000000030"
 
 
 def sample_event(fmt: str, instance_id: str, region_id: str, account_id: str = SAMPLE_ACCOUNT) -> dict[str, Any]:
-    """A spot interruption notice exactly as the chosen channel delivers it (see docs on events)."""
-    resource = f"acs:ecs:{region_id}:{account_id}:instance/{instance_id}"
-    body = {"instanceId": instance_id, "action": "delete"}
-    if fmt == "eventbridge":
-        return {
-            "specversion": "1.0",
-            "id": str(uuid.uuid4()),
-            "source": "acs.ecs",
-            "type": f"ecs:{INTERRUPTION}",
-            "subject": resource,
-            "time": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
-            "datacontenttype": "application/json;charset=utf-8",
-            "aliyunaccountid": account_id,
-            "aliyunregionid": region_id,
-            "aliyuneventbusname": "default",
-            "data": body,
-        }
-    return {
-        "ver": "1.0",
-        "id": str(uuid.uuid4()).upper(),
-        "product": "ECS",
-        "resourceId": resource,
-        "level": "WARN",
-        "name": INTERRUPTION,
-        "userId": account_id,
-        "eventTime": time.strftime("%Y%m%dT%H%M%S.000+0000", time.gmtime()),
-        "regionId": region_id,
-        "content": body,
-    }
+    """A spot interruption notice exactly as the chosen channel delivers it (the emulator's builder)."""
+    from aliyun_ops.emulator.delivery import interruption_event
+
+    info = {"instanceId": instance_id, "regionId": region_id, "action": "delete"}
+    return interruption_event(info, account_id, time.time()).render(fmt)
 
 
 def register(app: typer.Typer) -> None:
