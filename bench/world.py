@@ -105,10 +105,13 @@ class World:
         return original
 
     def boot_all(self) -> None:
-        """Fast-forward until every original is Running."""
-        self.emu.clock.advance(self.timing_of("pendingSeconds") + self.timing_of("instanceBootSeconds") + 1)
-        with self.backend.lock:
-            self.backend.settle()
+        """Fast-forward until every original is Running (launching many takes emulated time too)."""
+        ids = {o.instance_id for o in self.originals}
+        for _ in range(10):
+            self.emu.clock.advance(self.timing_of("pendingSeconds") + self.timing_of("instanceBootSeconds") + 1)
+            if all(i["status"] == "Running" for i in self.instances() if i["id"] in ids):
+                return
+        raise RuntimeError(f"{self.label}: originals did not boot")
 
     def attach_eip(self, original: Original) -> None:
         from alibabacloud_vpc20160428 import models as v
