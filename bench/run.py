@@ -32,7 +32,8 @@ def machine() -> str:
     except OSError:
         pass
     return (f"{model or platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-            f"Python {platform.python_version()}, {platform.system()} {platform.release()}")
+            f"Python {platform.python_version()}, {platform.system()} {platform.release()}, "
+            f"load average {os.getloadavg()[0]:.1f} at start")
 
 
 def coldstart(cfg: phases.BenchConfig) -> dict[str, Any]:
