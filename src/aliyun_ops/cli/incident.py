@@ -17,7 +17,16 @@ import typer
 
 from aliyun_ops import errors, models
 from aliyun_ops.cli import render
-from aliyun_ops.cli.common import EndpointOpt, JsonOpt, RegionOpt, console, emit_json, one_line_errors, open_cloud
+from aliyun_ops.cli.common import (
+    CliFailure,
+    EndpointOpt,
+    JsonOpt,
+    RegionOpt,
+    console,
+    emit_json,
+    one_line_errors,
+    open_cloud,
+)
 from aliyun_ops.cli.progress import ImageWatcher
 
 if TYPE_CHECKING:
@@ -151,6 +160,8 @@ def replace_cmd(
 
     cloud, settings = open_cloud(region, endpoint, bounded=False)
     instance = find_instance(cloud, instance_id)
+    if not yes and json_out:
+        raise CliFailure("replace --json releases the original without asking: add --yes")
     if not yes and not typer.confirm(
         f"Replace {instance.instance_id} ({instance.name or 'unnamed'}) and release it once the replacement runs?"
     ):
