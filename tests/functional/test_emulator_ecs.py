@@ -234,7 +234,7 @@ def test_catalogue_actions(ecs_client: Any) -> None:
     ).body.price_info.price
     assert price.currency == "CNY" and price.trade_price < price.original_price
     regions = ecs_client.describe_regions(m.DescribeRegionsRequest()).body.regions.region
-    assert {r.region_id for r in regions} == {"cn-hangzhou", "cn-shanghai"}
+    assert {r.region_id for r in regions} == {"cn-hangzhou", "cn-shanghai", "eu-west-1"}
     zs = ecs_client.describe_zones(m.DescribeZonesRequest(region_id=R)).body.zones.zone
     assert len(zs) == 5
     sgs = ecs_client.describe_security_groups(m.DescribeSecurityGroupsRequest(region_id=R)).body

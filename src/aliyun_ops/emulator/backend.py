@@ -40,7 +40,7 @@ DEFAULT_TIMING = {
     "imageSecondsPerGiB": 1.0,
     "spotNoticeSeconds": 300.0,
 }
-ID_PREFIX = {"cn-hangzhou": "bp1", "cn-shanghai": "uf6"}
+ID_PREFIX = {"cn-hangzhou": "bp1", "cn-shanghai": "uf6", "eu-west-1": "d7o"}
 
 
 @dataclass(frozen=True)
