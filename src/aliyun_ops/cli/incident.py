@@ -8,7 +8,6 @@ deletes nothing. ``replace`` runs ``service.run_incident`` exactly as a notice w
 
 from __future__ import annotations
 
-import dataclasses
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Annotated, Any
@@ -57,27 +56,12 @@ def make_plan(
     cloud: Cloud, settings: Settings, instance: models.Instance
 ) -> tuple[models.Plan, Inputs, models.Instance]:
     """The plan the incident would execute now, from the same reads and the same ranking call."""
-    from aliyun_ops import planner
     from aliyun_ops.recovery.gather import gather
+    from aliyun_ops.recovery.launch import plan_launch
 
     with ThreadPoolExecutor(max_workers=12, thread_name_prefix="aliyun-ops-plan") as pool:
         inputs = gather(cloud, instance, settings, pool)
-    enriched = dataclasses.replace(
-        instance, disks=inputs.disks, user_data=inputs.user_data, ram_role_name=inputs.ram_role_name
-    )
-    plan = planner.rank_candidates(
-        enriched,
-        inputs.original_type,
-        inputs.catalog,
-        inputs.offerings,
-        inputs.prices,
-        inputs.vswitches,
-        max_price=settings.max_spot_price,
-        allow_families=settings.allow_families,
-        deny_families=settings.deny_families,
-        payg_offerings=inputs.payg_offerings,
-        payg_fallback=settings.payg_fallback,
-    )
+    plan, enriched = plan_launch(instance, inputs, settings)
     return plan, inputs, enriched
 
 

@@ -27,7 +27,6 @@ Exactly once, across re-deliveries and concurrent deliveries of the same notice:
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
@@ -38,7 +37,7 @@ from aliyun_ops.recovery.eip import move_eip
 from aliyun_ops.recovery.gather import Inputs, find_replacements, gather
 from aliyun_ops.recovery.housekeeping import prune_images
 from aliyun_ops.recovery.image import ImageChoice, fallback, request_image, wait_image
-from aliyun_ops.recovery.launch import build_spec, keeper, launch_first
+from aliyun_ops.recovery.launch import build_spec, keeper, launch_first, plan_launch
 from aliyun_ops.recovery.summary import summarize
 
 if TYPE_CHECKING:
@@ -151,26 +150,8 @@ class Incident:
         return choice
 
     def _launch(self, inputs: Inputs, image_id: str) -> tuple[str, models.Candidate]:
-        from aliyun_ops import planner
-
         self.check_deadline("planning")
-        enriched = dataclasses.replace(
-            self.original, disks=inputs.disks, user_data=inputs.user_data, ram_role_name=inputs.ram_role_name
-        )
-        plan = planner.rank_candidates(
-            enriched,
-            inputs.original_type,
-            inputs.catalog,
-            inputs.offerings,
-            inputs.prices,
-            inputs.vswitches,
-            unavailable=self.unavailable.snapshot(),
-            max_price=self.settings.max_spot_price,
-            allow_families=self.settings.allow_families,
-            deny_families=self.settings.deny_families,
-            payg_offerings=inputs.payg_offerings,
-            payg_fallback=self.settings.payg_fallback,
-        )
+        plan, enriched = plan_launch(self.original, inputs, self.settings, self.unavailable.snapshot())
         self.log(f"plan: {len(plan.candidates)} candidates" + (f", first {plan.chosen.reason}" if plan.chosen else ""))
         if not plan.candidates:
             why = "; ".join(f"{what}: {reason}" for what, reason in plan.skipped[:8]) or "no offering in stock"

@@ -9,6 +9,7 @@ did not have is left for the API to default.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING
 
 from aliyun_ops import errors, models
@@ -22,6 +23,39 @@ if TYPE_CHECKING:
     from aliyun_ops.config import Settings
     from aliyun_ops.planner import UnavailableOfferings
     from aliyun_ops.recovery.gather import Inputs
+
+
+def plan_launch(
+    original: models.Instance,
+    inputs: Inputs,
+    settings: Settings,
+    unavailable: frozenset[tuple[str, str]] = frozenset(),
+) -> tuple[models.Plan, models.Instance]:
+    """The ranked plan from what ``gather`` read, and the original enriched with those reads.
+
+    The one ranking call: the incident launches from it and ``aliyun-ops plan`` shows it, so the dry
+    run cannot drift from what a real run does.
+    """
+    from aliyun_ops import planner
+
+    enriched = dataclasses.replace(
+        original, disks=inputs.disks, user_data=inputs.user_data, ram_role_name=inputs.ram_role_name
+    )
+    plan = planner.rank_candidates(
+        enriched,
+        inputs.original_type,
+        inputs.catalog,
+        inputs.offerings,
+        inputs.prices,
+        inputs.vswitches,
+        unavailable=unavailable,
+        max_price=settings.max_spot_price,
+        allow_families=settings.allow_families,
+        deny_families=settings.deny_families,
+        payg_offerings=inputs.payg_offerings,
+        payg_fallback=settings.payg_fallback,
+    )
+    return plan, enriched
 
 
 def _spot(original: models.Instance, candidate: models.Candidate, settings: Settings) -> tuple[str, float | None]:
