@@ -83,8 +83,10 @@ def test_the_function_timer_trigger_runs_reconcile(world: World) -> None:
     world.advance(400)
     world.interrupt(gen1.new_instance_id)
     world.advance(400)
-    runner = Runner(settings(world.emu))
+    runner = Runner(settings(world.emu, image_poll_max_s=0.1))  # the runner's engine waits in real time
+    world.emu.control.clock(time_scale=100)  # so let the emulated boot take a fraction of a second
     result = runner.run(Invocation(body=json.dumps(TIMER_EVENT).encode(), credentials=CREDS))
+    world.emu.control.clock(time_scale=1)
     assert result["status"] == "reconciled"
     assert [o["status"] for o in result["outcomes"]] == ["recovered"]
     assert len(_lineage(world, gen0)) == 1
