@@ -38,7 +38,7 @@ class BenchConfig:
     cold_rounds: int = 3
 
 
-SMOKE = BenchConfig(scale=60.0, mass_scale=30.0, notice_s=60.0, timeout_s=120.0, pair_disks=(20, 10),
+SMOKE = BenchConfig(scale=60.0, mass_scale=30.0, notice_s=120.0, timeout_s=240.0, pair_disks=(20, 10),
                     share_builds=(10.0, 40.0), mass_n=4, matrix_many=3, cold_rounds=1,
                     timing={"imageBaseSeconds": 5.0, "imageSecondsPerGiB": 0.1, "instanceBootSeconds": 5.0,
                             "pendingSeconds": 1.0})
