@@ -71,10 +71,21 @@ def _generation(family: str) -> int:
     return int(match.group(2)) if match and match.group(2) else 0
 
 
+# Family lines whose vCPUs are shared or burstable (t5/t6 credits, economy e, shared s6, old n4/xn4/mn4):
+# their baseline is a fraction of a vCPU, so they never stand in for a type with dedicated vCPUs.
+SHARED_LINES = frozenset({"t", "e", "s", "n", "xn", "mn"})
+
+
+def is_shared(itype: InstanceType) -> bool:
+    return _line(short_family(itype)) in SHARED_LINES
+
+
 def not_equivalent(original: InstanceType, other: InstanceType) -> str:
     """Why ``other`` cannot stand in for ``original``, or "" when it can."""
     if other.arch.upper() != original.arch.upper():
         return f"{other.arch} CPU, the original is {original.arch}"
+    if is_shared(other) and not is_shared(original):
+        return "shared or burstable vCPUs, the original has dedicated ones"
     if original.has_gpu != other.has_gpu:
         return "has a GPU, the original has none" if other.has_gpu else "no GPU, the original has one"
     if original.has_gpu:

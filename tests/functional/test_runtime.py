@@ -327,7 +327,9 @@ def test_interruption_through_the_handler_replaces_the_instance(world: World, mo
     event = world.interrupt(old, format="eventbridge")
     monkeypatch.setattr(fc, "_runner", emulator_runner(world))
     creds = SimpleNamespace(
-        access_key_id=CREDS.access_key_id, access_key_secret=CREDS.access_key_secret, security_token=CREDS.security_token
+        access_key_id=CREDS.access_key_id,
+        access_key_secret=CREDS.access_key_secret,
+        security_token=CREDS.security_token,
     )
     result = json.loads(fc.handler(json.dumps(event).encode(), context(creds)))
     assert result["status"] == "replaced"

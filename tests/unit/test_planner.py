@@ -310,3 +310,19 @@ def test_every_candidate_is_equivalent_and_tiers_are_ordered(
     considered = {(o.instance_type, o.zone_id) for o in offerings}
     listed = {tuple(what.split("@")) for what, _ in p.skipped if not what.startswith("pay-as-you-go")}
     assert considered == listed | {(c.instance_type, c.zone_id) for c in p.candidates if c.tier < 4}
+
+
+def test_burstable_or_shared_types_never_replace_dedicated_vcpus() -> None:
+    """A t6 (CPU credits, ~10-40% baseline) is no substitute for a g7 however cheap; t6 for t6 is fine."""
+    burstable = [t("ecs.t6-c1m4.large", 2, 8), t("ecs.e-c1m4.large", 2, 8), t("ecs.s6-c1m4.large", 2, 8)]
+    catalog = [*CATALOG, *burstable]
+    offerings = offers(*((b.type_id, ZH) for b in burstable), ("ecs.g6.large", ZH))
+    prices = [price(b.type_id, ZH, 0.01) for b in burstable] + [price("ecs.g6.large", ZH, 0.2)]
+    p = rank_candidates(ORIGINAL, G7, catalog, offerings, prices, VSWITCHES)
+    assert [c.instance_type for c in p.candidates] == ["ecs.g6.large"]
+    why = dict(p.skipped)["ecs.t6-c1m4.large@cn-hangzhou-h"]
+    assert why == "shared or burstable vCPUs, the original has dedicated ones"
+
+    t6 = Instance(**{**ORIGINAL.__dict__, "instance_type": "ecs.t6-c1m4.large"})
+    p = rank_candidates(t6, burstable[0], catalog, offerings, prices, VSWITCHES)
+    assert p.candidates[0].instance_type == "ecs.t6-c1m4.large" and len(p.candidates) == 4

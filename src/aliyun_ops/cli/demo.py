@@ -150,16 +150,20 @@ class DemoResult:
 
 def run_demo(time_scale: float, out: Console) -> DemoResult:
     """Everything in one process; the emulator and the runtime server stop before this returns."""
+    from aliyun_ops import emulator as em
     from aliyun_ops.cloud import Cloud
     from aliyun_ops.config import Credentials, Settings
-    from aliyun_ops.emulator import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET, Emulator
+    from aliyun_ops.emulator import Emulator
     from aliyun_ops.runtime.invoke import Runner
     from aliyun_ops.runtime.server import RuntimeServer
 
-    creds = Credentials(DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET)
+    # The user (admin key) sets the scene; the function runs as its RAM role: STS credentials limited
+    # by the shipped least-privilege policy, exactly as deployed.
+    creds = Credentials(em.DEFAULT_ACCESS_KEY_ID, em.DEFAULT_ACCESS_KEY_SECRET)
     environ = {
-        "ALIBABA_CLOUD_ACCESS_KEY_ID": DEFAULT_ACCESS_KEY_ID,
-        "ALIBABA_CLOUD_ACCESS_KEY_SECRET": creds.access_key_secret,
+        "ALIBABA_CLOUD_ACCESS_KEY_ID": em.FUNCTION_ROLE_ACCESS_KEY_ID,
+        "ALIBABA_CLOUD_ACCESS_KEY_SECRET": em.FUNCTION_ROLE_ACCESS_KEY_SECRET,
+        "ALIBABA_CLOUD_SECURITY_TOKEN": em.FUNCTION_ROLE_SECURITY_TOKEN,
     }
     with Emulator(time_scale=time_scale) as emu:
         settings = Settings(region_id=REGION, ecs_endpoint=emu.endpoint, vpc_endpoint=emu.endpoint, protocol="http")

@@ -41,9 +41,12 @@ def emulator_cmd(
         Path | None, typer.Option(exists=True, dir_okay=False, help="Scenario JSON (default: the built-in one).")
     ] = None,
     time_scale: Annotated[float, typer.Option(help="Emulated seconds per real second.")] = 1.0,
+    sample: Annotated[
+        bool, typer.Option("--sample", help="Start with a sample spot instance (shop-web-1, with an EIP) to try on.")
+    ] = False,
 ) -> None:
     """Run the local ECS/VPC API emulator (until Ctrl-C)."""
-    from aliyun_ops.emulator import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET, serve
+    from aliyun_ops.emulator import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET, Emulator, serve
 
     data = _read_scenario(scenario) if scenario else None
     out = console()
@@ -51,7 +54,19 @@ def emulator_cmd(
     out.print(f"  export ALIBABA_CLOUD_ACCESS_KEY_ID={DEFAULT_ACCESS_KEY_ID}")
     out.print(f"  export ALIBABA_CLOUD_ACCESS_KEY_SECRET={DEFAULT_ACCESS_KEY_SECRET}")
     out.print(f"  aliyun-ops probe --cores 2 --memory 4 --endpoint {host}:{port}")
-    serve(host=host, port=port, scenario=data, time_scale=time_scale)
+
+    def seed(emu: Emulator) -> None:
+        from aliyun_ops.cli.demo import REGION, seed_instance
+        from aliyun_ops.cloud import Cloud
+        from aliyun_ops.config import Credentials, Settings
+
+        settings = Settings(region_id=REGION, ecs_endpoint=emu.endpoint, vpc_endpoint=emu.endpoint, protocol="http")
+        admin = Credentials(DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET)
+        instance_id, ip = seed_instance(Cloud(admin, settings), emu)
+        out.print(f"Sample spot instance shop-web-1: [bold]{instance_id}[/] with elastic IP {ip}. Try:")
+        out.print(f"  aliyun-ops plan {instance_id} --endpoint {host}:{port}")
+
+    serve(host=host, port=port, scenario=data, time_scale=time_scale, on_start=seed if sample else None)
 
 
 def _read_scenario(path: Path) -> dict[str, Any]:

@@ -15,6 +15,7 @@ import logging
 import signal
 import socket
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
@@ -297,14 +298,18 @@ def serve(
     *,
     scenario_path: str | Path | None = None,
     policy: dict[str, Any] | None = None,
+    on_start: Callable[[Emulator], None] | None = None,
 ) -> None:
-    """Run an emulator until Ctrl-C or SIGTERM (the ``aliyun-ops emulator`` command)."""
+    """Run an emulator until Ctrl-C or SIGTERM (the ``aliyun-ops emulator`` command); ``on_start``
+    runs once it answers (e.g. to seed sample instances through the SDK)."""
     emulator = Emulator(host, port, scenario if scenario is not None else scenario_path, time_scale, policy)
     done = threading.Event()
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, lambda *_: done.set())
     emulator.start()
     log.info("emulator listening on %s", emulator.url)
+    if on_start is not None:
+        on_start(emulator)
     try:
         while not done.wait(1.0):
             pass
