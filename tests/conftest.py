@@ -1,0 +1,54 @@
+"""Suite-wide: the emulator's known secrets never appear in any log record of any test.
+
+Every test runs with the root logger at DEBUG and a handler that formats each record (message,
+arguments, traceback) and looks for the secrets the functional suite configures. A test whose logs
+contain one fails at teardown, naming the logger. Scenario 9 of docs/reliability.md; the focused
+checks (outputs, records, notifications, answers) are in tests/reliability/test_secrets.py.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+import pytest
+
+from aliyun_ops.emulator import backend
+
+KNOWN_SECRETS = tuple(
+    s
+    for s in (
+        backend.DEFAULT_ACCESS_KEY_SECRET,
+        getattr(backend, "FUNCTION_ROLE_ACCESS_KEY_SECRET", None),
+        getattr(backend, "FUNCTION_ROLE_SECURITY_TOKEN", None),
+    )
+    if s
+)
+
+
+class _SecretWatch(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+        self.leaks: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            text = self.format(record)
+        except Exception:  # a record that cannot be formatted is someone else's failure to report
+            return
+        self.leaks.extend(f"{record.name}: {text[:160]}" for s in KNOWN_SECRETS if s in text)
+
+
+@pytest.fixture(autouse=True)
+def _no_secret_in_logs() -> Iterator[None]:
+    root = logging.getLogger()
+    watch, level = _SecretWatch(), root.level
+    root.addHandler(watch)
+    root.setLevel(logging.DEBUG)
+    try:
+        yield
+    finally:
+        root.setLevel(level)
+        root.removeHandler(watch)
+    assert not watch.leaks, f"a known secret was logged: {watch.leaks[:3]}"
