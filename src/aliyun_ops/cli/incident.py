@@ -60,7 +60,7 @@ def make_plan(
     from aliyun_ops.recovery.launch import plan_launch
 
     with ThreadPoolExecutor(max_workers=12, thread_name_prefix="aliyun-ops-plan") as pool:
-        inputs = gather(cloud, instance, settings, pool)
+        inputs = gather(cloud, instance, settings, pool, price_all=True)
     plan, enriched = plan_launch(instance, inputs, settings)
     return plan, inputs, enriched
 

@@ -52,16 +52,30 @@ class Cloud:
         self._sdk = sdk or Sdk(credentials, settings)
 
     # -- plumbing ---------------------------------------------------------------------------------
-    def _stop(self, state: RetryCallState) -> bool:
-        if state.attempt_number >= MAX_ATTEMPTS:
-            return True
-        return self.deadline is not None and self.clock() + state.upcoming_sleep >= self.deadline
+    def _stopper(self, budget_s: float | None) -> Callable[[RetryCallState], bool]:
+        """Within an incident (a deadline is set) retry until the next wait would pass the deadline, or
+        the call's own budget; without one (the CLI), give up after MAX_ATTEMPTS."""
+        until = self.deadline
+        if budget_s is not None:
+            until = min(until if until is not None else float("inf"), self.clock() + budget_s)
 
-    def call(self, product: str, action: str, params: dict[str, Any]) -> dict[str, Any]:
-        """One API call with retries; RegionId is added here. Raises CloudError subclasses."""
+        def stop(state: RetryCallState) -> bool:
+            if until is None or until == float("inf"):
+                return state.attempt_number >= MAX_ATTEMPTS
+            return self.clock() + state.upcoming_sleep >= until
+
+        return stop
+
+    def call(
+        self, product: str, action: str, params: dict[str, Any], *, budget_s: float | None = None
+    ) -> dict[str, Any]:
+        """One API call with retries; RegionId is added here. Raises CloudError subclasses.
+
+        ``budget_s`` bounds the retries of a read the caller can do without (e.g. a price).
+        """
         params = {"RegionId": self.region_id, **params} if action not in _NO_REGION else params
         retrying = Retrying(
-            stop=self._stop,
+            stop=self._stopper(budget_s),
             wait=wait_exponential(multiplier=0.5, max=8.0) + wait_random(0, 0.5),  # backoff + jitter
             retry=retry_if_exception(lambda e: isinstance(e, errors.CloudError) and e.retryable),
             sleep=self.sleep,
@@ -230,14 +244,16 @@ class Cloud:
                     break
         return out
 
-    def describe_spot_prices(self, instance_type: str, zone_id: str | None = None) -> list[models.SpotPrice]:
+    def describe_spot_prices(
+        self, instance_type: str, zone_id: str | None = None, *, budget_s: float | None = None
+    ) -> list[models.SpotPrice]:
         """The latest price per zone for one type (DescribeSpotPriceHistory: last 3 h by default; Offset paging)."""
         params: dict[str, Any] = {"InstanceType": instance_type, "NetworkType": "vpc"}
         if zone_id:
             params["ZoneId"] = zone_id
         rows: list[dict[str, Any]] = []
         for _ in range(20):
-            body = self.call("ecs", "DescribeSpotPriceHistory", params)
+            body = self.call("ecs", "DescribeSpotPriceHistory", params, budget_s=budget_s)
             rows.extend(convert.items(body, "SpotPrices", "SpotPriceType"))
             offset = body.get("NextOffset")
             if not offset:

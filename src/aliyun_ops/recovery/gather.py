@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 MAX_PRICED_TYPES = 12  # spot price history is one call per type: price the closest ones only
+PRICE_BUDGET_S = 20.0  # retries a price read may take before the incident goes on without it
 
 
 @dataclass(frozen=True)
@@ -43,11 +44,19 @@ class Inputs:
     notes: tuple[str, ...] = field(default=())
 
 
-def _optional(fn: Callable[[], T], default: T, what: str, notes: list[str]) -> T:
-    """A detail we can launch without: a denied or missing read is noted, not fatal."""
+def _optional(
+    fn: Callable[[], T], default: T, what: str, notes: list[str], also: tuple[type[errors.CloudError], ...] = ()
+) -> T:
+    """A detail we can launch without: a denied or missing read (or ``also``) is noted, not fatal."""
+    tolerated: tuple[type[errors.CloudError], ...] = (
+        errors.PermissionDenied,
+        errors.NotFound,
+        errors.InvalidRequest,
+        *also,
+    )
     try:
         return fn()
-    except (errors.PermissionDenied, errors.NotFound, errors.InvalidRequest) as exc:
+    except tolerated as exc:
         notes.append(f"{what} unknown ({exc.code})")
         return default
 
@@ -87,8 +96,16 @@ def _eip(cloud: Cloud, original: models.Instance) -> models.Eip | None:
     return found[0] if found else original.eip
 
 
-def gather(cloud: Cloud, original: models.Instance, settings: Settings, pool: ThreadPoolExecutor) -> Inputs:
-    """Run every read at once; prices follow stock and catalog (they depend on both)."""
+def gather(
+    cloud: Cloud, original: models.Instance, settings: Settings, pool: ThreadPoolExecutor, *, price_all: bool = False
+) -> Inputs:
+    """Run every read at once; prices follow stock and catalog (they depend on both).
+
+    When the original type can launch in some zone of the VPC, only its price is read (the planner
+    ranks it first whatever equivalents cost): one call, not a dozen, which matters when a reclaim wave
+    hits the API's rate limits. ``price_all`` (the ``plan`` command) prices the closest equivalents too.
+    A price that stays throttled past ``PRICE_BUDGET_S`` is left unknown rather than failing the incident.
+    """
     notes: list[str] = []
     oid = original.instance_id
     jobs: dict[str, Future[Any]] = {
@@ -106,11 +123,20 @@ def gather(cloud: Cloud, original: models.Instance, settings: Settings, pool: Th
     original_type, catalog = jobs["catalog"].result()
     offerings: list[models.Offering] = jobs["offerings"].result()
     in_stock = {o.instance_type for o in offerings if o.in_stock}
-    priced = _closest(original, catalog, in_stock | {original.instance_type})
-    price_jobs: list[Future[list[models.SpotPrice]]] = [pool.submit(cloud.describe_spot_prices, t) for t in priced]
+    zones = {v.zone_id for v in jobs["vswitches"].result()}
+    same_type_launchable = any(
+        o.in_stock and o.instance_type == original.instance_type and o.zone_id in zones for o in offerings
+    )
+    if same_type_launchable and not price_all:
+        priced = [original.instance_type]  # tiers 1-2 win whatever equivalents cost: one price read
+    else:
+        priced = _closest(original, catalog, in_stock | {original.instance_type})
+    price_jobs: list[Future[list[models.SpotPrice]]] = [
+        pool.submit(cloud.describe_spot_prices, t, budget_s=PRICE_BUDGET_S) for t in priced
+    ]
     prices: list[models.SpotPrice] = []
     for job in price_jobs:
-        prices.extend(_optional(job.result, [], "spot price", notes))
+        prices.extend(_optional(job.result, [], "spot price", notes, also=(errors.Throttled, errors.ServiceError)))
     return Inputs(
         disks=tuple(jobs["disks"].result()),
         user_data=jobs["user_data"].result(),
