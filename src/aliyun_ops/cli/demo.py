@@ -207,8 +207,8 @@ def show(result: DemoResult, out: Console) -> None:
     out.print(f"{mark} {result.message}")
     if result.ok:
         out.print(
-            "Next: `aliyun-ops emulator` in one terminal, then try `aliyun-ops plan`, `replace`, `status` "
-            "against it with --endpoint 127.0.0.1:8900."
+            "Next: `aliyun-ops emulator --sample` in one terminal (it prints a spot instance id), then try "
+            "`aliyun-ops plan ID`, `replace ID`, `status` with --endpoint 127.0.0.1:8900 (see the README)."
         )
 
 

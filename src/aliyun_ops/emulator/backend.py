@@ -176,16 +176,22 @@ class Backend:
         for fn in list(self._listeners):
             fn(kind, payload)
 
+    def _about(self, inst: InstanceRecord) -> dict[str, Any]:
+        """What every event the backend emits says about its instance."""
+        return {
+            "instanceId": inst.instance_id,
+            "regionId": inst.region_id,
+            "zoneId": inst.zone_id,
+            "instanceType": inst.instance_type,
+            "instanceName": inst.launch.name,
+            "accountId": self.account_id,
+        }
+
     def emit_state(self, inst: InstanceRecord) -> None:
         self.emit(
             "state_change",
             {
-                "instanceId": inst.instance_id,
-                "regionId": inst.region_id,
-                "zoneId": inst.zone_id,
-                "instanceType": inst.instance_type,
-                "instanceName": inst.launch.name,
-                "accountId": self.account_id,
+                **self._about(inst),
                 "resourceType": "ALIYUN::ECS::Instance",
                 "state": inst.status,
                 "time": self.clock.now(),
@@ -224,15 +230,7 @@ class Backend:
         with self.lock:
             self.settle()
             inst = self.instances.interrupt(instance_id, notice_seconds, mark_sold_out)
-            return {
-                "instanceId": inst.instance_id,
-                "regionId": inst.region_id,
-                "zoneId": inst.zone_id,
-                "instanceType": inst.instance_type,
-                "instanceName": inst.launch.name,
-                "accountId": self.account_id,
-                "action": "delete",
-            }
+            return {**self._about(inst), "action": "delete"}
 
     def snapshot(self) -> dict[str, Any]:
         from aliyun_ops.emulator.responses.render import snapshot

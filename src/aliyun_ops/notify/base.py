@@ -118,14 +118,19 @@ class Channel(ABC):
         self.check(response)
 
 
-def check_errcode(response: httpx.Response, key: str = "errcode") -> None:
-    """DingTalk and WeCom answer HTTP 200 with ``{"errcode": N, "errmsg": ...}``; N != 0 is a refusal."""
+def json_answer(response: httpx.Response) -> Any:
+    """The robot's JSON answer to a successful HTTP call; NotifyFailed otherwise."""
     if not response.is_success:
         raise NotifyFailed(f"HTTP {response.status_code}")
     try:
-        answer = response.json()
+        return response.json()
     except ValueError:
         raise NotifyFailed(f"HTTP {response.status_code}, not JSON") from None
+
+
+def check_errcode(response: httpx.Response, key: str = "errcode") -> None:
+    """DingTalk and WeCom answer HTTP 200 with ``{"errcode": N, "errmsg": ...}``; N != 0 is a refusal."""
+    answer = json_answer(response)
     code = answer.get(key, 0) if isinstance(answer, dict) else 0
     if code not in (0, "0", None):
         message = str(answer.get("errmsg") or answer.get("msg") or "")[:200]

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 
 from aliyun_ops.models import IncidentRecord
-from aliyun_ops.notify.base import Channel, NotifyFailed, Request, json_body
+from aliyun_ops.notify.base import Channel, NotifyFailed, Request, json_answer, json_body
 from aliyun_ops.notify.messages import Message
 
 _COLOURS = {True: "green", False: "red", None: "blue"}
@@ -49,12 +49,7 @@ class Feishu(Channel):
         return Request(self.url, json_body(body))
 
     def check(self, response: httpx.Response) -> None:
-        if not response.is_success:
-            raise NotifyFailed(f"HTTP {response.status_code}")
-        try:
-            answer = response.json()
-        except ValueError:
-            raise NotifyFailed(f"HTTP {response.status_code}, not JSON") from None
+        answer = json_answer(response)
         if not isinstance(answer, dict):
             raise NotifyFailed("unexpected answer")
         code = answer.get("code", answer.get("StatusCode", 0))
