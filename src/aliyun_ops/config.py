@@ -1,16 +1,27 @@
 """Settings and credentials, with every environment variable name written down once (``ENV``).
 
-Precedence, highest first: explicit overrides (CLI flags, a runtime's request headers), then the
-environment, then the defaults below. Bad values raise ConfigError naming the variable; nothing here
-ever shows a secret.
+Settings precedence, highest first: explicit overrides (CLI flags, a runtime's request headers), then
+the environment, then the config file (``--config``, else ``ALIYUN_OPS_CONFIG``, else
+``./aliyun-ops.yaml`` when present: YAML, keys are the ``Settings`` field names plus ``endpoint``),
+then the defaults below. ``endpoint`` / ``ALIYUN_OPS_ENDPOINT`` points ECS and VPC at one address
+(the emulator) unless a product's own endpoint is set.
+
+Credentials, first found wins (``resolve_credentials``): the function's role (FC's context or its
+``x-fc-*`` headers), then ``ALIBABA_CLOUD_ACCESS_KEY_ID`` / ``_SECRET`` / ``_SECURITY_TOKEN``, then the
+old tool's ``.env`` (``aliyunRegionID``, ``aliyunAccessKeyID``, ``aliyunAccessKeySecret``; kept for
+compatibility, with a warning: a long-lived AccessKey in a file is what the role replaces).
+
+Bad values raise ConfigError naming the variable or file; nothing here ever shows a secret.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pydantic
@@ -33,7 +44,15 @@ ENV: dict[str, tuple[str, ...]] = {
     "deadline_margin_s": ("ALIYUN_OPS_DEADLINE_MARGIN",),
     "image_poll_max_s": ("ALIYUN_OPS_IMAGE_POLL_MAX",),
     "stopped_migrate_after_s": ("ALIYUN_OPS_STOPPED_MIGRATE_AFTER",),
+    "endpoint": ("ALIYUN_OPS_ENDPOINT",),  # HOST:PORT for every product (not a field: fills both endpoints)
 }
+CONFIG_ENV = "ALIYUN_OPS_CONFIG"  # path of the config file
+DEFAULT_CONFIG_FILE = "aliyun-ops.yaml"
+# The old tool's .env (code/asset/.env in its layout) and its keys.
+LEGACY_DOTENV_PATHS = (".env", "code/asset/.env")
+LEGACY_KEYS = ("aliyunRegionID", "aliyunAccessKeyID", "aliyunAccessKeySecret")
+
+log = logging.getLogger(__name__)
 # Function Compute puts the function role's STS credentials here (python3.12, custom runtimes).
 CREDENTIAL_ENV = (
     "ALIBABA_CLOUD_ACCESS_KEY_ID",
@@ -120,16 +139,58 @@ class Settings(pydantic.BaseModel):
         return self
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
-        """Overrides (None = not given) beat the environment, which beats the defaults."""
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, *, config_file: str | Path | None = None, **overrides: Any
+    ) -> Settings:
+        """Overrides (None = not given) beat the environment, which beats the config file, then defaults."""
         env = os.environ if environ is None else environ
-        values: dict[str, Any] = {}
+        values = _file_values(config_file, env)
         for name, variables in ENV.items():
             var = next((v for v in variables if env.get(v, "").strip()), None)
             if var is not None:
                 values[name] = _parse(name, var, env[var].strip())
         values.update({k: v for k, v in overrides.items() if v is not None})
+        endpoint = values.pop("endpoint", None)
+        if endpoint:
+            values.setdefault("ecs_endpoint", endpoint)
+            values.setdefault("vpc_endpoint", endpoint)
+        if "protocol" not in values and _is_loopback(values.get("ecs_endpoint")):
+            values["protocol"] = "http"  # a local emulator speaks plain HTTP
         return _build(cls, values)
+
+
+def _is_loopback(endpoint: str | None) -> bool:
+    host = (endpoint or "").rsplit(":", 1)[0].strip("[]")
+    return host == "localhost" or host.startswith("127.") or host == "::1"
+
+
+def _file_values(path: str | Path | None, env: Mapping[str, str]) -> dict[str, Any]:
+    """The config file's settings (an explicit path must exist), plus the region of the old tool's .env."""
+    values: dict[str, Any] = {}
+    legacy_region = read_legacy_dotenv().get("aliyunRegionID")
+    if legacy_region:
+        values["region_id"] = legacy_region
+    chosen = path or env.get(CONFIG_ENV, "").strip() or None
+    candidate = Path(chosen) if chosen else Path(DEFAULT_CONFIG_FILE)
+    if not candidate.is_file():
+        if chosen:
+            raise ConfigError(f"config file {candidate} does not exist")
+        return values
+    import yaml
+
+    try:
+        data = yaml.safe_load(candidate.read_text(encoding="utf-8")) or {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
+        raise ConfigError(f"config file {candidate}: {type(err).__name__}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {candidate}: expected a mapping of setting: value")
+    known = set(Settings.model_fields) | {"endpoint"}
+    unknown = sorted(str(k) for k in data if k not in known)
+    if unknown:
+        raise ConfigError(f"config file {candidate}: unknown setting(s) {', '.join(unknown)}")
+    for key, value in data.items():
+        values[key] = _parse(key, f"{candidate}:{key}", str(value)) if isinstance(value, (str, int, float)) else value
+    return values
 
 
 def _build(cls: type[Settings], values: dict[str, Any]) -> Settings:
@@ -196,6 +257,45 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "image_poll_max_s": _float,
     "stopped_migrate_after_s": _float,
 }
+
+
+def read_legacy_dotenv(paths: Sequence[str | Path] = LEGACY_DOTENV_PATHS) -> dict[str, str]:
+    """The old tool's ``.env`` (``key = value`` lines), first file found; only its three keys."""
+    for path in paths:
+        file = Path(path)
+        if not file.is_file():
+            continue
+        found: dict[str, str] = {}
+        for line in file.read_text(encoding="utf-8", errors="replace").splitlines():
+            key, sep, value = line.partition("=")
+            if sep and key.strip() in LEGACY_KEYS:
+                found[key.strip()] = value.strip().strip("\"'")
+        found["_path"] = str(file)
+        return found
+    return {}
+
+
+def resolve_credentials(
+    explicit: Credentials | None = None,
+    environ: Mapping[str, str] | None = None,
+    dotenv_paths: Sequence[str | Path] = LEGACY_DOTENV_PATHS,
+) -> Credentials | None:
+    """The function's role (``explicit``), else ALIBABA_CLOUD_*, else the old tool's .env (with a warning)."""
+    if explicit is not None:
+        return explicit
+    from_env = credentials_from_env(environ)
+    if from_env is not None:
+        return from_env
+    legacy = read_legacy_dotenv(dotenv_paths)
+    key_id, secret = legacy.get("aliyunAccessKeyID"), legacy.get("aliyunAccessKeySecret")
+    if key_id and secret:
+        log.warning(
+            "using the AccessKey from %s (the old tool's .env): a RAM role with temporary credentials is safer; "
+            "see the README",
+            legacy["_path"],
+        )
+        return Credentials(key_id, secret)
+    return None
 
 
 def credentials_from_env(environ: Mapping[str, str] | None = None) -> Credentials | None:

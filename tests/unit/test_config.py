@@ -36,7 +36,7 @@ def test_every_variable_is_read() -> None:
         "ALIYUN_OPS_IMAGE_POLL_MAX": "2.5",
         "ALIYUN_OPS_STOPPED_MIGRATE_AFTER": "60",
     }
-    assert set(env) == {names[0] for names in ENV.values()}
+    assert set(env) == {names[0] for field, names in ENV.items() if field != "endpoint"}  # endpoint: below
     assert Settings.from_env(env) == Settings(
         region_id="cn-shanghai",
         ecs_endpoint="127.0.0.1:8900",
@@ -113,10 +113,84 @@ def test_credentials_from_env() -> None:
 
 
 def test_credentials_never_show_the_secret_or_token() -> None:
-    creds = Credentials("LTAI5tExampleKeyId", "s3cr3t-value", "tok-value")
+    creds = Credentials("AKID5tExampleKeyId", "s3cr3t-value", "tok-value")
     for text in (repr(creds), str(creds), f"{creds}", repr([creds]), repr({"c": creds})):
         assert "s3cr3t-value" not in text
         assert "tok-value" not in text
-        assert "LTAI5tExampleKeyId" not in text
-        assert "LTAI****Id" in text
+        assert "AKID5tExampleKeyId" not in text
+        assert "AKID****Id" in text
     assert creds.access_key_secret == "s3cr3t-value"  # still usable
+
+
+# -- the config file, one endpoint for every product, the old tool's .env ----------------------------
+def test_config_file_sits_between_environment_and_defaults(tmp_path: pytest.TempPathFactory) -> None:
+    from pathlib import Path
+
+    path = Path(str(tmp_path)) / "aliyun-ops.yaml"
+    path.write_text("region_id: cn-shanghai\nkeep_images: 5\nmax_spot_price: 0.3\npayg_fallback: 'yes'\n")
+    from_file = Settings.from_env({}, config_file=path)
+    assert (from_file.region_id, from_file.keep_images, from_file.max_spot_price) == ("cn-shanghai", 5, 0.3)
+    assert from_file.payg_fallback is True
+    env_wins = Settings.from_env({"ALIYUN_OPS_KEEP_IMAGES": "1", "ALIYUN_OPS_CONFIG": str(path)})
+    assert (env_wins.keep_images, env_wins.region_id) == (1, "cn-shanghai")
+    flag_wins = Settings.from_env({"ALIYUN_OPS_KEEP_IMAGES": "1"}, config_file=path, keep_images=3)
+    assert flag_wins.keep_images == 3
+
+
+def test_config_file_errors_are_clear(tmp_path: pytest.TempPathFactory) -> None:
+    from pathlib import Path
+
+    bad = Path(str(tmp_path)) / "bad.yaml"
+    bad.write_text("regoin_id: cn-shanghai\n")
+    with pytest.raises(ConfigError, match=r"unknown setting.*regoin_id"):
+        Settings.from_env({}, config_file=bad)
+    with pytest.raises(ConfigError, match="does not exist"):
+        Settings.from_env({"ALIYUN_OPS_CONFIG": str(bad) + ".missing"})
+    bad.write_text("keep_images: many\n")
+    with pytest.raises(ConfigError, match="keep_images"):
+        Settings.from_env({}, config_file=bad)
+
+
+def test_one_endpoint_points_every_product_at_the_emulator() -> None:
+    settings = Settings.from_env({"ALIYUN_OPS_ENDPOINT": "127.0.0.1:8900"})
+    assert (settings.ecs_endpoint, settings.vpc_endpoint, settings.protocol) == (
+        "127.0.0.1:8900",
+        "127.0.0.1:8900",
+        "http",
+    )
+    own = Settings.from_env({"ALIYUN_OPS_ENDPOINT": "127.0.0.1:8900", "ALIYUN_OPS_VPC_ENDPOINT": "vpc.example:443"})
+    assert own.vpc_endpoint == "vpc.example:443" and own.ecs_endpoint == "127.0.0.1:8900"
+    assert Settings.from_env({"ALIYUN_OPS_ENDPOINT": "ecs.example.com"}).protocol == "https"
+
+
+def test_credentials_order_role_then_environment_then_the_old_dotenv(
+    tmp_path: pytest.TempPathFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    from pathlib import Path
+
+    from aliyun_ops.config import resolve_credentials
+
+    dotenv = Path(str(tmp_path)) / ".env"
+    dotenv.write_text(
+        "aliyunRegionID = cn-beijing\naliyunAccessKeyID = OLD-KEY-ID-0001\naliyunAccessKeySecret = old-secret-value\n"
+    )
+    role = Credentials("STS.role", "role-secret", "role-token")
+    env = {"ALIBABA_CLOUD_ACCESS_KEY_ID": "env-id", "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "env-secret"}
+    assert resolve_credentials(role, env, [dotenv]) == role
+    assert resolve_credentials(None, env, [dotenv]) == Credentials("env-id", "env-secret")
+    with caplog.at_level("WARNING"):
+        legacy = resolve_credentials(None, {}, [dotenv])
+    assert legacy == Credentials("OLD-KEY-ID-0001", "old-secret-value")
+    assert "RAM role" in caplog.text and "old-secret-value" not in caplog.text
+    assert resolve_credentials(None, {}, [Path(str(tmp_path)) / "absent.env"]) is None
+
+
+def test_the_old_dotenv_region_is_below_the_environment(
+    tmp_path: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pathlib import Path
+
+    monkeypatch.chdir(str(tmp_path))
+    Path(".env").write_text("aliyunRegionID = cn-beijing\n")
+    assert Settings.from_env({}).region_id == "cn-beijing"
+    assert Settings.from_env({"ALIYUN_OPS_REGION": "cn-shanghai"}).region_id == "cn-shanghai"

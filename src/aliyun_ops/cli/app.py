@@ -29,8 +29,17 @@ def _version(value: bool) -> None:
 @app.callback()
 def _root(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
+    config: str = typer.Option(
+        "", "--config", metavar="FILE", help="Settings file (YAML; default: $ALIYUN_OPS_CONFIG or ./aliyun-ops.yaml)."
+    ),
 ) -> None:
     """Keep Alibaba Cloud spot ECS instances alive across reclaims."""
+    if config:
+        import os
+
+        from aliyun_ops.config import CONFIG_ENV
+
+        os.environ[CONFIG_ENV] = config  # read by every Settings.from_env of this process
 
 
 demo.register(app)

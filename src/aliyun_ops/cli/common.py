@@ -139,10 +139,10 @@ def load_settings(region: str | None, endpoint: str | None) -> Settings:
 
 
 def load_credentials() -> Credentials:
-    """Credentials from the environment; missing ones are a one-line ConfigError."""
-    from aliyun_ops.config import credentials_from_env
+    """Credentials from the environment (or the old tool's .env); missing ones are a one-line ConfigError."""
+    from aliyun_ops.config import resolve_credentials
 
-    creds = credentials_from_env()
+    creds = resolve_credentials()
     if creds is None:
         raise ConfigError(
             "no credentials: set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET "

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aliyun_ops import errors
-from aliyun_ops.config import Credentials, Settings, credentials_from_env
+from aliyun_ops.config import Credentials, Settings, resolve_credentials
 from aliyun_ops.events import Ignored, is_reconcile_request, parse_event
 
 log = logging.getLogger("aliyun_ops.runtime")
@@ -100,7 +100,7 @@ class Runner:
         if isinstance(parsed, Ignored):
             return {"status": "ignored", "message": parsed.reason, "record": None}
         settings = resolve_settings(inv, self.settings, self.environ)
-        credentials = inv.credentials or credentials_from_env(self.environ)
+        credentials = resolve_credentials(inv.credentials, self.environ)
         deadline = inv.started + inv.timeout_s if inv.timeout_s else None
         outcome = self.handle(
             inv.body,
@@ -122,7 +122,7 @@ class Runner:
             self._reconcile = reconcile
         outcomes = self._reconcile(
             settings=resolve_settings(inv, self.settings, self.environ),
-            credentials=inv.credentials or credentials_from_env(self.environ),
+            credentials=resolve_credentials(inv.credentials, self.environ),
             notifier=self.notifier(),
             deadline=inv.started + inv.timeout_s if inv.timeout_s else None,
         )
