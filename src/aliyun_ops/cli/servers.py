@@ -81,7 +81,7 @@ def _read_scenario(path: Path) -> dict[str, Any]:
 
 @one_line_errors
 def serve_cmd(
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "0.0.0.0",
+    host: Annotated[str, typer.Option(help="Address to listen on (on Function Compute: 0.0.0.0).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port (Function Compute custom runtime: 9000).")] = 9000,
 ) -> None:
     """Run the HTTP runtime (POST /invoke) as on Function Compute's custom runtime."""

@@ -15,6 +15,7 @@ alternative, answering "ok", would hide a broken trigger forever.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from typing import Any
 
@@ -29,6 +30,7 @@ _runner: Runner | None = None
 def handler(event: Any, context: Any) -> str:
     """FC event handler: the outcome JSON, or an exception (which FC records as a failed invocation)."""
     started = time.time()
+    _configure_logs()
     inv = Invocation(
         body=event,  # parse_event rejects anything but bytes/str/object with EventError
         request_id=str(getattr(context, "request_id", "") or "-")[:128],
@@ -46,6 +48,21 @@ def handler(event: Any, context: Any) -> str:
         raise
     log.info("request %s: %s: %s", inv.request_id, result.get("status"), result.get("message"))
     return to_json(result)
+
+
+_logs_configured = False
+
+
+def _configure_logs() -> None:
+    """JSON lines on Function Compute (FC_FUNCTION_NAME is set there) or when asked; once per process."""
+    global _logs_configured
+    if _logs_configured:
+        return
+    _logs_configured = True
+    from aliyun_ops.logs import configure_json_logging, wants_json
+
+    if wants_json(default=bool(os.environ.get("FC_FUNCTION_NAME"))):
+        configure_json_logging()
 
 
 def credentials_of(context: Any) -> Credentials | None:

@@ -228,8 +228,14 @@ class RuntimeServer:
         self.stop()
 
 
-def serve(host: str = "0.0.0.0", port: int = 9000, settings: Settings | None = None) -> None:
-    """Serve until interrupted (the custom runtime's main process)."""
+def serve(host: str = "127.0.0.1", port: int = 9000, settings: Settings | None = None) -> None:
+    """Serve until interrupted (the custom runtime's main process; on FC it needs ``host="0.0.0.0"``).
+
+    Logs are JSON lines (``ALIYUN_OPS_LOG_FORMAT=text`` for plain text)."""
+    from aliyun_ops.logs import configure_json_logging, wants_json
+
+    if wants_json(default=True):
+        configure_json_logging()
     server = _Server((host, port), Runner(settings))
     log.info("aliyun-ops runtime listening on http://%s:%d", host, port)
     try:
