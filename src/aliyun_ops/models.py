@@ -244,6 +244,8 @@ class IncidentRecord:
     timeline: list[tuple[float, str]] = field(default_factory=list)  # (epoch seconds, what happened)
     deleted_images: list[str] = field(default_factory=list)
     eip: str | None = None
+    chosen: str = ""  # the launched candidate: "ecs.c7.large@cn-hangzhou-g (SpotAsPriceGo)"
+    chosen_reason: str = ""  # why the planner ranked it first: "same type, other zone ..., spot 0.07/h"
 
     def log(self, at: float, what: str) -> None:
         self.timeline.append((at, what))

@@ -33,6 +33,10 @@ def test_reclaim_replaces_the_instance_with_its_identity(world: World) -> None:
     tags = tags_of(new)
     assert tags["app"] == "web" and tags["aops:replaces"] == old
     assert tags["aops:lineage"] == old and tags["aops:generation"] == "1"
+    record = outcome.record
+    assert record.chosen.startswith("ecs.c7.large@cn-hangzhou-i") and "same type, same zone" in record.chosen_reason
+    phases = [what for _, what in record.timeline]
+    assert phases[0].startswith("image ") and any("Available" in p for p in phases) and record.finished_at
 
 
 def test_bandwidth_and_billing_are_copied_not_hard_coded(world: World) -> None:

@@ -164,6 +164,8 @@ class Incident:
             self.unavailable,
             self.record.tried,
         )
+        self.record.chosen = f"{candidate.instance_type}@{candidate.zone_id} ({candidate.spot_strategy})"
+        self.record.chosen_reason = candidate.reason
         self.log(f"launched {new_id} as {candidate.instance_type} in {candidate.zone_id}")
         return new_id, candidate
 
