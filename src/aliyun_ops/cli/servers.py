@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -104,7 +105,9 @@ def invoke_cmd(
         raise CliFailure(f"--format must be cloudmonitor or eventbridge, got {fmt!r}")
     event = sample_event(fmt, instance_id, region)
     try:
-        resp = httpx.post(url, json=event, timeout=900)
+        # As Function Compute sends it: the raw event and a request id (the runtime logs it).
+        headers = {"x-fc-request-id": f"cli-{uuid.uuid4()}"}
+        resp = httpx.post(url, json=event, headers=headers, timeout=900)
     except httpx.HTTPError as err:
         raise CliFailure(f"cannot reach {url}: {err}") from err
     _report_invoke(resp, json_out)
