@@ -195,3 +195,30 @@ def test_build_yields_an_importable_code_folder(tmp_path: Path) -> None:
     assert Path(lines[0]).resolve().is_relative_to(out.resolve())
     if has_handler:
         assert lines[1] == "True"
+
+
+@pytest.mark.skipif(not _can_build_offline(), reason="offline build needs the wheel package or setuptools >= 70")
+def test_offline_build_holds_the_dependencies_and_runs_without_site_packages(tmp_path: Path) -> None:
+    """--deps-from-env: the code folder alone (python -I -S, no site-packages) imports the handler and SDKs."""
+    project = tmp_path / "project"
+    project.mkdir()
+    shutil.copy(ROOT / "pyproject.toml", project)
+    (project / "README.md").write_text("# aliyun-ops\n")
+    shutil.copytree(ROOT / "src", project / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+
+    out = build(tmp_path / "code", project, index=False, build_isolation=False, deps_from_env=True)
+
+    for package in ("alibabacloud_ecs20140526", "alibabacloud_vpc20160428", "tenacity", "pydantic_core", "httpx"):
+        assert (out / package).is_dir(), f"{package} was not vendored"
+    probe = (
+        "import sys; sys.path.insert(0, sys.argv[1]); import site\n"
+        "import aliyun_ops.runtime.fc as fc, alibabacloud_ecs20140526.client, alibabacloud_vpc20160428.client\n"
+        "import aliyun_ops.cloud.sdk, aliyun_ops.notify, pythonjsonlogger.json\n"
+        "print(callable(fc.handler), alibabacloud_ecs20140526.client.__file__)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", probe, str(out)], capture_output=True, text=True, check=False, cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    ok, sdk_file = done.stdout.split()
+    assert ok == "True" and Path(sdk_file).resolve().is_relative_to(out.resolve())

@@ -7,6 +7,10 @@ pydantic-core is compiled: build with Python 3.10 on Linux x86_64 (for example i
 ``docker run --rm -v "$PWD":/src -w /src python:3.10-slim python -m pip install --target code .``),
 otherwise the folder will not import there. The packager warns when the build interpreter differs.
 
+``--deps-from-env`` builds offline: the project is installed without its dependencies, which are then
+copied from the environment running the packager (the installed closure of ``aliyun-ops``'s
+requirements). Run it from a Python 3.10 Linux x86_64 venv for the same reason as above.
+
 A folder it built holds a ``.aliyun-ops-package`` marker; it is emptied before a rebuild. Any other
 non-empty folder is refused, so a typo cannot wipe a directory.
 """
@@ -14,8 +18,10 @@ non-empty folder is refused, so a typo cannot wipe a directory.
 from __future__ import annotations
 
 import argparse
+import importlib.metadata as metadata
 import logging
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -52,8 +58,69 @@ def prepare(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
 
 
-def build(out: Path, project: Path, *, deps: bool = True, index: bool = True, build_isolation: bool = True) -> Path:
-    """Install ``project`` (with its dependencies) into ``out``; return ``out``."""
+def _requirement_names(dist: metadata.Distribution) -> list[str]:
+    names = []
+    for req in dist.requires or []:
+        if "extra ==" in req.replace("extra==", "extra =="):
+            continue
+        match = re.match(r"[A-Za-z0-9][A-Za-z0-9._-]*", req)
+        if match:
+            names.append(match.group(0))
+    return names
+
+
+def installed_closure(requirements: Sequence[str]) -> list[metadata.Distribution]:
+    """Every installed distribution these requirements need, transitively (extras left out; one whose
+    marker excludes this interpreter is not installed, so it is skipped)."""
+    seen: dict[str, metadata.Distribution] = {}
+    todo = list(requirements)
+    while todo:
+        name = _canonical(todo.pop())
+        if name in seen:
+            continue
+        try:
+            dist = metadata.distribution(name)
+        except metadata.PackageNotFoundError:
+            continue
+        seen[name] = dist
+        todo.extend(_requirement_names(dist))
+    return list(seen.values())
+
+
+def _canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def vendor_installed(out: Path, root: str = "aliyun-ops") -> list[str]:
+    """Copy into ``out`` the installed dependencies of ``root`` as just installed there (its fresh
+    metadata says what it requires); return their names."""
+    built = next((d for d in metadata.distributions(path=[str(out)]) if _canonical(d.metadata["Name"]) == root), None)
+    if built is None:
+        raise PackageError(f"{out} holds no {root} metadata to read its requirements from")
+    copied = []
+    for dist in installed_closure(_requirement_names(built)):
+        for file in dist.files or []:
+            if file.parts and file.parts[0] == "..":  # scripts and data outside site-packages
+                continue
+            source = Path(str(dist.locate_file(file)))
+            if source.is_file() and "__pycache__" not in file.parts:
+                target = out / Path(*file.parts)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(source, target)
+        copied.append(dist.metadata["Name"])
+    return sorted(copied)
+
+
+def build(
+    out: Path,
+    project: Path,
+    *,
+    deps: bool = True,
+    index: bool = True,
+    build_isolation: bool = True,
+    deps_from_env: bool = False,
+) -> Path:
+    """Install ``project`` (with its dependencies, from the index or ``deps_from_env``) into ``out``."""
     out, project = Path(out).resolve(), Path(project).resolve()
     if not (project / "pyproject.toml").exists():
         raise PackageError(f"{project} has no pyproject.toml")
@@ -61,7 +128,7 @@ def build(out: Path, project: Path, *, deps: bool = True, index: bool = True, bu
         raise PackageError(f"--out {out} would overwrite the project itself; choose a folder such as ./code")
     _warn_if_not_fc_like()
     prepare(out)
-    cmd = pip_command(out, project, deps=deps, index=index, build_isolation=build_isolation)
+    cmd = pip_command(out, project, deps=deps and not deps_from_env, index=index, build_isolation=build_isolation)
     log.info("running %s", " ".join(cmd))
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if done.returncode != 0:
@@ -69,6 +136,9 @@ def build(out: Path, project: Path, *, deps: bool = True, index: bool = True, bu
     (out / MARKER).write_text("built by python -m aliyun_ops.deploy.package\n", encoding="utf-8")
     if not (out / "aliyun_ops" / "__init__.py").exists():
         raise PackageError(f"{out} does not hold the aliyun_ops package after pip install")
+    if deps_from_env:
+        names = vendor_installed(out)
+        log.info("copied %d installed dependencies: %s", len(names), ", ".join(names))
     return out
 
 
@@ -86,10 +156,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--project", type=Path, default=Path("."), help="project to install (default: .)")
     parser.add_argument("--no-deps", action="store_true", help="install the project only")
     parser.add_argument("--no-index", action="store_true", help="do not use the package index")
+    parser.add_argument("--deps-from-env", action="store_true",
+                        help="offline: copy the dependencies installed in this environment instead of pip's")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     try:
-        out = build(args.out, args.project, deps=not args.no_deps, index=not args.no_index)
+        out = build(args.out, args.project, deps=not args.no_deps, index=not (args.no_index or args.deps_from_env),
+                    build_isolation=not args.deps_from_env, deps_from_env=args.deps_from_env)
     except PackageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
