@@ -112,10 +112,14 @@ def test_redelivery_makes_exactly_one_image_and_one_instance(world: World) -> No
 def test_the_elastic_ip_moves_to_the_replacement(world: World) -> None:
     old = world.launch(eip=True)
     address = next(e["IpAddress"] for e in world.eips() if e.get("InstanceId") == old)
+    noticed = world.emu.clock.now()
     outcome = world.handle(world.interrupt(old))
     eip = next(e for e in world.eips() if e["IpAddress"] == address)
     assert eip["InstanceId"] == outcome.record.new_instance_id
     assert outcome.record.eip == address
+    # The release comes 300 s after the notice; the address is on the replacement within 2 s of it.
+    moved_at = next(t for t, what in outcome.record.timeline if what.startswith(f"EIP {address} associated"))
+    assert 300 <= moved_at - noticed <= 302
 
 
 def test_at_most_one_describe_instances_before_create_image(world: World) -> None:

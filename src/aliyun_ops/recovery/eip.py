@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from aliyun_ops.cloud import Cloud
 
 FORCE_MOVE_S = 30.0
+NEAR_RELEASE_S = 10.0  # from this long before the expected release, poll every FAST_POLL_S
+FAST_POLL_S = 1.0
 
 
 def _current(cloud: Cloud, allocation_id: str) -> models.Eip | None:
@@ -26,8 +28,21 @@ def _current(cloud: Cloud, allocation_id: str) -> models.Eip | None:
     return found[0] if found else None
 
 
-def move_eip(cloud: Cloud, eip: models.Eip, old_id: str, new_id: str, *, deadline: float, poll_s: float) -> str:
-    """Returns what happened, in words for the record; never raises for an EIP that cannot move."""
+def move_eip(
+    cloud: Cloud,
+    eip: models.Eip,
+    old_id: str,
+    new_id: str,
+    *,
+    deadline: float,
+    poll_s: float,
+    expected_release: float | None = None,
+) -> str:
+    """Returns what happened, in words for the record; never raises for an EIP that cannot move.
+
+    Polls every ``poll_s`` while the release is far off and every FAST_POLL_S around
+    ``expected_release`` (the notice's time + its length), so the address is down for about a second.
+    """
     token = naming.eip_token(eip.allocation_id, new_id)
     while True:
         current = _current(cloud, eip.allocation_id)
@@ -48,4 +63,5 @@ def move_eip(cloud: Cloud, eip: models.Eip, old_id: str, new_id: str, *, deadlin
                 return f"EIP {eip.ip_address} not moved: {exc.code}"
         if cloud.clock() >= deadline - 1:
             return f"EIP {eip.ip_address} not moved before the deadline (still on {current.instance_id})"
-        cloud.sleep(min(poll_s, max(deadline - cloud.clock() - 1, 0.1)))
+        near = expected_release is not None and cloud.clock() >= expected_release - NEAR_RELEASE_S
+        cloud.sleep(min(FAST_POLL_S if near else poll_s, max(deadline - cloud.clock() - 1, 0.1)))

@@ -48,6 +48,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 LAUNCH_RESERVE_S = 60.0  # time kept after the image for RunInstances and boot
+SPOT_NOTICE_S = 300.0  # a reclaimed spot instance is released about this long after the notice
 
 
 class Incident:
@@ -188,6 +189,7 @@ class Incident:
                     new.instance_id,
                     deadline=self.deadline,
                     poll_s=self.settings.image_poll_max_s,
+                    expected_release=None if self.release_original else self.record.started_at + SPOT_NOTICE_S,
                 )
             )
         self.record.after = summarize(new, inputs.prices, inputs.eip, candidate)
