@@ -43,6 +43,9 @@ def test_a_missed_notice_is_recovered_from_the_newest_image_once(world: World, r
     assert [o.status for o in first] == ["recovered"] and second == []
     assert alive["ImageId"] == gen1.image_id  # the newest image of the lineage
     assert alive["InstanceName"] == "web-1" and alive["HostName"] == "web-1"
+    tags = {t["TagKey"]: t["TagValue"] for t in alive["Tags"]["Tag"]}
+    assert tags["app"] == "web" and tags["env"] == "prod"  # the user's tags, kept on the image
+    assert tags["aops:lineage"] == gen0
 
 
 def test_a_spot_instance_left_stopped_is_started(world: World) -> None:

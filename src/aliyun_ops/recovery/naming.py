@@ -62,13 +62,27 @@ def generation_of(instance: models.Instance) -> int:
         return 0
 
 
+def _users(original: models.Instance, reserved: set[str], room: int) -> models.Tags:
+    """The user's own tags (not system ``acs:`` ones, not ours but the opt-out), at most ``room``."""
+    users = tuple(
+        (k, v)
+        for k, v in original.tags
+        if k not in reserved
+        and not k.startswith("acs:")  # system tags cannot be set by callers
+        and not (k.startswith(TAG_PREFIX) and k != models.TAG_MANAGED)
+    )
+    return users[:room]
+
+
 def image_tags(original: models.Instance, incident: str) -> models.Tags:
-    return (
+    """Ours, then the user's: an image carries the tags so a lost lineage can be relaunched with them."""
+    ours = (
         (TAG_IMAGE_OF, original.instance_id),
         (TAG_LINEAGE, lineage_of(original)),
         (TAG_GENERATION, str(generation_of(original))),
         (TAG_INCIDENT, incident),
     )
+    return ours + _users(original, {k for k, _ in ours}, MAX_TAGS - len(ours))
 
 
 def replacement_tags(original: models.Instance, incident: str) -> models.Tags:
@@ -79,12 +93,4 @@ def replacement_tags(original: models.Instance, incident: str) -> models.Tags:
         (TAG_GENERATION, str(generation_of(original) + 1)),
         (TAG_INCIDENT, incident),
     )
-    ours_keys = {k for k, _ in ours}
-    users = tuple(
-        (k, v)
-        for k, v in original.tags
-        if k not in ours_keys
-        and not k.startswith("acs:")  # system tags cannot be set by callers
-        and not (k.startswith(TAG_PREFIX) and k != models.TAG_MANAGED)
-    )
-    return (users[: MAX_TAGS - len(ours)]) + ours
+    return _users(original, {k for k, _ in ours}, MAX_TAGS - len(ours)) + ours

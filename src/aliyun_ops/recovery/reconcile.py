@@ -106,7 +106,7 @@ class Reconciler:
             return None
         details = self.cloud.call("ecs", "DescribeImages", {"ImageId": image.image_id, "ImageOwnerAlias": "self"})
         rows = (details.get("Images") or {}).get("Image") or [{}]
-        gone = identity.decode(str(rows[0].get("Description") or ""), last, self.cloud.region_id, _lineage_tags(image))
+        gone = identity.decode(str(rows[0].get("Description") or ""), last, self.cloud.region_id, _identity_tags(image))
         if gone is None:
             return Outcome("skipped", f"lineage {lineage} lost its instance {last}, but its image has no identity")
         choice = ImageChoice(image.image_id, "lineage-fallback", f"recovered lineage {lineage} from {image.name}")
@@ -117,8 +117,9 @@ class Reconciler:
         return Outcome("recovered", f"lineage {lineage} relaunched as {record.new_instance_id}", record)
 
 
-def _lineage_tags(image: models.Image) -> models.Tags:
-    return tuple((k, v) for k, v in image.tags if k in (TAG_LINEAGE, models.TAG_GENERATION))
+def _identity_tags(image: models.Image) -> models.Tags:
+    """The lost instance's tags as its image kept them: the user's, lineage and generation."""
+    return tuple((k, v) for k, v in image.tags if k not in (TAG_IMAGE_OF, models.TAG_INCIDENT))
 
 
 def _float(value: str | None) -> float | None:
