@@ -505,3 +505,24 @@ def test_scenario_file_with_sts_credentials(tmp_path: Any) -> None:
     with Emulator(scenario=str(path)) as emu:
         sts = _sdk_config(emu, access_key_id="STS.file", access_key_secret="file-secret", security_token="tok")
         assert call(ecs(sts), Name="from-file")["Params"] == {"Name": "from-file"}
+
+
+def test_stale_timestamps_and_reused_nonces_are_refused_like_the_gateway(
+    ecs_client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A replayed request (same nonce) or one stamped over 15 minutes off gets the gateway's errors."""
+    from alibabacloud_ecs20140526 import models as ecs_models
+    from alibabacloud_tea_openapi.utils import Utils
+
+    request = ecs_models.DescribeRegionsRequest()
+    monkeypatch.setattr(Utils, "get_nonce", staticmethod(lambda: "fixed-nonce-4242"))
+    assert ecs_client.describe_regions(request).body.regions.region  # first use of the nonce: fine
+    with pytest.raises(ClientException) as replayed:
+        ecs_client.describe_regions(request)
+    assert (replayed.value.code, replayed.value.status_code) == ("SignatureNonceUsed", 400)
+
+    monkeypatch.setattr(Utils, "get_nonce", staticmethod(lambda: f"n-{time.monotonic_ns()}"))
+    monkeypatch.setattr(Utils, "get_timestamp", staticmethod(lambda: "2020-01-01T00:00:00Z"))
+    with pytest.raises(ClientException) as stale:
+        ecs_client.describe_regions(request)
+    assert (stale.value.code, stale.value.status_code) == ("InvalidTimeStamp.Expired", 400)

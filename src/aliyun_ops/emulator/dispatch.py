@@ -20,6 +20,7 @@ from .core import API_VERSIONS, REGISTRY, EmulatorError
 from .faults import Faults
 from .journal import Journal
 from .ram import RamPolicy
+from .replay import ReplayGuard
 from .signing import SignedRequest, authenticate
 
 log = logging.getLogger(__name__)
@@ -88,6 +89,7 @@ class Dispatcher:
         self.policy = policy
         self.stopping = stopping
         self.in_flight = 0  # calls being answered right now (read by tests and diagnostics)
+        self.replay = ReplayGuard()  # request timestamps within 15 min, each signature nonce used once
         self._parsed: dict[str, tuple[Any, RamPolicy]] = {}  # access key id -> (document, parsed policy)
         self._count_lock = threading.Lock()
 
@@ -127,6 +129,7 @@ class Dispatcher:
         if fn is None:
             raise InvalidActionNotFound()
         call.access_key_id = authenticate(request, self.backend.credentials)
+        self.replay.check(request, call.access_key_id)
         for policy in (self.policy(), self._identity_policy(call.access_key_id)):
             if policy is not None:
                 policy.check(call.product, call.action)
