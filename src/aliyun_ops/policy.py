@@ -24,6 +24,9 @@ RELEASE_ACTION = "delete"
 class Decision:
     act: bool
     reason: str
+    # A release notice for an instance without the Recycling lock: the lock may still be on its way,
+    # so read the instance again for a little while before deciding it is not being reclaimed.
+    wait_for_lock: bool = False
 
 
 def decide(event: InstanceEvent, instance: Instance | None, settings: Settings) -> Decision:
@@ -60,7 +63,16 @@ def _opted_out(instance: Instance, settings: Settings) -> str:
 def _decide_interruption(event: InstanceEvent, recycling: bool) -> Decision:
     action = event.action
     if action == RELEASE_ACTION:
-        return Decision(True, "spot interruption notice (action delete): the cloud releases it")
+        if recycling:
+            return Decision(True, "spot interruption notice (action delete), Recycling lock: the cloud releases it")
+        # Every real reclaim shows the lock: without it the notice is a test or a forgery, and acting on it
+        # would buy a second instance and take the elastic IP off a healthy one.
+        return Decision(
+            False,
+            "spot interruption notice (action delete) but the instance has no Recycling lock: "
+            "it is not being reclaimed; nothing done",
+            wait_for_lock=True,
+        )
     if action is not None and not _could_be_release(action):
         return Decision(False, f"interruption notice with action {action!r}, not a release")
     shown = "missing" if action is None else f"masked ({action!r})"

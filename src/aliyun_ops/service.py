@@ -20,6 +20,10 @@ if TYPE_CHECKING:
     from aliyun_ops.config import Credentials, Settings
     from aliyun_ops.notify import Notifier
 
+# A release notice whose instance shows no Recycling lock yet is re-read this long before it is skipped.
+LOCK_WAIT_S = 20.0
+LOCK_POLL_S = 4.0
+
 
 @dataclass(frozen=True)
 class Outcome:
@@ -77,6 +81,11 @@ def handle_event(
     cloud.deadline = effective_deadline(settings, deadline, clock())
     instance = cloud.describe_instance(event.instance_id)  # the one read before CreateImage
     decision = policy.decide(event, instance, settings)
+    give_up = clock() + LOCK_WAIT_S
+    while decision.wait_for_lock and clock() < give_up:  # only for a notice the instance does not confirm
+        sleep(LOCK_POLL_S)
+        instance = cloud.describe_instance(event.instance_id)
+        decision = policy.decide(event, instance, settings)
     if not decision.act:
         if instance is None and event.is_interruption:
             done = _already_replaced(cloud, event.instance_id)

@@ -212,3 +212,16 @@ def test_reconcile_relaunches_a_lineage_lost_without_replacement(world: World) -
     assert [o.status for o in outcomes] == ["recovered"]
     new = world.instance(outcomes[0].record.new_instance_id)
     assert new["InstanceName"] == "web-1" and tags_of(new)["aops:lineage"] == old
+
+
+def test_a_notice_for_a_healthy_instance_changes_nothing(world: World) -> None:
+    """A release notice the instance does not confirm (no Recycling lock: a test or a forged event) is
+    re-checked for a while, then skipped: no image, no second instance, the EIP stays."""
+    from aliyun_ops.cli.servers import sample_event
+
+    old = world.launch(eip=True)
+    address = next(e["IpAddress"] for e in world.eips() if e.get("InstanceId") == old)
+    outcome = world.handle(sample_event("eventbridge", old, "cn-hangzhou"))
+    assert outcome.status == "skipped" and "no Recycling lock" in outcome.message
+    assert [i["InstanceId"] for i in live(world)] == [old] and world.images() == []
+    assert next(e for e in world.eips() if e["IpAddress"] == address)["InstanceId"] == old
