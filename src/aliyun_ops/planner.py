@@ -156,6 +156,10 @@ def rank_candidates(
             skipped.append((what, why))
             continue
         candidate = ranking.candidate(offering, payg=False, max_price=max_price)
+        if max_price is not None and candidate.spot_price is None:
+            # The cap is a promise to the user: a price we could not read cannot be shown to keep it.
+            skipped.append((what, f"spot price unknown, cannot check it against the maximum {max_price:.4f}/h"))
+            continue
         if max_price is not None and candidate.spot_price is not None and candidate.spot_price > max_price:
             skipped.append((what, f"spot price {candidate.spot_price:.4f}/h above the maximum {max_price:.4f}/h"))
             continue

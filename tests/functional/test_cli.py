@@ -287,3 +287,21 @@ def test_denied_permission_is_one_line(emulator: Emulator) -> None:
 
 def test_bad_endpoint_is_a_usage_error_not_a_traceback() -> None:
     one_line_error(run(None, "status", "--endpoint", "http://127.0.0.1"), "--endpoint must be HOST:PORT")
+
+
+@pytest.mark.parametrize("command", ["emulator", "serve"])
+def test_a_busy_port_is_one_line_not_a_traceback(command: str) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = str(busy.getsockname()[1])
+        result = run(None, command, "--port", port)
+    one_line_error(result, f"cannot listen on 127.0.0.1:{port}")
+    assert "listening" not in result.stdout and "Emulator on" not in result.stdout
+
+
+def test_an_unreachable_endpoint_names_the_address_and_the_cause() -> None:
+    port = _free_port()
+    result = run(None, "status", "--endpoint", f"127.0.0.1:{port}")
+    one_line_error(result, "cannot reach the API")
+    assert f"127.0.0.1:{port}" in result.stderr and "Connection refused" in result.stderr

@@ -76,3 +76,17 @@ def test_retries_stop_at_the_deadline() -> None:
     with pytest.raises(errors.ServiceError):
         _cloud(sdk, now, deadline=3.0).create_image("i-1", "n", "t")
     assert now[0] <= 3.0 and sdk.calls < 8
+
+
+def test_network_failures_name_the_address_and_the_cause_without_the_url() -> None:
+    from aliyun_ops.cloud.errors import network_reason
+
+    class RetryError(Exception):
+        message = (
+            "HTTPConnectionPool(host='127.0.0.1', port=8999): Max retries exceeded with url: /?Action=X "
+            '(Caused by NewConnectionError("HTTPConnection(host=\'127.0.0.1\', port=8999): Failed to establish a '
+            'new connection: [Errno 111] Connection refused"))'
+        )
+
+    assert network_reason(RetryError()) == "127.0.0.1:8999: [Errno 111] Connection refused"
+    assert network_reason(TimeoutError("nothing useful")) == "TimeoutError"

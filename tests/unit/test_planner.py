@@ -202,7 +202,13 @@ def test_payg_fallback_is_off_by_default_and_last_when_on() -> None:
     payg = offers(("ecs.g6.large", ZH), (G7.type_id, ZI))
     off = plan(spot, payg_offerings=payg)
     assert off.candidates == () and any("fallback is off" in n for n in off.notes)
-    on = plan(spot + offers(("ecs.g8i.large", ZH)), payg_offerings=payg, payg_fallback=True, max_price=0.01)
+    on = plan(
+        spot + offers(("ecs.g8i.large", ZH)),
+        [price("ecs.g8i.large", ZH, 0.005)],
+        payg_offerings=payg,
+        payg_fallback=True,
+        max_price=0.01,
+    )
     assert picked(on) == [("ecs.g8i.large", ZH, 3), (G7.type_id, ZI, 4), ("ecs.g6.large", ZH, 4)]
     assert all(c.spot_strategy == "NoSpot" and c.spot_price_limit is None for c in on.candidates if c.tier == 4)
 
@@ -326,3 +332,10 @@ def test_burstable_or_shared_types_never_replace_dedicated_vcpus() -> None:
     t6 = Instance(**{**ORIGINAL.__dict__, "instance_type": "ecs.t6-c1m4.large"})
     p = rank_candidates(t6, burstable[0], catalog, offerings, prices, VSWITCHES)
     assert p.candidates[0].instance_type == "ecs.t6-c1m4.large" and len(p.candidates) == 4
+
+
+def test_with_a_price_cap_an_unpriced_offering_is_skipped_not_tried_blind() -> None:
+    offerings = offers(("ecs.g7.large", ZH), ("ecs.g6.large", ZH))
+    p = plan(offerings, [price("ecs.g6.large", ZH, 0.04)], max_price=0.05)
+    assert [c.instance_type for c in p.candidates] == ["ecs.g6.large"]
+    assert "spot price unknown" in dict(p.skipped)["ecs.g7.large@cn-hangzhou-h"]

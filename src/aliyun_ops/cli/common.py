@@ -48,7 +48,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 # How long a read-only command keeps retrying throttling and network failures before it gives up:
 # a person at a terminal wants an answer (or the error) in seconds, not the engine's minutes.
-RETRY_BUDGET_S = 12.0
+RETRY_BUDGET_S = 6.0
 
 
 class CliFailure(Exception):

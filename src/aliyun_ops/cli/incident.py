@@ -112,6 +112,8 @@ def plan_cmd(
     check = dry_run(cloud, settings, enriched, inputs, plan)
     if json_out:
         emit_json(plan_json(instance, plan, check))
+        if not check["valid"]:
+            raise typer.Exit(1)
         return
     out = console()
     out.print(

@@ -15,7 +15,16 @@ from typing import Annotated, Any
 import httpx
 import typer
 
-from aliyun_ops.cli.common import CliFailure, JsonOpt, console, emit_json, one_line_errors
+from aliyun_ops.cli.common import (
+    CliFailure,
+    EndpointOpt,
+    JsonOpt,
+    RegionOpt,
+    console,
+    emit_json,
+    load_settings,
+    one_line_errors,
+)
 
 SAMPLE_ACCOUNT = "1690700000000030"
 
@@ -51,10 +60,14 @@ def emulator_cmd(
 
     data = _read_scenario(scenario) if scenario else None
     out = console()
-    out.print(f"[bold]Emulator[/] on http://{host}:{port} (time x{time_scale:g}). Use it with:")
-    out.print(f"  export ALIBABA_CLOUD_ACCESS_KEY_ID={DEFAULT_ACCESS_KEY_ID}")
-    out.print(f"  export ALIBABA_CLOUD_ACCESS_KEY_SECRET={DEFAULT_ACCESS_KEY_SECRET}")
-    out.print(f"  aliyun-ops probe --cores 2 --memory 4 --endpoint {host}:{port}")
+
+    def started(emu: Emulator) -> None:
+        out.print(f"[bold]Emulator[/] on http://{host}:{port} (time x{time_scale:g}); Ctrl-C stops it. Use it with:")
+        out.print(f"  export ALIBABA_CLOUD_ACCESS_KEY_ID={DEFAULT_ACCESS_KEY_ID}")
+        out.print(f"  export ALIBABA_CLOUD_ACCESS_KEY_SECRET={DEFAULT_ACCESS_KEY_SECRET}")
+        out.print(f"  aliyun-ops probe --cores 2 --memory 4 --endpoint {host}:{port}")
+        if sample:
+            seed(emu)
 
     def seed(emu: Emulator) -> None:
         from aliyun_ops.cli.demo import REGION, seed_instance
@@ -67,7 +80,10 @@ def emulator_cmd(
         out.print(f"Sample spot instance shop-web-1: [bold]{instance_id}[/] with elastic IP {ip}. Try:")
         out.print(f"  aliyun-ops plan {instance_id} --endpoint {host}:{port}")
 
-    serve(host=host, port=port, scenario=data, time_scale=time_scale, on_start=seed if sample else None)
+    try:
+        serve(host=host, port=port, scenario=data, time_scale=time_scale, on_start=started)
+    except OSError as err:
+        raise CliFailure(f"cannot listen on {host}:{port}: {err.strerror or err}") from None
 
 
 def _read_scenario(path: Path) -> dict[str, Any]:
@@ -84,12 +100,29 @@ def _read_scenario(path: Path) -> dict[str, Any]:
 def serve_cmd(
     host: Annotated[str, typer.Option(help="Address to listen on (on Function Compute: 0.0.0.0).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port (Function Compute custom runtime: 9000).")] = 9000,
+    region: RegionOpt = None,
+    endpoint: EndpointOpt = None,
 ) -> None:
     """Run the HTTP runtime (POST /invoke) as on Function Compute's custom runtime."""
+    from aliyun_ops.config import resolve_credentials
     from aliyun_ops.runtime.server import serve
 
-    console().print(f"[bold]aliyun-ops runtime[/] listening on http://{host}:{port}/invoke")
-    serve(host=host, port=port)
+    settings = load_settings(region, endpoint) if (region or endpoint) else None
+    target = (settings or load_settings(None, None)).ecs_endpoint or "the official Aliyun endpoints"
+    out = console()
+
+    def started() -> None:
+        out.print(f"[bold]aliyun-ops runtime[/] listening on http://{host}:{port}/invoke; ECS/VPC at {target}")
+        if resolve_credentials() is None:
+            out.print(
+                "[yellow]warning:[/] no credentials in the environment: requests must carry FC's "
+                "x-fc-access-key-id / x-fc-access-key-secret headers, or set ALIBABA_CLOUD_ACCESS_KEY_ID/_SECRET"
+            )
+
+    try:
+        serve(host=host, port=port, settings=settings, on_start=started)
+    except OSError as err:
+        raise CliFailure(f"cannot listen on {host}:{port}: {err.strerror or err}") from None
 
 
 @one_line_errors
@@ -122,7 +155,7 @@ def _report_invoke(resp: httpx.Response, json_out: bool) -> None:
     if json_out:
         emit_json({"status": resp.status_code, "body": body})
     else:
-        message = body.get("message", body) if isinstance(body, dict) else body
+        message = body.get("message") or body.get("error") or json.dumps(body) if isinstance(body, dict) else body
         colour = "green" if resp.is_success else "red"
         console().print(f"[{colour}]HTTP {resp.status_code}[/] {message}")
     if not resp.is_success:

@@ -9,6 +9,7 @@ the helpers ``is_no_stock`` ...) means one place to update when Aliyun adds a so
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from aliyun_ops import errors
@@ -122,8 +123,21 @@ def translate(exc: BaseException, action: str) -> errors.CloudError:
         return cls(code, message, action=action, status_code=status, request_id=request_id)
     if _network_failure(exc):
         inner = getattr(exc, "inner_exception", None) or exc
-        return errors.ServiceError("NetworkError", type(inner).__name__, action=action)
+        return errors.ServiceError("NetworkError", network_reason(inner), action=action)
     return errors.ServiceError("UnknownError", type(exc).__name__, action=action)
+
+
+_HOST = re.compile(r"host=\\?'([^'\\]+)\\?', port=(\d+)")
+_CAUSE = re.compile(r"(\[Errno -?\d+\] [^\"'()]+|Read timed out|timed out|Name or service not known)")
+
+
+def network_reason(exc: BaseException) -> str:
+    """ "127.0.0.1:8999: [Errno 111] Connection refused" from the SDK's wordy wrapper; the type name if
+    nothing better is found. Only host, port and the OS's words: never a URL or its query."""
+    text = str(getattr(exc, "message", "") or exc)
+    host, cause = _HOST.search(text), _CAUSE.search(text)
+    where = f"{host.group(1)}:{host.group(2)}: " if host else ""
+    return f"{where}{cause.group(1).strip()}" if cause else f"{where}{type(exc).__name__}"
 
 
 def _request_id(exc: BaseException) -> str | None:

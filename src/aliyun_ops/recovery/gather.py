@@ -127,7 +127,7 @@ def gather(
     same_type_launchable = any(
         o.in_stock and o.instance_type == original.instance_type and o.zone_id in zones for o in offerings
     )
-    if same_type_launchable and not price_all:
+    if same_type_launchable and not price_all and settings.max_spot_price is None:  # a cap needs every price
         priced = [original.instance_type]  # tiers 1-2 win whatever equivalents cost: one price read
     else:
         priced = _closest(original, catalog, in_stock | {original.instance_type})

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from email.message import Message
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -228,7 +228,12 @@ class RuntimeServer:
         self.stop()
 
 
-def serve(host: str = "127.0.0.1", port: int = 9000, settings: Settings | None = None) -> None:
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 9000,
+    settings: Settings | None = None,
+    on_start: Callable[[], None] | None = None,
+) -> None:
     """Serve until interrupted (the custom runtime's main process; on FC it needs ``host="0.0.0.0"``).
 
     Logs are JSON lines (``ALIYUN_OPS_LOG_FORMAT=text`` for plain text)."""
@@ -238,6 +243,8 @@ def serve(host: str = "127.0.0.1", port: int = 9000, settings: Settings | None =
         configure_json_logging()
     server = _Server((host, port), Runner(settings))
     log.info("aliyun-ops runtime listening on http://%s:%d", host, port)
+    if on_start is not None:
+        on_start()
     try:
         server.serve_forever()
     except KeyboardInterrupt:
