@@ -526,3 +526,16 @@ def test_stale_timestamps_and_reused_nonces_are_refused_like_the_gateway(
     with pytest.raises(ClientException) as stale:
         ecs_client.describe_regions(request)
     assert (stale.value.code, stale.value.status_code) == ("InvalidTimeStamp.Expired", 400)
+
+
+def test_a_partial_scenario_keeps_the_default_sections_and_unknown_ones_are_refused(emulator: Emulator) -> None:
+    """POST scenario names only what it changes; a typo'd section is a 400 with the known ones listed."""
+    emulator.control.scenario({"seed": 7, "timing": {"instanceBootSeconds": 5}})
+    state = emulator.control.state()
+    assert state["stock"] and state["prices"]  # regions, stock and prices still come from the default
+    assert emulator.backend.timing("instanceBootSeconds") == 5
+    from aliyun_ops.emulator import ControlError
+
+    with pytest.raises(ControlError) as refused:
+        emulator.control.scenario({"regoins": []})
+    assert refused.value.status == 400 and "regoins" in refused.value.reason and "regions" in refused.value.reason

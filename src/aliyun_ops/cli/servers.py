@@ -93,7 +93,12 @@ def _read_scenario(path: Path) -> dict[str, Any]:
         raise CliFailure(f"cannot read scenario {path}: {err}") from err
     if not isinstance(data, dict):
         raise CliFailure(f"scenario {path} must be a JSON object")
-    return data
+    from aliyun_ops.emulator.backend import complete_scenario
+
+    try:
+        return complete_scenario(data)
+    except ValueError as err:
+        raise CliFailure(f"scenario {path}: {err}") from None
 
 
 @one_line_errors

@@ -84,6 +84,16 @@ def _credentials(scenario: dict[str, Any]) -> dict[str, Credential]:
     return {c.access_key_id: c for c in creds}
 
 
+def complete_scenario(partial: dict[str, Any]) -> dict[str, Any]:
+    """A scenario file or control call names only the sections it changes; the rest come from the
+    default scenario. An unknown section is refused (ValueError naming the known ones)."""
+    default = load_default_scenario()
+    unknown = sorted(set(partial) - set(default))
+    if unknown:
+        raise ValueError(f"unknown scenario section(s) {', '.join(unknown)}; known: {', '.join(sorted(default))}")
+    return {**default, **partial}
+
+
 def load_default_scenario() -> dict[str, Any]:
     with (SCENARIO_DIR / "default.json").open(encoding="utf-8") as fh:
         data: dict[str, Any] = json.load(fh)
@@ -246,5 +256,6 @@ __all__ = [
     "Backend",
     "Credential",
     "EmulatorError",
+    "complete_scenario",
     "exc",
 ]

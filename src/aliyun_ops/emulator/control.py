@@ -28,6 +28,7 @@ import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from .backend import complete_scenario
 from .core import EmulatorError
 from .delivery import check_format
 
@@ -63,12 +64,13 @@ def _state(emu: Emulator, body: Any) -> dict[str, Any]:
 
 
 def _reset(emu: Emulator, body: Any) -> dict[str, Any]:
-    emu.reset(_obj(body) or None)
+    given = _obj(body)
+    emu.reset(complete_scenario(given) if given else None)
     return {"ok": True}
 
 
 def _scenario(emu: Emulator, body: Any) -> dict[str, Any]:
-    scenario = _obj(body)
+    scenario = complete_scenario(_obj(body))  # the sections given replace the default's
     with emu.backend.lock:
         emu.backend.load_scenario(scenario)
     return {"ok": True}
