@@ -68,10 +68,19 @@ def candidates_table(plan: Plan, limit: int = 10) -> Table:
             stock,
             money(c.spot_price),
             percent(c.saving),
-            c.reason,
+            short_why(c),
             style=style,
         )
     return table
+
+
+def short_why(c: Candidate) -> str:
+    """The planner's reason without what the other columns already say (zone, type, size, price)."""
+    why = c.reason.split(", spot ")[0].split(", pay-as-you-go ")[0]
+    if "equivalent " in why and "(" in why:
+        head, relation = why[: why.index("equivalent ")], why[why.rfind(", ") + 2 :]
+        return f"{head}equivalent, {relation.removesuffix(')')}"
+    return why.replace(f" {c.zone_id}", "")
 
 
 def chosen_line(chosen: Candidate | None) -> Text:
