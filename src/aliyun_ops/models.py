@@ -19,6 +19,7 @@ TAG_LINEAGE = "aops:lineage"  # stable id of a lineage: the id of its first inst
 TAG_GENERATION = "aops:generation"  # 0 for the first instance, +1 per replacement
 TAG_INCIDENT = "aops:incident"  # on images and replacements: the incident id
 TAG_IMAGE_OF = "aops:image-of"  # on images: the instance the image was made from
+TAG_NOTIFIED = "aops:notified"  # on a replacement: its incident's final notification went out
 
 
 def tag_value(tags: Tags, key: str) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -225,3 +226,41 @@ def test_a_notice_for_a_healthy_instance_changes_nothing(world: World) -> None:
     assert outcome.status == "skipped" and "no Recycling lock" in outcome.message
     assert [i["InstanceId"] for i in live(world)] == [old] and world.images() == []
     assert next(e for e in world.eips() if e["IpAddress"] == address)["InstanceId"] == old
+
+
+class Inbox:
+    """A notifier that keeps what a person would receive."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, str, str]] = []
+
+    def incident_started(self, record: Any) -> None:
+        self.messages.append(("started", record.instance_id, record.status))
+
+    def incident_finished(self, record: Any) -> None:
+        self.messages.append(("finished", record.instance_id, record.status))
+
+
+def test_redeliveries_notify_once_and_a_failure_is_always_told(world: World) -> None:
+    from aliyun_ops import service
+    from aliyun_ops.errors import ReplacementFailed
+    from tests.functional.engine_support import CREDS, settings
+
+    inbox = Inbox()
+    old = world.launch(eip=False)
+    event = world.interrupt(old)
+    for _ in range(3):  # FC's retries and EventBridge's at-least-once delivery
+        service.handle_event(
+            event, settings=settings(world.emu), credentials=CREDS, notifier=inbox,
+            sleep=world.advance, clock=world.emu.clock.now,
+        )  # fmt: skip
+    assert inbox.messages == [("started", old, "started"), ("finished", old, "replaced")]
+
+    other = world.launch(name="web-2", eip=False)
+    world.emu.control.faults(actions=["RunInstances"], error_rate=1.0, code="OperationDenied.NoStock", http_status=403)
+    with pytest.raises(ReplacementFailed):
+        service.handle_event(
+            world.interrupt(other), settings=settings(world.emu), credentials=CREDS, notifier=inbox,
+            sleep=world.advance, clock=world.emu.clock.now,
+        )  # fmt: skip
+    assert inbox.messages[-2:] == [("started", other, "started"), ("finished", other, "failed")]

@@ -72,6 +72,7 @@ class Incident:
         self.release_original = release_original  # migration of a Stopped instance: release it after
         self.given_image = image  # recovery of a lost lineage: launch from this image, no CreateImage
         self.notifier = notifier
+        self._quiet = False  # a re-delivery of an incident whose outcome was already announced
         self.unavailable = unavailable or UnavailableOfferings(clock=cloud.clock)
         self.id = naming.incident_id(original.instance_id)
         if image is not None:  # a recovery is a new incident: the reclaim of ``original`` already used that id
@@ -106,7 +107,6 @@ class Incident:
     def run(self) -> models.IncidentRecord:
         """Replace ``original``; the record says what happened. Raises on failure (record.status failed)."""
         with ThreadPoolExecutor(max_workers=12, thread_name_prefix="aliyun-ops") as pool:
-            pool.submit(self._notify, "incident_started")
             try:
                 self._run(pool)
             except errors.AliyunOpsError as exc:
@@ -114,8 +114,20 @@ class Incident:
                 raise
             finally:
                 self.record.finished_at = self.cloud.clock()
-                self._notify("incident_finished")
+                if not self._quiet:
+                    self._notify("incident_finished")
+        self._mark_notified()
         return self.record
+
+    def _mark_notified(self) -> None:
+        """Tag the replacement once its final message went out, so re-deliveries stay quiet."""
+        new_id = self.record.new_instance_id
+        if self.notifier is None or self._quiet or not new_id:
+            return
+        try:
+            self.cloud.tag_resources("instance", [new_id], ((models.TAG_NOTIFIED, "true"),))
+        except errors.CloudError as exc:  # worst case a re-delivery repeats the message
+            self.log(f"could not tag {new_id} as notified: {exc.code}")
 
     def _run(self, pool: ThreadPoolExecutor) -> None:
         image_id = None
@@ -128,9 +140,12 @@ class Incident:
         existing = keeper(list(inputs.replacements))
         if existing is not None:
             self.record.status = "resumed"
+            # An earlier delivery that finished told the user already; one that died midway did not.
+            self._quiet = existing.tag(models.TAG_NOTIFIED) == "true"
             self.log(f"replacement {existing.instance_id} already launched by an earlier delivery")
             self._finish(existing.instance_id, inputs, image_id, None)
             return
+        pool.submit(self._notify, "incident_started")  # a new incident: say so once, not per delivery
         choice = self.given_image or self._image(image_id)
         self.record.image_id, self.record.image_source = choice.image_id, choice.source
         new_id, candidate = self._launch(inputs, choice.image_id)
