@@ -153,6 +153,17 @@ def uses_token_paging(params: Params) -> bool:
     return get_str(params, "NextToken") is not None or get_str(params, "MaxResults") is not None
 
 
+def page_either(items: Sequence[T], params: Params, *, token_limit: int) -> tuple[list[T], dict[str, Any]]:
+    """For actions that take both styles: NextToken/MaxResults when the caller uses them, else
+    PageNumber/PageSize. Returns the slice and the paging fields of the answer (with TotalCount)."""
+    fields: dict[str, Any] = {"TotalCount": len(items)}
+    if uses_token_paging(params):
+        chunk, fields["NextToken"] = token_page(items, params, default_max=10, limit=token_limit)
+    else:
+        chunk, fields["PageNumber"], fields["PageSize"] = page(items, params)
+    return chunk, fields
+
+
 def tag_filter_matches(wanted: list[tuple[str, str]], tags: dict[str, str]) -> bool:
     """A resource matches when it carries every wanted key (and the value, when one is given)."""
     return all(k in tags and (not v or tags[k] == v) for k, v in wanted)

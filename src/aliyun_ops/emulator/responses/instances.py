@@ -136,13 +136,7 @@ def _filtered(backend: Backend, params: Params, region_id: str) -> list[Instance
 def describe_instances(backend: Backend, params: Params) -> dict[str, Any]:
     region_id = region(backend, params)
     found = _filtered(backend, params, region_id)
-    body: dict[str, Any] = {"TotalCount": len(found)}
-    if p.uses_token_paging(params):
-        chunk, token = p.token_page(found, params, default_max=10, limit=100)
-        body["NextToken"] = token
-    else:
-        chunk, number, size = p.page(found, params)
-        body.update({"PageNumber": number, "PageSize": size})
+    chunk, body = p.page_either(found, params, token_limit=100)
     body["Instances"] = {"Instance": [render.instance(backend, i) for i in chunk]}
     return body
 
@@ -208,13 +202,7 @@ def describe_disks(backend: Backend, params: Params) -> dict[str, Any]:
         for d in inst.disks
         if kind in ("all", d.kind) and (disk_ids is None or d.disk_id in disk_ids)
     ]
-    body: dict[str, Any] = {"TotalCount": len(rows)}
-    if p.uses_token_paging(params):
-        chunk, token = p.token_page(rows, params, default_max=10, limit=500)
-        body["NextToken"] = token
-    else:
-        chunk, number, size = p.page(rows, params)
-        body.update({"PageNumber": number, "PageSize": size})
+    chunk, body = p.page_either(rows, params, token_limit=500)
     body["Disks"] = {"Disk": chunk}
     return body
 
