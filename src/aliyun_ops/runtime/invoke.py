@@ -99,17 +99,7 @@ class Runner:
         parsed = parse_event(inv.body)  # EventError early: no credentials or cloud needed for a bad body
         if isinstance(parsed, Ignored):
             return {"status": "ignored", "message": parsed.reason, "record": None}
-        settings = resolve_settings(inv, self.settings, self.environ)
-        credentials = resolve_credentials(inv.credentials, self.environ)
-        deadline = inv.started + inv.timeout_s if inv.timeout_s else None
-        outcome = self.handle(
-            inv.body,
-            settings=settings,
-            credentials=credentials,
-            request_id=inv.request_id,
-            deadline=deadline,
-            notifier=self.notifier(),
-        )
+        outcome = self.handle(inv.body, request_id=inv.request_id, **self._context(inv))
         result = outcome.to_json()
         assert isinstance(result, dict)
         return result
@@ -120,17 +110,21 @@ class Runner:
             from aliyun_ops.service import reconcile
 
             self._reconcile = reconcile
-        outcomes = self._reconcile(
-            settings=resolve_settings(inv, self.settings, self.environ),
-            credentials=resolve_credentials(inv.credentials, self.environ),
-            notifier=self.notifier(),
-            deadline=inv.started + inv.timeout_s if inv.timeout_s else None,
-        )
+        outcomes = self._reconcile(**self._context(inv))
         acted = [o for o in outcomes if o.status not in ("ignored", "skipped")]
         return {
             "status": "reconciled",
             "message": f"{len(acted)} of {len(outcomes)} checked lineages needed action",
             "outcomes": [o.to_json() for o in outcomes],
+        }
+
+    def _context(self, inv: Invocation) -> dict[str, Any]:
+        """What every entry of the service needs from an invocation: settings, credentials, deadline, notifier."""
+        return {
+            "settings": resolve_settings(inv, self.settings, self.environ),
+            "credentials": resolve_credentials(inv.credentials, self.environ),
+            "deadline": inv.started + inv.timeout_s if inv.timeout_s else None,
+            "notifier": self.notifier(),
         }
 
     def handle(self, *args: Any, **kwargs: Any) -> Any:
