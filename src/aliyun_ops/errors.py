@@ -5,6 +5,8 @@
     ├── EventError             an event body that cannot be parsed (malformed JSON, wrong shape, too large)
     ├── DeadlineExceeded       the incident ran out of time before the replacement was Running
     ├── ReplacementFailed      every candidate was tried and none could be launched
+    ├── ImageUnavailable       no image of the instance could be had in time: nothing was launched, rather
+    │                          than a blank server from a public base image
     └── CloudError             an Aliyun API call failed; ``code`` is the API's error code
         ├── NoStock            OperationDenied.NoStock and the other sold-out codes (try the next candidate)
         ├── Throttled          Throttling* (retry with backoff)
@@ -39,6 +41,10 @@ class DeadlineExceeded(AliyunOpsError):
 
 class ReplacementFailed(AliyunOpsError):
     """No candidate could be launched."""
+
+
+class ImageUnavailable(AliyunOpsError):
+    """Neither a fresh image nor an earlier image of the lineage could be had before the deadline."""
 
 
 class CloudError(AliyunOpsError):

@@ -161,9 +161,15 @@ class Image:
     size_gib: int = 0
     architecture: str = ""
     tags: Tags = ()
+    usable: bool | None = None  # DescribeImages' Usable: an instant-access image can launch while Creating
 
     def tag(self, key: str) -> str | None:
         return tag_value(self.tags, key)
+
+    @property
+    def launchable(self) -> bool:
+        """RunInstances can use it now: Available, or Usable before that (instant-access snapshots)."""
+        return self.status == "Available" or (self.usable is True and self.status in ("Creating", "Waiting"))
 
 
 @dataclass(frozen=True)
@@ -237,7 +243,7 @@ class IncidentRecord:
     reason: str = ""  # one line: why it ended as it did
     advice: str = ""  # on failure: what the user should do
     image_id: str | None = None
-    image_source: str = ""  # fresh | lineage-fallback | original-image
+    image_source: str = ""  # fresh | lineage-fallback (never a public base image)
     new_instance_id: str | None = None
     before: InstanceSummary | None = None
     after: InstanceSummary | None = None

@@ -146,15 +146,17 @@ def test_housekeeping_keeps_the_two_newest_images_per_lineage(world: World) -> N
     assert tags_of(new)["aops:generation"] == "3"
 
 
-def test_image_failure_falls_back_to_the_original_image_and_says_so(world: World) -> None:
+def test_image_failure_without_a_lineage_image_fails_loudly_and_launches_nothing(world: World) -> None:
+    """A public base image would be a blank server with the right name and IP: never launched."""
+    from aliyun_ops import errors
+
     old = world.launch()
     world.emu.backend.fail_next_images(1)
-    outcome = world.handle(world.interrupt(old))
-    assert outcome.status == "replaced"
-    assert outcome.record.image_source == "original-image"
-    new = world.instance(outcome.record.new_instance_id)
-    assert new["ImageId"] == "aliyun_3_x64_20G_alibase_20240819.vhd"
-    assert "original" in outcome.record.reason
+    with pytest.raises(errors.ImageUnavailable, match="nothing was launched"):
+        world.handle(world.interrupt(old))
+    assert [i for i in world.instances() if tags_of(i).get("aops:replaces") == old] == []
+    assert all(i["ImageId"] != "aliyun_3_x64_20G_alibase_20240819.vhd" or i["InstanceId"] == old
+               for i in world.instances())
 
 
 def test_image_failure_prefers_the_newest_lineage_image(world: World) -> None:
@@ -167,13 +169,14 @@ def test_image_failure_prefers_the_newest_lineage_image(world: World) -> None:
     assert world.instance(gen2.record.new_instance_id)["ImageId"] == gen1.record.image_id
 
 
-def test_deadline_exceeded_raises(world: World) -> None:
+def test_a_deadline_too_short_for_the_image_raises_and_launches_nothing(world: World) -> None:
     from aliyun_ops import errors
 
     old = world.launch()
     event = world.interrupt(old)
-    with pytest.raises(errors.DeadlineExceeded):
+    with pytest.raises(errors.ImageUnavailable):
         world.handle(event, deadline=world.emu.clock.now() + 20)
+    assert [i for i in world.instances() if tags_of(i).get("aops:replaces") == old] == []
 
 
 def test_no_candidate_launchable_raises_instead_of_succeeding(world: World) -> None:

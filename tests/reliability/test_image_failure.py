@@ -1,15 +1,19 @@
 """Scenario 6: the fresh image is unusable (CreateFailed, or it cannot finish in time). The replacement
-is launched from the newest earlier image of the lineage, else from the original's own image, and both
-the incident record and the notification a person reads say so."""
+is launched from the newest earlier image of the lineage, and both the incident record and the
+notification a person reads say so. Without any image of the instance nothing is launched (never a
+blank server from the public base image): the incident fails loudly, and reconcile relaunches the
+lineage once the fresh image is Available."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from aliyun_ops.emulator.backend import load_default_scenario
 from aliyun_ops.models import IncidentRecord
 from aliyun_ops.notify.messages import finished_message
-from tests.functional.engine_support import BASE_IMAGE, CREDS, World, settings
+from tests.functional.engine_support import CREDS, World, settings
 from tests.reliability.support import replacements
 
 
@@ -29,12 +33,12 @@ class Inbox:
         return [finished_message(r, lang).text() for r in self.finished]
 
 
-def _handle(world: World, event: dict[str, Any], inbox: Inbox) -> Any:
+def _handle(world: World, event: dict[str, Any], inbox: Inbox, deadline: float | None = None) -> Any:
     from aliyun_ops import service
 
     return service.handle_event(
         event, settings=settings(world.emu), credentials=CREDS, notifier=inbox,
-        sleep=world.advance, clock=world.emu.clock.now,
+        sleep=world.advance, clock=world.emu.clock.now, deadline=deadline,
     )
 
 
@@ -57,34 +61,45 @@ def test_create_failed_falls_back_to_the_newest_lineage_image_and_says_so(world:
         assert gen2.record.image_id in text and words in text
 
 
-def test_create_failed_without_earlier_image_uses_the_original_image_and_says_so(
+def test_create_failed_without_earlier_image_fails_loudly_and_launches_nothing(
     world: World, record_counts: Any
 ) -> None:
+    from aliyun_ops import errors
+
     old = world.launch()
     world.emu.backend.fail_next_images(1)
     inbox = Inbox()
-    outcome = _handle(world, world.interrupt(old), inbox)
-    (new,) = replacements(world, old)
-    assert new["ImageId"] == BASE_IMAGE
-    assert outcome.record.image_source == "original-image"
-    assert "original" in outcome.record.reason
-    record_counts(incidents=1, replaced=1, duplicates=0, lost=0, fallback=outcome.record.image_source)
+    with pytest.raises(errors.ImageUnavailable):
+        _handle(world, world.interrupt(old), inbox)
+    assert replacements(world, old) == []
+    world.advance(400)  # the original is released: still no blank server under its name
+    assert replacements(world, old) == [] and world.instance(old) is None
+    record_counts(incidents=1, replaced=0, duplicates=0, lost=1, fallback="none: failed loudly")
     (english,) = inbox.texts("en")
-    assert "original instance's own image" in english and "lost" in english
-    (chinese,) = inbox.texts("zh")
-    assert "原实例的镜像" in chinese
+    assert "nothing was launched" in english
+    (record,) = inbox.finished
+    assert record.status == "failed" and not record.new_instance_id
 
 
-def test_an_image_that_cannot_finish_in_time_is_not_waited_for(world: World, record_counts: Any) -> None:
+def test_an_image_that_cannot_finish_in_time_fails_loudly_and_reconcile_finishes_it(
+    world: World, record_counts: Any
+) -> None:
+    from aliyun_ops import errors
+
     scenario = load_default_scenario()
-    scenario["timing"] = {**scenario.get("timing", {}), "imageBaseSeconds": 5000}
+    scenario["timing"] = {**scenario.get("timing", {}), "imageBaseSeconds": 900}
     world.emu.reset(scenario)
     old = world.launch()
     inbox = Inbox()
-    outcome = _handle(world, world.interrupt(old), inbox)
+    with pytest.raises(errors.ImageUnavailable):
+        _handle(world, world.interrupt(old), inbox, deadline=world.emu.clock.now() + 600)
+    assert replacements(world, old) == []
+    world.advance(600)  # the image of the instance finishes after the release; reconcile relaunches from it
+    (fresh,) = [i for i in world.images() if i["ImageName"] == f"aliyun-ops-{old}"]
+    assert fresh["Status"] == "Available"
+    outcomes = world.reconcile()
+    (recovered,) = [o for o in outcomes if o.status == "recovered"]
     (new,) = replacements(world, old)
-    assert new["Status"] == "Running" and new["ImageId"] == BASE_IMAGE
-    assert outcome.record.image_source == "original-image"
-    record_counts(incidents=1, replaced=1, duplicates=0, lost=0, fallback=outcome.record.image_source)
-    (english,) = inbox.texts("en")
-    assert "original instance's own image" in english
+    assert new["ImageId"] == fresh["ImageId"] and new["Status"] == "Running"
+    assert recovered.record is not None and recovered.record.new_instance_id == new["InstanceId"]
+    record_counts(incidents=1, replaced=1, duplicates=0, lost=0, fallback="reconcile from the fresh image")

@@ -39,6 +39,15 @@ def _float(value: Any) -> float | None:
         return None
 
 
+def _bool(value: Any) -> bool | None:
+    """A boolean field as JSON (true) or as XML-derived text ("true"); None when absent."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return value
+    return str(value).lower() == "true"
+
+
 def instance(d: Json) -> models.Instance:
     vpc = d.get("VpcAttributes") or {}
     eip_d = d.get("EipAddress") or {}
@@ -104,6 +113,7 @@ def image(d: Json) -> models.Image:
         size_gib=int(d.get("Size") or 0),
         architecture=d.get("Architecture", "") or "",
         tags=tags(d),
+        usable=_bool(d.get("Usable")),
     )
 
 

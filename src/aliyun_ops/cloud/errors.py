@@ -31,9 +31,14 @@ NO_STOCK_CODES = frozenset(
         "InstanceType.Offline",
         "InvalidSpotPriceLimit.LowerThanPublicPrice",
         "InvalidSpotStrategy.NotSupported",
+        # the candidate's family cannot take a disk category the image's disks carry
+        "InvalidDataDiskCategory.ValueNotSupported",
+        "InvalidDiskCategory.ValueNotSupported",
     }
 )
-THROTTLED_PREFIXES = ("Throttling", "ServiceUnavailable.Throttl")
+# The throttling family real clients retry (terraform-provider-alicloud's throttling list): Throttling,
+# Throttling.User, Throttling.Api, Rejected.Throttling, ServiceUnavailable.Throttling...
+THROTTLED_PREFIXES = ("Throttling", "ServiceUnavailable.Throttl", "Rejected.Throttling")
 SERVICE_CODES = frozenset(
     {
         "InternalError",
@@ -64,7 +69,13 @@ PERMISSION_CODES = frozenset(
     }
 )
 IDEMPOTENCY_CODES = frozenset({"IdempotentParameterMismatch", "IdempotenceParamNotMatch"})
+# CreateImage refused while the instance is busy (another image, a snapshot, a state change settling):
+# terraform-provider-alicloud retries exactly this code on CreateImage. The engine retries it there too.
+INSTANCE_BUSY = "IncorrectInstanceStatus"
 DRY_RUN_OK = "DryRunOperation"
+# RunInstances with PasswordInherit=true from an image that has no password set (the instance it was made
+# from had none): launch again without it, which is what the original had.
+PASSWORD_INHERIT_REFUSED = frozenset({"InvalidParameter.PasswordInherit", "InvalidPasswordInherit.ImageNotSupport"})
 IMAGE_NAME_TAKEN = "InvalidImageName.Duplicated"
 
 

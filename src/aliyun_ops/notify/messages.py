@@ -33,8 +33,6 @@ _T: dict[str, dict[str, str]] = {
         "image_note": "镜像说明",
         "fallback_lineage": "新镜像不可用（创建失败或来不及完成），已改用该实例系列最新的旧镜像 {image}："
         "之后的改动已丢失。",
-        "fallback_original": "新镜像不可用（创建失败或来不及完成），且没有更早的镜像，已改用原实例的镜像 {image}："
-        "原实例的改动已丢失。",
         "adv_deadline": "函数在时限内没有完成替换。定时巡检（每 5 分钟）会继续处理；也可在 ECS 控制台检查镜像和实例。",
         "adv_permission": "函数的 RAM 角色权限不足：请为它授权 deploy/ram-policy.json 中的策略。",
         "adv_quota": "配额不足：请在配额中心提高 ECS 实例或镜像配额，或删除不再需要的镜像。",
@@ -61,9 +59,6 @@ _T: dict[str, dict[str, str]] = {
         "image_note": "Image note",
         "fallback_lineage": "The fresh image was unusable (failed or could not finish in time): launched from "
         "the newest earlier image {image} of this lineage; changes made since it was taken are lost.",
-        "fallback_original": "The fresh image was unusable (failed or could not finish in time) and there is no "
-        "earlier image: launched from the original instance's own image {image}; changes made on the instance "
-        "are lost.",
         "adv_deadline": "The function ran out of time before the replacement was running. The periodic "
         "reconcile (every 5 minutes) carries on; you can also check the image and instance in the ECS console.",
         "adv_permission": "The function's RAM role lacks a permission: attach the policy in "
@@ -174,9 +169,8 @@ def _replaced(record: IncidentRecord, lang: str) -> Message:
     ]
     if record.image_id:
         rows.append((t["image"], record.image_id))
-    if record.image_source in ("lineage-fallback", "original-image"):  # say plainly that data may be lost
-        key = "fallback_lineage" if record.image_source == "lineage-fallback" else "fallback_original"
-        rows.append((t["image_note"], t[key].format(image=record.image_id or "-")))
+    if record.image_source == "lineage-fallback":  # say plainly that recent changes are lost
+        rows.append((t["image_note"], t["fallback_lineage"].format(image=record.image_id or "-")))
     rows += [*_duration(record, t), (t["incident"], record.incident_id)]
     intro = t["intro_replaced"].format(iid=record.instance_id, new=new_id)
     return Message("replaced", f"[aliyun-ops] {t['replaced']}: {_label(record)}", intro, tuple(rows), lang=lang)

@@ -1,13 +1,23 @@
 """The image of the doomed instance: requested first, watched closely, replaced by a fallback if it fails.
 
+Guarantee: a replacement is launched from an image *of this instance* (the fresh one, or the newest
+earlier image of its lineage), or not at all. A public base image would be a blank server with the
+right name and IP; when no image of the instance can be had, ``fallback`` raises ``ImageUnavailable``
+and the incident fails loudly (reconcile relaunches the lineage once an image of it is Available).
+
 CreateImage is the first write of an incident (right after the single DescribeInstances), because
 every second before it is a second less for the snapshot before the release. The ClientToken and the
 name are deterministic, so a re-delivery gets the same image back; if the API answers "name taken"
-or "token reused with other parameters" the image is looked up by name instead.
+or "token reused with other parameters" the image is looked up by name instead (a just-created image
+may not be listed for a moment: the look-up is retried). ``IncorrectInstanceStatus`` (the instance is
+busy) is retried with backoff for ``BUSY_RETRY_S``, as real clients do; past that the incident goes
+on without a fresh image.
 
 DescribeImages is polled with an explicit Status list (its default, Available only, hides an image
 that is still Creating) at an interval estimated from the Progress rate, never above
-``settings.image_poll_max_s``.
+``settings.image_poll_max_s``. The image is ready when RunInstances can use it: Available, or Usable
+earlier (instant-access snapshots). An image not listed yet is pending, not failed, for
+``LISTING_GRACE_S``.
 """
 
 from __future__ import annotations
@@ -16,7 +26,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from aliyun_ops import errors, models
-from aliyun_ops.cloud.errors import IMAGE_NAME_TAKEN
+from aliyun_ops.cloud.errors import IMAGE_NAME_TAKEN, INSTANCE_BUSY
 from aliyun_ops.models import TAG_IMAGE_OF, TAG_LINEAGE
 from aliyun_ops.recovery import identity, naming
 
@@ -24,6 +34,9 @@ if TYPE_CHECKING:
     from aliyun_ops.cloud import Cloud
 
 MIN_POLL_S = 1.0
+BUSY_RETRY_S = 60.0  # CreateImage refused as IncorrectInstanceStatus: retried this long (backoff 1 s .. 8 s)
+LISTING_GRACE_S = 30.0  # a just-created image missing from DescribeImages is pending this long
+FAILED_STATUSES = ("CreateFailed", "UnAvailable", "Deprecated")
 
 
 @dataclass(frozen=True)
@@ -33,26 +46,51 @@ class ImageChoice:
     reason: str = ""
 
 
+class ImageRefused(errors.AliyunOpsError):
+    """CreateImage kept refusing (the instance stayed busy): go on without a fresh image."""
+
+
 def request_image(cloud: Cloud, original: models.Instance, incident: str, purpose: str = "") -> str | None:
-    """CreateImage (idempotent); the existing image's id on a re-delivery; None if the instance is gone."""
+    """CreateImage (idempotent); the existing image's id on a re-delivery; None if the instance is gone.
+
+    Raises ``ImageRefused`` when the instance stayed busy for ``BUSY_RETRY_S``."""
     name = naming.image_name(original.instance_id, purpose)
-    try:
-        return cloud.create_image(
-            original.instance_id,
-            name,
-            naming.image_token(original.instance_id, purpose),
-            naming.image_tags(original, incident),
-            description=identity.encode(original),
-        )
-    except (errors.IdempotencyConflict, errors.InvalidRequest) as exc:
-        if not isinstance(exc, errors.IdempotencyConflict) and exc.code != IMAGE_NAME_TAKEN:
-            raise
-        same = [i for i in cloud.describe_images(name=name) if i.tag(TAG_IMAGE_OF) == original.instance_id]
+    give_up = cloud.clock() + BUSY_RETRY_S
+    delay = 1.0
+    while True:
+        try:
+            return cloud.create_image(
+                original.instance_id,
+                name,
+                naming.image_token(original.instance_id, purpose),
+                naming.image_tags(original, incident),
+                description=identity.encode(original),
+            )
+        except errors.NotFound:
+            return None
+        except errors.IdempotencyConflict:
+            return _existing(cloud, name, original.instance_id)
+        except errors.InvalidRequest as exc:
+            if exc.code == IMAGE_NAME_TAKEN:
+                return _existing(cloud, name, original.instance_id)
+            if exc.code != INSTANCE_BUSY:
+                raise
+            if cloud.clock() + delay >= min(give_up, cloud.deadline or give_up):
+                raise ImageRefused(f"CreateImage refused for {BUSY_RETRY_S:.0f} s: {exc.code}") from exc
+            cloud.sleep(delay)
+            delay = min(delay * 2, 8.0)
+
+
+def _existing(cloud: Cloud, name: str, instance_id: str) -> str:
+    """The image an earlier request made under this name (retried while listings catch up)."""
+    give_up = cloud.clock() + LISTING_GRACE_S
+    while True:
+        same = [i for i in cloud.describe_images(name=name) if i.tag(TAG_IMAGE_OF) == instance_id]
         if same:
             return same[0].image_id
-        raise
-    except errors.NotFound:
-        return None
+        if cloud.clock() + 2.0 >= give_up:
+            raise ImageRefused(f"image {name} exists but is not listed after {LISTING_GRACE_S:.0f} s")
+        cloud.sleep(2.0)
 
 
 def next_poll(image: models.Image, elapsed: float, max_s: float) -> float:
@@ -64,23 +102,33 @@ def next_poll(image: models.Image, elapsed: float, max_s: float) -> float:
 
 
 def wait_image(cloud: Cloud, image_id: str, *, until: float, max_poll_s: float) -> models.Image | None:
-    """The image once Available; None when it failed or did not finish by ``until``."""
+    """The image once RunInstances can use it; None when it failed, vanished, or was not ready by ``until``."""
     started = cloud.clock()
+    seen = False
     while True:
         found = cloud.describe_images([image_id])
         image = found[0] if found else None
-        if image is None or image.status in ("CreateFailed", "UnAvailable", "Deprecated"):
-            return None
-        if image.status == "Available":
-            return image
         now = cloud.clock()
+        if image is None:
+            if seen or now - started >= LISTING_GRACE_S:  # deleted, or never listed at all
+                return None
+            wait = MIN_POLL_S * 2
+        elif image.status in FAILED_STATUSES:
+            return None
+        elif image.launchable:
+            return image
+        else:
+            seen = True
+            wait = next_poll(image, now - started, max_poll_s)
         if now >= until:
             return None
-        cloud.sleep(min(next_poll(image, now - started, max_poll_s), max(until - now, 0.0)))
+        cloud.sleep(min(wait, max(until - now, 0.0)))
 
 
 def fallback(cloud: Cloud, original: models.Instance, failed_image: str | None) -> ImageChoice:
-    """The newest earlier Available image of the lineage, else the image the original was built from."""
+    """The newest earlier Available image of the lineage; ``ImageUnavailable`` when there is none.
+
+    Never the public image the original was built from: that would be a blank server."""
     lineage = naming.lineage_of(original)
     images = [
         i
@@ -92,9 +140,8 @@ def fallback(cloud: Cloud, original: models.Instance, failed_image: str | None) 
         return ImageChoice(
             newest.image_id, "lineage-fallback", f"fresh image unusable; newest lineage image {newest.name}"
         )
-    return ImageChoice(
-        original.image_id,
-        "original-image",
-        "fresh image unusable and no earlier lineage image; "
-        "launched from the original's image (changes since then are lost)",
+    fresh = f" (the fresh image {failed_image} may still finish: reconcile relaunches from it then)"
+    raise errors.ImageUnavailable(
+        f"no image of {original.instance_id} could be had in time and its lineage has no earlier image; "
+        f"nothing was launched rather than a blank server from a public image{fresh if failed_image else ''}"
     )

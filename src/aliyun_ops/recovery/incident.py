@@ -5,8 +5,9 @@ Order of work (each step bounded by ``deadline``; running out raises ``DeadlineE
 1. CreateImage, the first write, right after the single DescribeInstances the caller did.
 2. While it builds, read everything else concurrently (``gather``): disks, user data, RAM role,
    stock, instance types, spot prices, vSwitches, the EIP, and replacements already launched.
-3. Poll the image (Progress-driven interval); Available -> plan and launch at once. CreateFailed or
-   too late -> the newest earlier image of the lineage, else the original's image (``image_source``).
+3. Poll the image (Progress-driven interval); usable (Available, or Usable earlier) -> plan and launch
+   at once. CreateFailed, refused or too late -> the newest earlier image of the lineage; without one,
+   the incident fails loudly (``ImageUnavailable``): never a blank server from a public image.
 4. RunInstances per ranked candidate (sold out -> next), wait for Running, move the EIP, prune images.
 
 Exactly once, across re-deliveries and concurrent deliveries of the same notice:
@@ -36,7 +37,7 @@ from aliyun_ops.recovery import naming
 from aliyun_ops.recovery.eip import move_eip
 from aliyun_ops.recovery.gather import Inputs, find_replacements, gather
 from aliyun_ops.recovery.housekeeping import prune_images
-from aliyun_ops.recovery.image import ImageChoice, fallback, request_image, wait_image
+from aliyun_ops.recovery.image import ImageChoice, ImageRefused, fallback, request_image, wait_image
 from aliyun_ops.recovery.launch import build_spec, keeper, launch_first, plan_launch
 from aliyun_ops.recovery.summary import summarize
 
@@ -132,8 +133,11 @@ class Incident:
     def _run(self, pool: ThreadPoolExecutor) -> None:
         image_id = None
         if self.given_image is None:
-            image_id = request_image(self.cloud, self.original, self.id)
-            self.log(f"image {image_id} requested" if image_id else "instance already gone: no fresh image")
+            try:
+                image_id = request_image(self.cloud, self.original, self.id)
+                self.log(f"image {image_id} requested" if image_id else "instance already gone: no fresh image")
+            except ImageRefused as exc:
+                self.log(f"no fresh image: {exc}")
         inputs = gather(self.cloud, self.original, self.settings, pool)
         self.log("inputs gathered" + "".join(f"; {n}" for n in inputs.notes))
         self.record.before = summarize(self.original, inputs.prices, inputs.eip)
@@ -146,6 +150,7 @@ class Incident:
             self._finish(existing.instance_id, inputs, image_id, None)
             return
         pool.submit(self._notify, "incident_started")  # a new incident: say so once, not per delivery
+        self.record.image_id = image_id or ""  # a failure names the fresh image reconcile may finish from
         choice = self.given_image or self._image(image_id)
         self.record.image_id, self.record.image_source = choice.image_id, choice.source
         new_id, candidate = self._launch(inputs, choice.image_id)
@@ -156,7 +161,7 @@ class Incident:
             until = self.deadline - LAUNCH_RESERVE_S
             image = wait_image(self.cloud, image_id, until=until, max_poll_s=self.settings.image_poll_max_s)
             if image is not None:
-                self.log(f"image {image_id} Available")
+                self.log(f"image {image_id} {image.status}" + (" and Usable" if image.usable else ""))
                 return ImageChoice(image_id, "fresh")
             self.log(f"image {image_id} failed or not ready in time")
         self.check_deadline("waiting for the image")
@@ -258,6 +263,9 @@ def _advice(exc: errors.AliyunOpsError) -> str:
         return "grant the function's RAM role the action named above (see the policy in the README)"
     if isinstance(exc, errors.ReplacementFailed):
         return "allow more instance families, raise the max price, or enable the pay-as-you-go fallback"
+    if isinstance(exc, errors.ImageUnavailable):
+        return "nothing was launched: no image of the instance exists yet; once the fresh image is Available, the " \
+            "periodic reconcile relaunches the lineage from it"
     if isinstance(exc, errors.DeadlineExceeded):
         return "raise the function timeout; reconcile will finish or recover this lineage"
     return "see the error; the event will be retried, and reconcile recovers the lineage"

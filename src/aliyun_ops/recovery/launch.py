@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from aliyun_ops import errors, models
 from aliyun_ops.cloud import LaunchSpec
+from aliyun_ops.cloud.errors import PASSWORD_INHERIT_REFUSED
 from aliyun_ops.recovery import naming
 
 if TYPE_CHECKING:
@@ -121,11 +122,11 @@ def launch_first(
     unavailable: UnavailableOfferings,
     tried: list[str],
 ) -> tuple[str, models.Candidate]:
-    """RunInstances per candidate in order; sold-out ones are remembered and skipped."""
+    """RunInstances per candidate in order; sold-out (or unsuitable) ones are remembered and skipped."""
     for candidate in plan.candidates:
         label = f"{candidate.instance_type}@{candidate.zone_id}"
         try:
-            new_id = cloud.run_instances(make_spec(candidate), naming.launch_token(incident, candidate))
+            new_id = _run(cloud, make_spec(candidate), naming.launch_token(incident, candidate))
         except errors.NoStock as exc:
             unavailable.add(candidate.instance_type, candidate.zone_id)
             tried.append(f"{label}: {exc.code}")
@@ -133,6 +134,17 @@ def launch_first(
         tried.append(f"{label}: launched {new_id}")
         return new_id, candidate
     raise errors.ReplacementFailed("no candidate could be launched: " + ("; ".join(tried) or "the plan was empty"))
+
+
+def _run(cloud: Cloud, spec: LaunchSpec, token: str) -> str:
+    """RunInstances; an image without a preset password refuses PasswordInherit: then launch without it
+    (the original had no password either), under a token of its own so both deliveries agree."""
+    try:
+        return cloud.run_instances(spec, token)
+    except errors.InvalidRequest as exc:
+        if exc.code not in PASSWORD_INHERIT_REFUSED or not spec.password_inherit:
+            raise
+    return cloud.run_instances(dataclasses.replace(spec, password_inherit=False), token + "-nopw")
 
 
 def keeper(replacements: list[models.Instance]) -> models.Instance | None:

@@ -15,9 +15,8 @@ import logging
 from typing import TYPE_CHECKING
 
 from aliyun_ops import errors, models
-from aliyun_ops.models import TAG_IMAGE_OF, TAG_LINEAGE, TAG_MANAGED
+from aliyun_ops.models import TAG_IMAGE_OF, TAG_LINEAGE, TAG_MANAGED, TAG_REPLACES
 from aliyun_ops.recovery import identity
-from aliyun_ops.recovery.gather import find_replacements
 from aliyun_ops.recovery.image import ImageChoice
 from aliyun_ops.recovery.launch import keeper
 
@@ -93,16 +92,21 @@ class Reconciler:
                 newest[lineage].image_id,
             ):
                 newest[lineage] = image
-        return [o for o in (self._recover(lin, img) for lin, img in sorted(newest.items())) if o is not None]
+        if not newest:
+            return []
+        # One listing without tag filters: a tag-filtered list misses an instance launched or tagged in
+        # the last few seconds (the cloud's tag index lags), and a lineage must never be relaunched twice.
+        alive = self.cloud.describe_instances()
+        return [o for o in (self._recover(lin, img, alive) for lin, img in sorted(newest.items())) if o is not None]
 
-    def _recover(self, lineage: str, image: models.Image) -> Outcome | None:
+    def _recover(self, lineage: str, image: models.Image, alive: list[models.Instance]) -> Outcome | None:
         from aliyun_ops.recovery import Incident
         from aliyun_ops.service import Outcome
 
         last = image.tag(TAG_IMAGE_OF) or ""
-        if self.cloud.describe_instance(last) is not None or keeper(find_replacements(self.cloud, last)):
+        if any(i.instance_id == last for i in alive) or keeper([i for i in alive if i.tag(TAG_REPLACES) == last]):
             return None
-        if keeper(self.cloud.describe_instances(tags=((TAG_LINEAGE, lineage),))):
+        if keeper([i for i in alive if i.tag(TAG_LINEAGE) == lineage]):
             return None
         details = self.cloud.call("ecs", "DescribeImages", {"ImageId": image.image_id, "ImageOwnerAlias": "self"})
         rows = (details.get("Images") or {}).get("Image") or [{}]
