@@ -4,8 +4,9 @@ The old instance holds the EIP until the cloud releases it at the end of the not
 is often Running before that. We wait for the release to free the address and associate it at once.
 If the release has not come ``FORCE_MOVE_S`` before the deadline, the address is moved anyway
 (UnassociateEipAddress from the doomed instance, which is gone within seconds): the user keeps the
-address either way. AssociateEipAddress carries a deterministic ClientToken, so a re-delivery that
-repeats it is harmless.
+address either way. An EIP in ``Associating``/``Unassociating`` is polled every second until it
+settles; a call refused while it moves is simply repeated. AssociateEipAddress carries a
+deterministic ClientToken, so a re-delivery that repeats it is harmless.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 FORCE_MOVE_S = 30.0
 NEAR_RELEASE_S = 10.0  # from this long before the expected release, poll every FAST_POLL_S
 FAST_POLL_S = 1.0
+TRANSITIONS = ("Associating", "Unassociating")  # a real EIP passes through these for a few seconds
 
 
 def _current(cloud: Cloud, allocation_id: str) -> models.Eip | None:
@@ -64,4 +66,5 @@ def move_eip(
         if cloud.clock() >= deadline - 1:
             return f"EIP {eip.ip_address} not moved before the deadline (still on {current.instance_id})"
         near = expected_release is not None and cloud.clock() >= expected_release - NEAR_RELEASE_S
+        near = near or current.status in TRANSITIONS  # the cloud is moving it: the end is seconds away
         cloud.sleep(min(FAST_POLL_S if near else poll_s, max(deadline - cloud.clock() - 1, 0.1)))
