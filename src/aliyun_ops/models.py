@@ -162,6 +162,7 @@ class Image:
     architecture: str = ""
     tags: Tags = ()
     usable: bool | None = None  # DescribeImages' Usable: an instant-access image can launch while Creating
+    data_devices: tuple[str, ...] = ()  # devices of the data disks its DiskDeviceMappings carry (a full image)
 
     def tag(self, key: str) -> str | None:
         return tag_value(self.tags, key)

@@ -75,6 +75,7 @@ class World:
         eip: bool = True,
         ram_role: str | None = None,
         user_data: str | None = None,
+        data_disks: list[dict[str, Any]] | None = None,
     ) -> str:
         """A Running instance like a user would have: key pair, two SGs, tags, EIP (or a public IP)."""
         params: dict[str, Any] = {
@@ -101,6 +102,8 @@ class World:
             params["RamRoleName"] = ram_role
         if user_data:
             params["UserData"] = user_data
+        if data_disks:
+            params["DataDisk"] = data_disks
         request = ecs_models.RunInstancesRequest().from_map(params)
         iid: str = self.ecs.run_instances_with_options(request, self.rt).body.instance_id_sets.instance_id_set[0]
         self.advance(40)

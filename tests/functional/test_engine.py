@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from alibabacloud_ecs20140526 import models as ecs_models
 
 from aliyun_ops.emulator import Emulator
 from tests.functional.engine_support import VSW, World, live, tags_of
@@ -267,3 +268,32 @@ def test_redeliveries_notify_once_and_a_failure_is_always_told(world: World) -> 
             sleep=world.advance, clock=world.emu.clock.now,
         )  # fmt: skip
     assert inbox.messages[-2:] == [("started", other, "started"), ("finished", other, "failed")]
+
+
+def _disks(world: World, iid: str) -> list[tuple[str, str, int, bool, str]]:
+    body = world.ecs.describe_disks_with_options(
+        ecs_models.DescribeDisksRequest(region_id="cn-hangzhou", instance_id=iid, disk_type="data"), world.rt
+    ).body.to_map()
+    rows = body["Disks"]["Disk"]
+    return sorted((d["Device"], d["Category"], d["Size"], d["DeleteWithInstance"], d["PerformanceLevel"]) for d in rows)
+
+
+def test_the_replacement_gets_the_data_disks_of_the_original_with_their_categories_and_sizes(world: World) -> None:
+    old = world.launch(data_disks=[
+        {"Category": "cloud_essd", "Size": 100, "PerformanceLevel": "PL1", "DeleteWithInstance": True},
+        {"Category": "cloud_ssd", "Size": 50, "DeleteWithInstance": False},
+    ])
+    before = _disks(world, old)
+    outcome = world.handle(world.interrupt(old))
+    assert outcome.status == "replaced"
+    after = _disks(world, outcome.record.new_instance_id)
+    assert after == before  # same devices, categories, sizes, release setting, performance level
+
+
+def test_a_family_that_takes_only_essd_gets_the_nearest_category_for_a_data_disk(world: World) -> None:
+    old = world.launch(data_disks=[{"Category": "cloud_ssd", "Size": 50}])
+    outcome = world.handle(world.interrupt(old), allow_families=("c8i",))
+    new = world.instance(outcome.record.new_instance_id)
+    assert new is not None and new["InstanceType"].startswith("ecs.c8i.")
+    ((device, category, size, _, _),) = _disks(world, new["InstanceId"])
+    assert (device, category, size) == ("/dev/xvdb", "cloud_essd", 50)

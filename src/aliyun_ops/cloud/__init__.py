@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from aliyun_ops.cloud.client import IMAGE_STATUSES, Cloud
 from aliyun_ops.cloud.errors import is_no_stock, is_throttled, translate
-from aliyun_ops.cloud.spec import LaunchSpec
+from aliyun_ops.cloud.spec import DataDiskSpec, LaunchSpec
 
-__all__ = ["IMAGE_STATUSES", "Cloud", "LaunchSpec", "is_no_stock", "is_throttled", "translate"]
+__all__ = ["IMAGE_STATUSES", "Cloud", "DataDiskSpec", "LaunchSpec", "is_no_stock", "is_throttled", "translate"]

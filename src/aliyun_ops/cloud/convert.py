@@ -114,6 +114,11 @@ def image(d: Json) -> models.Image:
         architecture=d.get("Architecture", "") or "",
         tags=tags(d),
         usable=_bool(d.get("Usable")),
+        data_devices=tuple(
+            str(m.get("Device"))
+            for m in items(d, "DiskDeviceMappings", "DiskDeviceMapping")
+            if m.get("Type") == "data" and m.get("Device")
+        ),
     )
 
 

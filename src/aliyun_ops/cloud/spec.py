@@ -9,6 +9,25 @@ from aliyun_ops.models import Tags
 
 
 @dataclass(frozen=True)
+class DataDiskSpec:
+    """One data disk of a full image, as the replacement gets it (``DataDisk.N.Device`` names the image's
+    disk; category and size override the image's defaults, which would otherwise be cloud_efficiency)."""
+
+    device: str
+    category: str
+    size_gib: int
+    delete_with_instance: bool = True
+    performance_level: str | None = None
+
+    def to_param(self) -> dict[str, Any]:
+        p: dict[str, Any] = {"Device": self.device, "Category": self.category, "Size": self.size_gib}
+        p["DeleteWithInstance"] = self.delete_with_instance
+        if self.performance_level and self.category == "cloud_essd":
+            p["PerformanceLevel"] = self.performance_level
+        return p
+
+
+@dataclass(frozen=True)
 class LaunchSpec:
     image_id: str
     instance_type: str
@@ -26,6 +45,7 @@ class LaunchSpec:
     tags: Tags = ()
     system_disk_category: str | None = None
     system_disk_size: int | None = None
+    data_disks: tuple[DataDiskSpec, ...] = ()
     instance_charge_type: str = "PostPaid"
     internet_charge_type: str | None = None
     internet_max_bandwidth_out: int = 0
@@ -68,6 +88,8 @@ class LaunchSpec:
         disk = {"Category": self.system_disk_category, "Size": self.system_disk_size}
         if any(disk.values()):
             p["SystemDisk"] = {k: v for k, v in disk.items() if v}
+        if self.data_disks:
+            p["DataDisk"] = [d.to_param() for d in self.data_disks]
         if self.tags:
             p["Tag"] = [{"Key": k, "Value": v} for k, v in self.tags]
         return p

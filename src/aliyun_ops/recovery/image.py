@@ -42,8 +42,9 @@ FAILED_STATUSES = ("CreateFailed", "UnAvailable", "Deprecated")
 @dataclass(frozen=True)
 class ImageChoice:
     image_id: str
-    source: str  # fresh | lineage-fallback | original-image
+    source: str  # fresh | lineage-fallback
     reason: str = ""
+    data_devices: tuple[str, ...] = ()  # the image's data disks: RunInstances recreates them at these devices
 
 
 class ImageRefused(errors.AliyunOpsError):
@@ -138,7 +139,10 @@ def fallback(cloud: Cloud, original: models.Instance, failed_image: str | None) 
     if images:
         newest = max(images, key=lambda i: (i.creation_time, i.image_id))
         return ImageChoice(
-            newest.image_id, "lineage-fallback", f"fresh image unusable; newest lineage image {newest.name}"
+            newest.image_id,
+            "lineage-fallback",
+            f"fresh image unusable; newest lineage image {newest.name}",
+            newest.data_devices,
         )
     fresh = f" (the fresh image {failed_image} may still finish: reconcile relaunches from it then)"
     raise errors.ImageUnavailable(

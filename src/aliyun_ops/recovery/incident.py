@@ -153,7 +153,7 @@ class Incident:
         self.record.image_id = image_id or ""  # a failure names the fresh image reconcile may finish from
         choice = self.given_image or self._image(image_id)
         self.record.image_id, self.record.image_source = choice.image_id, choice.source
-        new_id, candidate = self._launch(inputs, choice.image_id)
+        new_id, candidate = self._launch(inputs, choice)
         self._finish(new_id, inputs, choice.image_id, candidate)
 
     def _image(self, image_id: str | None) -> ImageChoice:
@@ -162,7 +162,7 @@ class Incident:
             image = wait_image(self.cloud, image_id, until=until, max_poll_s=self.settings.image_poll_max_s)
             if image is not None:
                 self.log(f"image {image_id} {image.status}" + (" and Usable" if image.usable else ""))
-                return ImageChoice(image_id, "fresh")
+                return ImageChoice(image_id, "fresh", data_devices=image.data_devices)
             self.log(f"image {image_id} failed or not ready in time")
         self.check_deadline("waiting for the image")
         choice = fallback(self.cloud, self.original, image_id)
@@ -170,7 +170,7 @@ class Incident:
         self.record.reason = choice.reason
         return choice
 
-    def _launch(self, inputs: Inputs, image_id: str) -> tuple[str, models.Candidate]:
+    def _launch(self, inputs: Inputs, image: ImageChoice) -> tuple[str, models.Candidate]:
         self.check_deadline("planning")
         plan, enriched = plan_launch(self.original, inputs, self.settings, self.unavailable.snapshot())
         self.log(f"plan: {len(plan.candidates)} candidates" + (f", first {plan.chosen.reason}" if plan.chosen else ""))
@@ -180,7 +180,9 @@ class Incident:
         new_id, candidate = launch_first(
             self.cloud,
             plan,
-            lambda c: build_spec(enriched, inputs, c, image_id, self.settings, self.id),
+            lambda c: build_spec(
+                enriched, inputs, c, image.image_id, self.settings, self.id, data_devices=image.data_devices
+            ),
             self.id,
             self.unavailable,
             self.record.tried,

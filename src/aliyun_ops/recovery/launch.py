@@ -13,7 +13,7 @@ import dataclasses
 from typing import TYPE_CHECKING
 
 from aliyun_ops import errors, models
-from aliyun_ops.cloud import LaunchSpec
+from aliyun_ops.cloud import DataDiskSpec, LaunchSpec
 from aliyun_ops.cloud.errors import PASSWORD_INHERIT_REFUSED
 from aliyun_ops.recovery import naming
 
@@ -59,6 +59,24 @@ def plan_launch(
     return plan, enriched
 
 
+def _data_disks(
+    disks: tuple[models.Disk, ...], candidate: models.Candidate, image_devices: tuple[str, ...]
+) -> tuple[DataDiskSpec, ...]:
+    """The image's data disks with the original's category (or the nearest the candidate's family takes),
+    size and release setting. Without this, RunInstances would recreate them as its default category
+    (cloud_efficiency), a silent downgrade of ESSD disks, and release them with the instance."""
+    from aliyun_ops import planner
+
+    out = []
+    for d in disks:
+        if d.kind != "data" or not d.device or d.device not in image_devices:
+            continue
+        category, _ = planner.choose_system_disk(d.category, d.size_gib, candidate.itype)
+        pl = d.performance_level if category == d.category else None
+        out.append(DataDiskSpec(d.device, category, d.size_gib, d.delete_with_instance, pl))
+    return tuple(out)
+
+
 def _spot(original: models.Instance, candidate: models.Candidate, settings: Settings) -> tuple[str, float | None]:
     """The user's max price wins; else the original's own limit (same type only); else the candidate's."""
     if candidate.spot_strategy == "NoSpot":
@@ -78,6 +96,8 @@ def build_spec(
     image_id: str,
     settings: Settings,
     incident: str,
+    *,
+    data_devices: tuple[str, ...] = (),
 ) -> LaunchSpec:
     from aliyun_ops import planner
 
@@ -105,6 +125,7 @@ def build_spec(
         tags=naming.replacement_tags(original, incident),
         system_disk_category=category,
         system_disk_size=size,
+        data_disks=_data_disks(inputs.disks, candidate, data_devices),
         internet_charge_type=original.internet_charge_type,
         internet_max_bandwidth_out=original.internet_max_bandwidth_out,
         spot_strategy=strategy,

@@ -113,7 +113,9 @@ class Reconciler:
         gone = identity.decode(str(rows[0].get("Description") or ""), last, self.cloud.region_id, _identity_tags(image))
         if gone is None:
             return Outcome("skipped", f"lineage {lineage} lost its instance {last}, but its image has no identity")
-        choice = ImageChoice(image.image_id, "lineage-fallback", f"recovered lineage {lineage} from {image.name}")
+        choice = ImageChoice(
+            image.image_id, "lineage-fallback", f"recovered lineage {lineage} from {image.name}", image.data_devices
+        )
         incident = Incident(
             self.cloud, self.settings, gone, deadline=self._deadline(), notifier=self.notifier, image=choice
         )
