@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from aliyun_ops.emulator import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET, Emulator
+from tests.harness import patient
 
 
 def _sdk_config(emu: Emulator, **overrides: Any) -> Any:
@@ -42,11 +43,11 @@ def sdk_config(emulator: Emulator) -> Callable[..., Any]:
 def ecs_client(emulator: Emulator) -> Any:
     from alibabacloud_ecs20140526.client import Client
 
-    return Client(_sdk_config(emulator))
+    return patient(Client(_sdk_config(emulator)))
 
 
 @pytest.fixture
 def vpc_client(emulator: Emulator) -> Any:
     from alibabacloud_vpc20160428.client import Client
 
-    return Client(_sdk_config(emulator))
+    return patient(Client(_sdk_config(emulator)))

@@ -23,6 +23,7 @@ from aliyun_ops.emulator import (
     FUNCTION_ROLE_SECURITY_TOKEN,
     Emulator,
 )
+from tests.harness import patient
 
 REGION = "cn-hangzhou"
 VPC = "vpc-bp1emu0000000000main"
@@ -55,7 +56,7 @@ class World:
             endpoint=emu.endpoint,
             protocol="http",
         )
-        self.ecs, self.vpc = EcsClient(config), VpcClient(config)
+        self.ecs, self.vpc = patient(EcsClient(config)), patient(VpcClient(config))
         self.rt = RuntimeOptions()
 
     def advance(self, seconds: float) -> None:
