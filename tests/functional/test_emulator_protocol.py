@@ -121,7 +121,7 @@ def test_bad_credentials_fail_with_aliyun_codes(sdk_config: Callable[..., Any], 
 
 
 def test_unsigned_request_is_refused(emulator: Emulator) -> None:
-    answer = httpx.post(f"{emulator.url}/?Action={ECHO}&Version=2014-05-26")
+    answer = httpx.post(f"{emulator.url}/?Action={ECHO}&Version=2014-05-26&Format=JSON")
     assert (answer.status_code, answer.json()["Code"]) == (400, "MissingAccessKeyId")
 
 

@@ -1,10 +1,11 @@
-"""One RPC call from HTTP request to JSON answer: route, authenticate, authorize, inject faults, run.
+"""One RPC call from HTTP request to answer: route, authenticate, authorize, inject faults, run.
 
 Routing follows what the SDKs send: ACS3 requests name the API in ``x-acs-action``/``x-acs-version``
 headers, HMAC-SHA1 requests in the ``Action``/``Version`` query parameters. The Version picks the
 product. Errors are the real ones (``InvalidVersion``, ``InvalidAction.NotFound``, signature errors,
 ``Forbidden.RAM``); any unexpected exception becomes ``InternalError`` 500 and is logged. Every body
-gets a ``RequestId``; every call is journaled.
+gets a ``RequestId``; every call is journaled. ``answer_format`` picks XML or JSON for the answer
+(the server renders it), errors included.
 """
 
 from __future__ import annotations
@@ -53,13 +54,31 @@ class InvalidActionNotFound(EmulatorError):
     default_message = "Specified api is not found, please check your url and method."
 
 
+XML, JSON = "xml", "json"
+
+
+def answer_format(request: SignedRequest) -> str:
+    """The format the gateway answers in: the ``Format`` parameter (query, then form; ``XML``/``JSON``
+    in any case) when it names one; otherwise JSON for an ACS3-signed request (``Authorization``
+    header; the SDK also sends ``Accept: application/json``) and XML for the rest: the query-signed
+    HMAC-SHA1 style, whose documented default is XML, and unsigned requests."""
+    for source in (request.query, request.form):
+        wanted = source.get("Format", "").strip().lower()
+        if wanted in (XML, JSON):
+            return wanted
+    return JSON if request.header("authorization") is not None else XML
+
+
 @dataclass
 class RpcResult:
-    """``body`` None means: answer nothing and drop the connection (a timeout fault)."""
+    """``body`` None means: answer nothing and drop the connection (a timeout fault). ``fmt`` is
+    ``"xml"`` or ``"json"``; ``action`` names the XML root of a success (``<Action>Response``)."""
 
     status: int
     body: dict[str, Any] | None
     request_id: str
+    fmt: str = JSON
+    action: str = ""
 
 
 @dataclass
@@ -115,6 +134,7 @@ class Dispatcher:
             log.exception("emulator action %s failed", call.action or "?")
             result = RpcResult(500, self._error_body(EmulatorError(), call), call.request_id)
         self._record(call, params, result)
+        result.fmt, result.action = answer_format(request), call.action
         return result
 
     def _run(self, request: SignedRequest, params: dict[str, str], call: Call) -> RpcResult:

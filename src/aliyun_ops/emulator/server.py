@@ -1,5 +1,9 @@
 """The emulator's HTTP server: one address for ECS and VPC RPC calls plus the ``/_emulator/`` control API.
 
+RPC answers come in the format the request asks for (``dispatch.answer_format``): JSON as
+``application/json;charset=utf-8``, XML (``xmlout``) as ``text/xml;charset=utf-8``. The control API
+always answers JSON.
+
 A stdlib ``ThreadingHTTPServer`` (a thread per connection, HTTP/1.1 keep-alive, a deep listen backlog
 so hundreds of concurrent calls are accepted). A ticker thread fires the emulated clock's due
 callbacks, so with ``time_scale > 0`` scheduled releases happen and subscribed events go out without
@@ -22,11 +26,11 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from . import control
+from . import control, xmlout
 from .control_client import EmulatorControl
-from .core import Clock
+from .core import Clock, EmulatorError
 from .delivery import Deliverer, interruption_event, state_change_event
-from .dispatch import Dispatcher
+from .dispatch import XML, Dispatcher
 from .faults import Faults
 from .journal import Journal
 from .ram import RamPolicy, parse_policy
@@ -116,7 +120,17 @@ class _Handler(BaseHTTPRequestHandler):
         if result.body is None:  # a timeout fault: answer nothing and drop the connection
             self.close_connection = True
             return
-        self._send(result.status, result.body, {"x-acs-request-id": result.request_id})
+        headers = {"x-acs-request-id": result.request_id}
+        if result.fmt != XML:
+            self._send(result.status, result.body, headers)
+            return
+        status, body = result.status, result.body
+        try:
+            data = xmlout.render(body, xmlout.root_for(result.action, status))
+        except ValueError:  # a body with a key XML cannot name: our bug, answered like Aliyun's own
+            log.exception("emulator action %s: the answer cannot be written as XML", result.action)
+            status, data = 500, xmlout.render(EmulatorError().body(result.request_id), "Error")
+        self._send_bytes(status, data, xmlout.CONTENT_TYPE, headers)
 
     def _signed_request(self, path: str, query: str, raw: bytes) -> SignedRequest:
         headers: dict[str, list[str]] = {}
@@ -136,8 +150,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
         data = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        self._send_bytes(status, data, "application/json;charset=utf-8", headers)
+
+    def _send_bytes(self, status: int, data: bytes, content_type: str, headers: dict[str, str] | None) -> None:
         self.send_response(status)
-        self.send_header("Content-Type", "application/json;charset=utf-8")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
         for name, value in (headers or {}).items():
             self.send_header(name, value)
