@@ -25,12 +25,19 @@ from aliyun_ops.cloud.errors import translate
         (ClientException(code="IdempotentParameterMismatch", status_code=400), errors.IdempotencyConflict),
         (ClientException(code="InvalidParameter", status_code=400), errors.InvalidRequest),
         (ConnectionError("reset"), errors.ServiceError),
+        # the whole throttling family real clients retry, and the busy-instance refusal of CreateImage
+        (ClientException(code="Throttling.Api", status_code=400), errors.Throttled),
+        (ClientException(code="Rejected.Throttling", status_code=400), errors.Throttled),
+        (ServerException(code="ServiceUnavailable", status_code=503), errors.ServiceError),
+        (ClientException(code="IncorrectInstanceStatus", status_code=403), errors.InvalidRequest),
+        (ClientException(code="InvalidDataDiskCategory.ValueNotSupported", status_code=400), errors.NoStock),
     ],
 )
 def test_translate_sorts_codes(exc: Exception, expected: type[errors.CloudError]) -> None:
     err = translate(exc, "RunInstances")
     assert type(err) is expected
     assert err.action == "RunInstances"
+    assert err.retryable == (expected in (errors.Throttled, errors.ServiceError))
 
 
 class _FlakySdk:
