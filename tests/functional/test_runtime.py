@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from aliyun_ops import errors, service
 from aliyun_ops.config import Credentials, Settings
+from aliyun_ops.deploy import load_ram_policy
 from aliyun_ops.emulator import Emulator
 from aliyun_ops.events import MAX_EVENT_BYTES
 from aliyun_ops.runtime import fc
@@ -275,7 +276,7 @@ def test_handler_raises_on_malformed_input_and_on_failure(monkeypatch: pytest.Mo
 # -- the real engine against the emulator ---------------------------------------------------------
 @pytest.fixture
 def world() -> Iterator[World]:
-    with Emulator(host="127.0.0.1", port=0) as emu:
+    with Emulator(host="127.0.0.1", port=0, function_role_policy=load_ram_policy()) as emu:
         yield World(emu)
 
 
