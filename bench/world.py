@@ -67,13 +67,14 @@ class World:
     want_eip: bool = False
 
     def start(self) -> World:
+        from aliyun_ops.deploy import load_ram_policy
         from aliyun_ops.emulator import Emulator
         from aliyun_ops.emulator.backend import load_default_scenario
 
         _fast_emulator_sockets()
         scenario = copy.deepcopy(load_default_scenario())
         scenario["timing"] = {**scenario.get("timing", {}), **self.timing}
-        self.emu = Emulator(scenario=scenario, time_scale=self.scale).start()
+        self.emu = Emulator(scenario=scenario, time_scale=self.scale, function_role_policy=load_ram_policy()).start()
         self.client, self.vpc = _clients(self.emu.endpoint)
         return self
 

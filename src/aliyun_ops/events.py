@@ -1,11 +1,15 @@
 """Raw event bodies -> typed events, at the edge.
 
-Two envelopes reach the function: a CloudMonitor event-alarm rule delivers its own JSON
-(``product``/``name``/``content``), EventBridge delivers a CloudEvents 1.0 envelope
-(``specversion``/``type``/``data``). Each has one small parser, looked up by the body's shape. Whatever
-is well formed but not ours (another product, another ECS event) becomes :class:`Ignored` with a
-reason; whatever cannot be understood raises :class:`~aliyun_ops.errors.EventError` with a reason and
-nothing else, so the runtimes can answer "bad request" instead of crashing.
+Three shapes reach the function, one event per body: a CloudMonitor event-alarm rule delivers its own
+JSON (``product``/``name``/``content``), EventBridge delivers a CloudEvents 1.0 envelope
+(``specversion``/``type``/``data``), and CloudMonitor's pull API (``DescribeSystemEventAttribute``,
+cms 2019-01-01) lists items with PascalCase keys (``Product``/``Name``/``Content``), one of which may be
+handed on as the body. The event's own fields (``content``/``data``/``Content``) may be an object or
+a JSON string of one. Each shape has one small parser, looked up by the body's shape. Whatever is well
+formed but not ours (another product, another ECS event) becomes :class:`Ignored` with a reason;
+whatever cannot be understood raises :class:`~aliyun_ops.errors.EventError` with a reason and nothing
+else, so the runtimes can answer "bad request" instead of crashing. Events are untrusted: the instance
+id must look like an ECS id and the region like a region id, or the event is refused.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any
 
 from aliyun_ops.errors import EventError
@@ -28,6 +33,12 @@ HANDLED_NAMES = (INTERRUPTION, STATE_CHANGE)
 _INSTANCE_ID = re.compile(r"^i-[A-Za-z0-9_-]{1,62}$")
 # acs:ecs:<region>:<account>:instance/<id>; samples also carry placeholders like "<resource-id>".
 _ARN = re.compile(r"^acs:ecs:(?P<region>[^:]*):(?P<account>[^:]*):instance/(?P<id>.*)$")
+# Region ids ("cn-hangzhou", "eu-west-1", "cn-shanghai-finance-1"): the same rule as config's region_id.
+# The event's region becomes the API endpoint's region, so nothing else may pass.
+_REGION = re.compile(r"^[a-z]{2,}(-[a-z0-9]+)+$")
+_REGION_MAX = 64
+# DescribeSystemEventAttribute's Time is UNIX milliseconds; anything past 9999-12-31 is not a time.
+_MAX_TIME_MS = 253_402_300_800_000
 
 
 @dataclass(frozen=True)
@@ -35,14 +46,14 @@ class InstanceEvent:
     """An ECS instance event worth a policy decision."""
 
     event_id: str
-    format: str  # "cloudmonitor" | "eventbridge"
+    format: str  # "cloudmonitor" | "eventbridge" | "cloudmonitor-api" (a DescribeSystemEventAttribute item)
     name: str  # INTERRUPTION | STATE_CHANGE
     instance_id: str
     region_id: str  # "" when the event names none: the caller falls back to its configured region
     account_id: str = ""
     action: str | None = None  # content.action: "delete"; samples mask it ("de***")
     state: str | None = None  # StateChange: Stopped, Deleted, ...
-    time: str = ""
+    time: str = ""  # as the envelope gives it; a pull item's UNIX ms as ISO 8601 UTC
 
     @property
     def is_interruption(self) -> bool:
@@ -69,7 +80,8 @@ def parse_event(raw: bytes | str | Mapping[str, Any]) -> InstanceEvent | Ignored
             return parser(body)
     keys = ", ".join(sorted(str(k) for k in body)[:8]) or "none"
     raise EventError(
-        f"not a CloudMonitor (product/name/content) nor a CloudEvents (specversion/type/data) event; keys: {keys}"
+        "not a CloudMonitor (product/name/content), CloudEvents (specversion/type/data) nor "
+        f"DescribeSystemEventAttribute item (Product/Name/Content) event; keys: {keys}"
     )
 
 
@@ -131,12 +143,17 @@ class _Envelope:
     payload: str
     resource: str
     region: str
-    account: str
+    account: str  # "" when the envelope has none (the resource name may still carry it)
     time: str
+    id: str = "id"
+    time_ms: bool = False  # the time is UNIX milliseconds (a number), not a string
 
 
 _CLOUDMONITOR = _Envelope("cloudmonitor", "content", "resourceId", "regionId", "userId", "eventTime")
 _CLOUDEVENTS = _Envelope("eventbridge", "data", "subject", "aliyunregionid", "aliyunaccountid", "time")
+# One item of DescribeSystemEventAttribute's SystemEvents.SystemEvent[] (cms 2019-01-01): Content is a
+# JSON string, Time is UNIX ms, Id exists in the newer API versions only, no account field.
+_CMS_API = _Envelope("cloudmonitor-api", "Content", "ResourceId", "RegionId", "", "Time", id="Id", time_ms=True)
 
 
 def _parse_cloudmonitor(body: dict[str, Any]) -> InstanceEvent | Ignored:
@@ -146,6 +163,26 @@ def _parse_cloudmonitor(body: dict[str, Any]) -> InstanceEvent | Ignored:
     if product.upper() != "ECS":
         return Ignored(f"product {product!r} is not ECS")
     return _instance_event(body, _CLOUDMONITOR, name)
+
+
+def _parse_cms_api(body: dict[str, Any]) -> InstanceEvent | Ignored:
+    """One DescribeSystemEventAttribute item: the CloudMonitor event with PascalCase keys."""
+    product = _str(body, "Product", required=True) or ""
+    name = _str(body, "Name", required=True) or ""
+    if product.upper() != "ECS":
+        return Ignored(f"product {product!r} is not ECS")
+    return _instance_event(body, _CMS_API, name)
+
+
+def _refuse_cms_api_response(body: dict[str, Any]) -> InstanceEvent | Ignored:
+    """A whole DescribeSystemEventAttribute response (or its SystemEvents object): a body is one event, so
+    whoever forwards the list must send its items one by one."""
+    events = body.get("SystemEvents", body)
+    items = events.get("SystemEvent") if isinstance(events, dict) else None
+    count = f"{len(items)} item(s)" if isinstance(items, list) else "no SystemEvent list"
+    raise EventError(
+        f"a whole DescribeSystemEventAttribute response ({count}); send one SystemEvents.SystemEvent item per event"
+    )
 
 
 def _parse_cloudevents(body: dict[str, Any]) -> InstanceEvent | Ignored:
@@ -162,12 +199,15 @@ def _parse_cloudevents(body: dict[str, Any]) -> InstanceEvent | Ignored:
 
 def _instance_event(body: dict[str, Any], env: _Envelope, name: str) -> InstanceEvent | Ignored:
     """The event; the instance id comes from the payload, else from the resource name, and the
-    top-level region wins over the one inside the resource name (the README's sample has both)."""
-    payload = _obj(body, env.payload)
+    top-level region wins over the one inside the resource name (the README's sample has both).
+    Another ECS event is ignored before its payload is read: what it carries is none of our business."""
     if name not in HANDLED_NAMES:
         return Ignored(f"ECS event {name!r} is not an interruption or a state change")
-    arn = _arn(_str(body, env.resource))
-    instance_id = _str(payload, "instanceId") or _str(payload, "resourceId") or arn.get("id", "")
+    payload = _payload(body, env.payload)
+    resource = _str(body, env.resource)
+    arn = _arn(resource)
+    bare = resource if resource and not arn and _INSTANCE_ID.match(resource) else ""  # a pull item's plain id
+    instance_id = _str(payload, "instanceId") or _str(payload, "resourceId") or arn.get("id", "") or bare
     if not instance_id:
         raise EventError(f"{name} event with no instance id")
     if not _INSTANCE_ID.match(instance_id):
@@ -175,16 +215,19 @@ def _instance_event(body: dict[str, Any], env: _Envelope, name: str) -> Instance
     state = _str(payload, "state")
     if name == STATE_CHANGE and not state:
         raise EventError(f"{name} event without a state")
+    region_id = _str(body, env.region) or arn.get("region", "")
+    if region_id and (len(region_id) > _REGION_MAX or not _REGION.match(region_id)):
+        raise EventError(f"{name} event with an invalid region id {_short(region_id)!r}")
     return InstanceEvent(
-        event_id=_str(body, "id") or "",
+        event_id=_str(body, env.id) or "",
         format=env.format,
         name=name,
         instance_id=instance_id,
-        region_id=_str(body, env.region) or arn.get("region", ""),
-        account_id=_str(body, env.account) or arn.get("account", ""),
+        region_id=region_id,
+        account_id=(_str(body, env.account) if env.account else None) or arn.get("account", ""),
         action=_str(payload, "action"),
         state=state,
-        time=_str(body, env.time) or "",
+        time=_time_ms(body, env.time) if env.time_ms else _str(body, env.time) or "",
     )
 
 
@@ -196,9 +239,19 @@ def _looks_cloudevents(body: dict[str, Any]) -> bool:
     return "specversion" in body and "type" in body
 
 
+def _looks_cms_api(body: dict[str, Any]) -> bool:
+    return "Product" in body and "Name" in body
+
+
+def _looks_cms_api_response(body: dict[str, Any]) -> bool:
+    return "SystemEvents" in body or "SystemEvent" in body
+
+
 _PARSERS: tuple[tuple[Callable[[dict[str, Any]], bool], Callable[[dict[str, Any]], InstanceEvent | Ignored]], ...] = (
     (_looks_cloudevents, _parse_cloudevents),
     (_looks_cloudmonitor, _parse_cloudmonitor),
+    (_looks_cms_api, _parse_cms_api),
+    (_looks_cms_api_response, _refuse_cms_api_response),
 )
 
 
@@ -214,13 +267,40 @@ def _str(body: dict[str, Any], key: str, *, required: bool = False) -> str | Non
     return value
 
 
-def _obj(body: dict[str, Any], key: str) -> dict[str, Any]:
+def _payload(body: dict[str, Any], key: str) -> dict[str, Any]:
+    """The event's own fields: an object, or a string holding the JSON text of one (as the pull API
+    always sends ``Content``, and as a delivery may send ``content``); anything else is an EventError."""
     value = body.get(key)
     if value is None:
         raise EventError(f"event field {key!r} is missing")
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except (ValueError, RecursionError) as exc:
+            raise EventError(
+                f"event field {key!r} must be an object or a JSON string of one; this string is not JSON: {_short(exc)}"
+            ) from None
+        if not isinstance(value, dict):
+            raise EventError(
+                f"event field {key!r} must be an object or a JSON string of one; this string holds {_json_type(value)}"
+            )
+        return value
     if not isinstance(value, dict):
         raise EventError(f"event field {key!r} must be an object, not {_json_type(value)}")
     return value
+
+
+def _time_ms(body: dict[str, Any], key: str) -> str:
+    """UNIX milliseconds (a number, or a string of digits) as ISO 8601 UTC; absent is ""."""
+    value = body.get(key)
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 16:
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < _MAX_TIME_MS:
+        raise EventError(f"event field {key!r} must be UNIX milliseconds, not {_short(repr(value))}")
+    moment = datetime.fromtimestamp(value / 1000, tz=timezone.utc)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _arn(resource: str | None) -> dict[str, str]:

@@ -8,13 +8,14 @@ from typing import Any
 import pytest
 from alibabacloud_ecs20140526 import models as ecs_models
 
+from aliyun_ops.deploy import load_ram_policy
 from aliyun_ops.emulator import Emulator
 from tests.functional.engine_support import VSW, World, live, tags_of
 
 
 @pytest.fixture
 def world() -> Iterator[World]:
-    with Emulator(host="127.0.0.1", port=0) as emu:
+    with Emulator(host="127.0.0.1", port=0, function_role_policy=load_ram_policy()) as emu:
         yield World(emu)
 
 

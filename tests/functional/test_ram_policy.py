@@ -17,14 +17,14 @@ from collections.abc import Iterator
 import pytest
 
 from aliyun_ops import errors
-from aliyun_ops.deploy import policy_actions
+from aliyun_ops.deploy import load_ram_policy, policy_actions
 from aliyun_ops.emulator import FUNCTION_ROLE_ACCESS_KEY_ID, Emulator
 from tests.functional.engine_support import World, tags_of
 
 
 @pytest.fixture
 def world() -> Iterator[World]:
-    with Emulator(host="127.0.0.1", port=0) as emu:
+    with Emulator(host="127.0.0.1", port=0, function_role_policy=load_ram_policy()) as emu:
         yield World(emu)
 
 
@@ -106,8 +106,6 @@ def test_an_action_outside_the_policy_is_refused_for_the_role_only(world: World)
 
 def test_launching_with_a_ram_role_needs_pass_role(world: World) -> None:
     """RunInstances with RamRoleName is refused for a policy without ram:PassRole."""
-    from aliyun_ops.deploy import load_ram_policy
-
     policy = load_ram_policy()
     policy["Statement"] = [s for s in policy["Statement"] if "ram:PassRole" not in s["Action"]]
     creds = world.emu.backend.credentials
@@ -116,3 +114,23 @@ def test_launching_with_a_ram_role_needs_pass_role(world: World) -> None:
     with pytest.raises(errors.AliyunOpsError):
         world.handle(world.interrupt(old))
     assert not [i for i in world.instances() if tags_of(i).get("aops:replaces") == old]
+
+
+def test_the_function_role_carries_exactly_the_policy_its_starter_gives() -> None:
+    """The emulator knows no product policy: the role exists only with the one it is given (so a caller
+    that forgets it fails with InvalidAccessKeyId instead of running unrestricted), keeps it across
+    resets, and a scenario credential naming "aliyun-ops" gets that same policy."""
+    from aliyun_ops.emulator.backend import FUNCTION_ROLE_POLICY, Backend, load_default_scenario
+    from aliyun_ops.emulator.core import Clock
+
+    policy = load_ram_policy()
+    assert FUNCTION_ROLE_ACCESS_KEY_ID not in Backend(Clock(time_scale=0.0)).credentials
+    other = {"accessKeyId": "STS.other", "accessKeySecret": "other-secret", "policy": FUNCTION_ROLE_POLICY}
+    scenario = {**load_default_scenario(), "credentials": [other]}
+    backend = Backend(Clock(time_scale=0.0), scenario, function_role_policy=policy)
+    assert backend.credentials[FUNCTION_ROLE_ACCESS_KEY_ID].policy == policy
+    assert backend.credentials["STS.other"].policy == policy
+    backend.reset()
+    assert backend.credentials[FUNCTION_ROLE_ACCESS_KEY_ID].policy == policy
+    with pytest.raises(ValueError, match="no function-role policy"):
+        Backend(Clock(time_scale=0.0), scenario)

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from aliyun_ops import errors, service
 from aliyun_ops.config import Credentials, Settings
+from aliyun_ops.deploy import load_ram_policy
 from aliyun_ops.emulator import Emulator
 from aliyun_ops.events import MAX_EVENT_BYTES
 from aliyun_ops.runtime import fc
@@ -275,7 +276,7 @@ def test_handler_raises_on_malformed_input_and_on_failure(monkeypatch: pytest.Mo
 # -- the real engine against the emulator ---------------------------------------------------------
 @pytest.fixture
 def world() -> Iterator[World]:
-    with Emulator(host="127.0.0.1", port=0) as emu:
+    with Emulator(host="127.0.0.1", port=0, function_role_policy=load_ram_policy()) as emu:
         yield World(emu)
 
 
@@ -320,6 +321,42 @@ def test_interruption_through_the_server_replaces_the_instance(world: World) -> 
     # exist there: answered, nothing replaced.
     assert readme.status_code == 200 and readme.json()["status"] == "skipped"
     assert "i-d7o6oaa1z4lpi4ekuf6k" in readme.json()["message"]
+
+
+def test_string_content_notice_through_the_server_replaces_the_instance(world: World) -> None:
+    """CloudMonitor's ``content`` as a JSON string goes the whole way: parsed, acted on, replaced; the same
+    notice pulled from DescribeSystemEventAttribute (PascalCase, ``Content`` a string) finds it done."""
+    old = world.launch()
+    event = world.interrupt(old)
+    notice = {**event, "content": json.dumps(event["content"])}
+    pulled = {
+        "Id": event["id"],
+        "Product": "ECS",
+        "Name": event["name"],
+        "Level": "WARN",
+        "Status": "Normal",
+        "ResourceId": event["resourceId"],
+        "RegionId": event["regionId"],
+        "Time": 1554783506922,
+        "Content": json.dumps(event["content"]),
+    }
+    headers = {
+        "x-fc-access-key-id": CREDS.access_key_id,
+        "x-fc-access-key-secret": CREDS.access_key_secret,
+        "x-fc-security-token": CREDS.security_token or "",
+    }
+    with RuntimeServer(runner=emulator_runner(world)) as srv:
+        first = post(srv, json.dumps(notice).encode(), **headers)
+        again = post(srv, json.dumps(pulled).encode(), **headers)
+        broken = post(srv, json.dumps({**notice, "content": '{"instanceId": "' + old}).encode(), **headers)
+    assert isinstance(notice["content"], str)
+    assert first.status_code == 200 and first.json()["status"] == "replaced", first.text
+    new_id = first.json()["record"]["new_instance_id"]
+    new = world.instance(new_id)
+    assert new is not None and new["Status"] == "Running" and new["InstanceName"] == "web-1"
+    assert again.status_code == 200 and again.json()["status"] == "already-replaced", again.text
+    assert broken.status_code == 400 and "'content'" in broken.json()["error"]
+    assert [i["InstanceId"] for i in world.instances() if i["InstanceName"] == "web-1"] == [new_id]
 
 
 def test_interruption_through_the_handler_replaces_the_instance(world: World, monkeypatch: pytest.MonkeyPatch) -> None:

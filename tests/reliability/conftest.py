@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from aliyun_ops.deploy import load_ram_policy
 from aliyun_ops.emulator import Emulator
 from tests.functional.engine_support import World
 from tests.reliability.support import COUNTS, COUNTS_LOCK
@@ -18,7 +19,7 @@ from tests.reliability.support import COUNTS, COUNTS_LOCK
 
 @pytest.fixture
 def world() -> Iterator[World]:
-    with Emulator(host="127.0.0.1", port=0) as emu:
+    with Emulator(host="127.0.0.1", port=0, function_role_policy=load_ram_policy()) as emu:
         yield World(emu)
 
 

@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from aliyun_ops import errors
+from aliyun_ops.deploy import load_ram_policy
 from aliyun_ops.emulator import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET, Emulator
 from aliyun_ops.events import MAX_EVENT_BYTES
 from aliyun_ops.runtime.invoke import Invocation, Runner
@@ -83,7 +84,7 @@ headers = st.fixed_dictionaries(
 
 @pytest.fixture(scope="module")
 def emulator() -> Iterator[Emulator]:
-    with Emulator(host="127.0.0.1", port=0) as emu:
+    with Emulator(host="127.0.0.1", port=0, function_role_policy=load_ram_policy()) as emu:
         yield emu
 
 

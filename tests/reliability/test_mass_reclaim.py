@@ -18,6 +18,7 @@ from typing import Any
 from alibabacloud_ecs20140526 import models as ecs_models
 
 from aliyun_ops import errors, service
+from aliyun_ops.deploy import load_ram_policy
 from aliyun_ops.emulator import Emulator
 from aliyun_ops.models import TAG_REPLACES
 from tests.functional.engine_support import CREDS, SGS, VSW, World, settings, tags_of
@@ -65,7 +66,8 @@ def _deliver(world: World, event: dict[str, Any]) -> tuple[str, int]:
 
 
 def test_a_hundred_reclaimed_at_once_are_all_replaced_once(record_counts: Any) -> None:
-    with Emulator(host="127.0.0.1", port=0, time_scale=0.0) as emu:  # time stands still while we set up
+    # time stands still while we set up
+    with Emulator(host="127.0.0.1", port=0, time_scale=0.0, function_role_policy=load_ram_policy()) as emu:
         world = World(emu)
         olds = _launch_pool(world)
         for zone, left in STOCK.items():

@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from aliyun_ops.deploy import load_ram_policy, policy_actions
-from aliyun_ops.deploy.package import MARKER, PackageError, build, pip_command, prepare
+from aliyun_ops.deploy.package import MARKER, PackageError, build, leave_out, pip_command, prepare
 
 ROOT = Path(__file__).resolve().parents[2]
 HANDLER = "aliyun_ops.runtime.fc.handler"
@@ -183,6 +183,7 @@ def test_build_yields_an_importable_code_folder(tmp_path: Path) -> None:
 
     assert (out / "aliyun_ops" / "__init__.py").exists()
     assert json.loads((out / "aliyun_ops" / "deploy" / "ram-policy.json").read_text()) == load_ram_policy()
+    _assert_no_emulator(out)
     handler_module = HANDLER.rpartition(".")[0]
     has_handler = (ROOT / "src" / Path(*handler_module.split("."))).with_suffix(".py").exists()
     probe = (
@@ -210,6 +211,7 @@ def test_offline_build_holds_the_dependencies_and_runs_without_site_packages(tmp
 
     for package in ("alibabacloud_ecs20140526", "alibabacloud_vpc20160428", "tenacity", "pydantic_core", "httpx"):
         assert (out / package).is_dir(), f"{package} was not vendored"
+    _assert_no_emulator(out)
     probe = (
         "import sys; sys.path.insert(0, sys.argv[1]); import site\n"
         "import aliyun_ops.runtime.fc as fc, alibabacloud_ecs20140526.client, alibabacloud_vpc20160428.client\n"
@@ -222,3 +224,72 @@ def test_offline_build_holds_the_dependencies_and_runs_without_site_packages(tmp
     assert done.returncode == 0, done.stderr[-2000:]
     ok, sdk_file = done.stdout.split()
     assert ok == "True" and Path(sdk_file).resolve().is_relative_to(out.resolve())
+    # Both entry points run from the folder alone: the handler answers a notice it ignores, the custom
+    # runtime's command (s.custom.yaml: the CLI's `serve`) loads; neither misses the emulator.
+    event = (ROOT / "tests" / "events" / "cloudmonitor_other_product.json").read_text(encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", _ENTRY_POINTS_PROBE, str(out), event],
+        capture_output=True, text=True, check=False, cwd=tmp_path, env={"ALIYUN_OPS_REGION": "cn-hangzhou"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout) == {"status": "ignored", "serve": True, "emulator_modules": []}
+
+
+_ENTRY_POINTS_PROBE = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from types import SimpleNamespace
+import aliyun_ops.runtime.fc as fc
+status = json.loads(fc.handler(sys.argv[2].encode(), SimpleNamespace(request_id="r-1", credentials=None)))["status"]
+from aliyun_ops.cli.app import app
+import aliyun_ops.runtime.server
+serve = any(c.name == "serve" for c in app.registered_commands)
+print(json.dumps({"status": status, "serve": serve,
+                  "emulator_modules": sorted(m for m in sys.modules if m.startswith("aliyun_ops.emulator"))}))
+"""
+
+
+def _assert_no_emulator(out: Path) -> None:
+    """No emulator in the folder, nor in the installed RECORD; the rest of the package is listed."""
+    assert not (out / "aliyun_ops" / "emulator").exists()
+    assert not list(out.rglob("scenarios/default.json"))
+    (record,) = out.glob("aliyun_ops-*.dist-info/RECORD")
+    listed = [line.split(",", 1)[0] for line in record.read_text(encoding="utf-8").splitlines()]
+    assert "aliyun_ops/runtime/fc.py" in listed and "aliyun_ops/deploy/ram-policy.json" in listed
+    assert not [name for name in listed if name.startswith("aliyun_ops/emulator")]
+
+
+def test_the_function_entry_points_do_not_import_the_emulator() -> None:
+    """Here the emulator is installed; importing the handler module and running it on a notice still
+    leaves it unimported (the static rule is in tests/unit/test_architecture.py)."""
+    event = (ROOT / "tests" / "events" / "cloudmonitor_other_product.json").read_text(encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-c", _ENTRY_POINTS_PROBE, str(ROOT / "src"), event],
+        capture_output=True, text=True, check=False, env={"ALIYUN_OPS_REGION": "cn-hangzhou"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout) == {"status": "ignored", "serve": True, "emulator_modules": []}
+    assert importlib.util.find_spec("aliyun_ops.emulator") is not None  # so the check above meant something
+
+
+def test_leave_out_removes_the_folder_and_its_record_lines(tmp_path: Path) -> None:
+    (tmp_path / "aliyun_ops" / "emulator" / "scenarios").mkdir(parents=True)
+    (tmp_path / "aliyun_ops" / "emulator" / "scenarios" / "default.json").write_text("{}")
+    (tmp_path / "aliyun_ops" / "events.py").write_text("")
+    info = tmp_path / "aliyun_ops-0.1.0.dist-info"
+    info.mkdir()
+    (info / "RECORD").write_text(
+        "aliyun_ops/events.py,sha256=abc,10\n"
+        "aliyun_ops/emulator/scenarios/default.json,sha256=def,2\n"
+        '"aliyun_ops/emulator/a,b.py",sha256=ghi,3\n'
+        "aliyun_ops/emulator_notes.txt,,\n"
+        "aliyun_ops-0.1.0.dist-info/RECORD,,\n"
+    )
+    assert leave_out(tmp_path) == ["aliyun_ops/emulator"]
+    assert not (tmp_path / "aliyun_ops" / "emulator").exists() and (tmp_path / "aliyun_ops" / "events.py").exists()
+    assert (info / "RECORD").read_text().splitlines() == [
+        "aliyun_ops/events.py,sha256=abc,10",
+        "aliyun_ops/emulator_notes.txt,,",
+        "aliyun_ops-0.1.0.dist-info/RECORD,,",
+    ]
+    assert leave_out(tmp_path) == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from datetime import datetime
 
 import pytest
 from hypothesis import given, settings
@@ -147,6 +148,130 @@ def test_malformed_events_raise_event_error_with_a_reason(raw: object, reason: s
         parse_event(raw)  # type: ignore[arg-type]
 
 
+# -- content given as a JSON string, and CloudMonitor's pull API (DescribeSystemEventAttribute) ------------
+
+
+@pytest.mark.parametrize(
+    ("variant", "twin"),
+    [
+        ("cloudmonitor_interruption_string_content", "cloudmonitor_interruption"),
+        ("cloudmonitor_statechange_stopped_string_content", "cloudmonitor_statechange_stopped"),
+        ("cloudmonitor_system_maintenance_string_content", "cloudmonitor_system_maintenance"),
+    ],
+)
+def test_string_content_parses_like_its_object_twin(variant: str, twin: str) -> None:
+    assert isinstance(load_event(variant)["content"], str)
+    assert parse_event(load_event_bytes(variant)) == parse_event(load_event_bytes(twin))
+
+
+def test_pull_api_item_is_the_same_notice_as_the_delivered_one() -> None:
+    item, pushed = parsed("cms_api_interruption"), parsed("cloudmonitor_interruption")
+    same = ("name", "instance_id", "region_id", "account_id", "action", "state", "event_id")
+    assert [getattr(item, f) for f in same] == [getattr(pushed, f) for f in same]
+    assert item.format == "cloudmonitor-api" and item.is_interruption and not item.action_masked
+    # Time is UNIX ms; the same instant as the delivery's eventTime.
+    assert datetime.fromisoformat(item.time.replace("Z", "+00:00")) == datetime.strptime(
+        pushed.time, "%Y%m%dT%H%M%S.%f%z"
+    )
+
+
+def test_pull_api_item_variants() -> None:
+    item = load_event("cms_api_interruption")
+    as_text = parse_event(item | {"Time": str(item["Time"])})
+    assert isinstance(as_text, InstanceEvent) and as_text.time == "2019-04-09T04:18:26.922Z"
+    # Older API versions have no Id; a plain instance id as ResourceId; Content without instanceId.
+    bare = {k: v for k, v in item.items() if k != "Id"} | {
+        "ResourceId": "i-bp1ecr0000005go2go",
+        "Content": json.dumps({"action": "delete"}),
+    }
+    event = parsed_dict(bare)
+    assert (event.event_id, event.instance_id, event.account_id) == ("", "i-bp1ecr0000005go2go", "")
+    stopped = parsed_dict(
+        item | {"Name": STATE_CHANGE, "Content": json.dumps({"resourceId": "i-bp1ecr0000005go2go", "state": "Stopped"})}
+    )
+    assert (stopped.name, stopped.state, stopped.is_interruption) == (STATE_CHANGE, "Stopped", False)
+    assert "not ECS" in _ignored(item | {"Product": "RDS"})
+    assert "SystemMaintenance.Reboot" in _ignored(item | {"Name": "Instance:SystemMaintenance.Reboot", "Content": "?"})
+
+
+def _ignored(body: dict[str, object]) -> str:
+    result = parse_event(body)
+    assert isinstance(result, Ignored), result
+    return result.reason
+
+
+def test_a_whole_pull_api_response_is_refused_not_half_read() -> None:
+    """A body is one event: a response listing several must be split by whoever forwards it."""
+    items = [load_event("cms_api_interruption")] * 2
+    response = {"Code": "200", "Message": "success", "RequestId": "60912C8D-B340-4253-ADE7-61ACDFD25CFC",
+                "Success": "true", "SystemEvents": {"SystemEvent": items}}  # fmt: skip
+    with pytest.raises(EventError, match=r"DescribeSystemEventAttribute response \(2 item"):
+        parse_event(json.dumps(response))
+    with pytest.raises(EventError, match=r"one SystemEvents\.SystemEvent item"):
+        parse_event(response["SystemEvents"])  # type: ignore[arg-type]
+
+
+_CM = "cloudmonitor_interruption"
+_CM_STR = "cloudmonitor_interruption_string_content"
+_API = "cms_api_interruption"
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        # content/Content strings that are not JSON, or JSON but not an object
+        (_mutated(_CM_STR, ("content",), '{"instanceId":"i-bp1ecr0000005go2go",'), "'content' .*is not JSON"),
+        (_mutated(_CM_STR, ("content",), ""), "'content' .*is not JSON"),
+        (_mutated(_CM_STR, ("content",), "[1, 2]"), "'content' .*holds an array"),
+        (_mutated(_CM_STR, ("content",), "null"), "'content' .*holds null"),
+        (_mutated(_CM_STR, ("content",), json.dumps(json.dumps({"instanceId": "i-x"}))), "holds a string"),
+        (_mutated(_CM_STR, ("content",), "[" * 100_000), "'content' .*is not JSON"),
+        (_mutated("eventbridge_interruption", ("data",), "not json"), "'data' .*is not JSON"),
+        (_mutated(_API, ("Content",), "de***"), "'Content' .*is not JSON"),
+        (_mutated(_API, ("Content",), "42"), "'Content' .*holds a number"),
+        (_mutated(_API, ("Content",), _DELETE), "'Content' is missing"),
+        (_mutated(_API, ("Content",), {"instanceId": 7}), "'instanceId' must be a string"),
+        # what a string content holds is checked like an object's
+        (_mutated(_CM_STR, ("content",), '{"instanceId":"i-bad id; rm -rf","action":"delete"}'), "invalid instance id"),
+        (_mutated(_CM_STR, ("content",), '{"action":"delete"}') | {"resourceId": "x"}, "no instance id"),
+        (_mutated(_API, ("Content",), '{"action":"delete"}') | {"ResourceId": "i-../../x"}, "no instance id"),
+        (_mutated("cloudmonitor_statechange_stopped_string_content", ("content",), '{"resourceId":"i-bp1x"}'),
+         "without a state"),
+        # pull API fields of the wrong type
+        (_mutated(_API, ("Time",), True), "'Time' must be UNIX milliseconds"),
+        (_mutated(_API, ("Time",), -1), "'Time' must be UNIX milliseconds"),
+        (_mutated(_API, ("Time",), 1.5e12), "'Time' must be UNIX milliseconds"),
+        (_mutated(_API, ("Time",), "yesterday"), "'Time' must be UNIX milliseconds"),
+        (_mutated(_API, ("Time",), 10**20), "'Time' must be UNIX milliseconds"),
+        (_mutated(_API, ("Product",), ["ECS"]), "'Product' must be a string"),
+        (_mutated(_API, ("Name",), None), "'Name' is missing"),
+        (_mutated(_API, ("Id",), 12), "'Id' must be a string"),
+        # regions: the event's region becomes the API endpoint's, so only a region id passes
+        (_mutated(_CM, ("regionId",), "evil.example.com"), "invalid region id"),
+        (_mutated(_CM, ("regionId",), "cn-hangzhou/../x"), "invalid region id"),
+        (_mutated(_CM, ("regionId",), "CN-HANGZHOU"), "invalid region id"),
+        (_mutated(_CM, ("regionId",), "cn-" + "x" * 70), "invalid region id"),
+        (_mutated(_CM, ("regionId",), _DELETE) | {"resourceId": "acs:ecs:evil.com:1:instance/i-bp1x"},
+         "invalid region id"),
+        (_mutated("eventbridge_interruption", ("aliyunregionid",), "cn hangzhou"), "invalid region id"),
+        (_mutated(_API, ("RegionId",), "127.0.0.1:8080"), "invalid region id"),
+    ],
+)  # fmt: skip
+def test_malformed_new_shapes_raise_event_error_with_a_reason(body: dict[str, object], reason: str) -> None:
+    with pytest.raises(EventError, match=reason):
+        parse_event(body)
+    with pytest.raises(EventError, match=reason):
+        parse_event(json.dumps(body).encode())
+
+
+def test_region_falls_back_to_the_resource_name_and_then_to_none() -> None:
+    body = load_event(_API)
+    del body["RegionId"]
+    assert parsed_dict(body).region_id == "cn-hangzhou"
+    body["ResourceId"] = "i-bp1ecr0000005go2go"
+    assert parsed_dict(body).region_id == ""  # the caller's configured region applies
+
+
 def test_every_fixture_parses() -> None:
     for name in event_names():
         assert isinstance(parse_event(load_event_bytes(name)), (InstanceEvent, Ignored))
@@ -159,9 +284,15 @@ json_values = st.recursive(
 )
 interesting_keys = st.sampled_from(
     ["product", "name", "content", "specversion", "type", "data", "source", "instanceId", "resourceId",
-     "regionId", "state", "action", "subject", "id"]
+     "regionId", "state", "action", "subject", "id", "Product", "Name", "Content", "ResourceId", "RegionId",
+     "Time", "Id", "SystemEvents"]
 )  # fmt: skip
-event_like = st.dictionaries(interesting_keys, json_values | st.dictionaries(interesting_keys, json_values), max_size=8)
+inner_objects = st.dictionaries(interesting_keys, json_values)
+event_like = st.dictionaries(
+    interesting_keys,
+    json_values | inner_objects | inner_objects.map(json.dumps) | json_values.map(json.dumps),
+    max_size=8,
+)
 
 
 @settings(max_examples=300, deadline=None)
@@ -181,15 +312,22 @@ def test_random_input_never_raises_anything_but_event_error(raw: object) -> None
 
 @settings(max_examples=150, deadline=None)
 @given(
-    base=st.sampled_from(["cloudmonitor_interruption", "eventbridge_interruption", "cloudmonitor_statechange_stopped"]),
+    base=st.sampled_from(
+        ["cloudmonitor_interruption", "eventbridge_interruption", "cloudmonitor_statechange_stopped",
+         "cloudmonitor_interruption_string_content", "cms_api_interruption"]
+    ),
     key=interesting_keys,
     value=json_values,
-)
+)  # fmt: skip
 def test_real_payloads_with_one_field_changed_never_raise_other_errors(base: str, key: str, value: object) -> None:
     body = load_event(base)
-    inner = body.get("content", body.get("data"))
+    inner_key = next(k for k in ("content", "data", "Content") if k in body)
+    inner = body[inner_key]
+    inner = json.loads(inner) if isinstance(inner, str) else inner
     for target in (body, inner):
-        if isinstance(target, dict):
-            target[key] = value
-            with contextlib.suppress(EventError):
-                parse_event(json.dumps(body))
+        target[key] = value
+        if target is inner and isinstance(load_event(base)[inner_key], str):
+            body[inner_key] = json.dumps(inner)
+        with contextlib.suppress(EventError):
+            result = parse_event(json.dumps(body))
+            assert isinstance(result, (InstanceEvent, Ignored))

@@ -153,6 +153,7 @@ def run_demo(time_scale: float, out: Console) -> DemoResult:
     from aliyun_ops import emulator as em
     from aliyun_ops.cloud import Cloud
     from aliyun_ops.config import Credentials, Settings
+    from aliyun_ops.deploy import load_ram_policy
     from aliyun_ops.emulator import Emulator
     from aliyun_ops.runtime.invoke import Runner
     from aliyun_ops.runtime.server import RuntimeServer
@@ -165,7 +166,7 @@ def run_demo(time_scale: float, out: Console) -> DemoResult:
         "ALIBABA_CLOUD_ACCESS_KEY_SECRET": em.FUNCTION_ROLE_ACCESS_KEY_SECRET,
         "ALIBABA_CLOUD_SECURITY_TOKEN": em.FUNCTION_ROLE_SECURITY_TOKEN,
     }
-    with Emulator(time_scale=time_scale) as emu:
+    with Emulator(time_scale=time_scale, function_role_policy=load_ram_policy()) as emu:
         settings = Settings(region_id=REGION, ecs_endpoint=emu.endpoint, vpc_endpoint=emu.endpoint, protocol="http")
         cloud = Cloud(creds, settings)
         old_id, ip = seed_instance(cloud, emu)

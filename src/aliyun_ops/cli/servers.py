@@ -56,6 +56,7 @@ def emulator_cmd(
     ] = False,
 ) -> None:
     """Run the local ECS/VPC API emulator (until Ctrl-C)."""
+    from aliyun_ops.deploy import load_ram_policy
     from aliyun_ops.emulator import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET, Emulator, serve
 
     data = _read_scenario(scenario) if scenario else None
@@ -81,7 +82,14 @@ def emulator_cmd(
         out.print(f"  aliyun-ops plan {instance_id} --endpoint {host}:{port}")
 
     try:
-        serve(host=host, port=port, scenario=data, time_scale=time_scale, on_start=started)
+        serve(
+            host=host,
+            port=port,
+            scenario=data,
+            time_scale=time_scale,
+            on_start=started,
+            function_role_policy=load_ram_policy(),  # the function's RAM role: the shipped policy, as deployed
+        )
     except OSError as err:
         raise CliFailure(f"cannot listen on {host}:{port}: {err.strerror or err}") from None
 

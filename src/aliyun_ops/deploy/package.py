@@ -11,6 +11,10 @@ otherwise the folder will not import there. The packager warns when the build in
 copied from the environment running the packager (the installed closure of ``aliyun-ops``'s
 requirements). Run it from a Python 3.10 Linux x86_64 venv for the same reason as above.
 
+The folder leaves out the local ECS/VPC emulator (``aliyun_ops/emulator``, its scenario data included):
+it is for tests, the demo and the bench, the function never imports it (tests/unit/test_architecture.py),
+and it is about a third of the code. The installed RECORD is rewritten to match what is left.
+
 A folder it built holds a ``.aliyun-ops-package`` marker; it is emptied before a rebuild. Any other
 non-empty folder is refused, so a typo cannot wipe a directory.
 """
@@ -18,7 +22,9 @@ non-empty folder is refused, so a typo cannot wipe a directory.
 from __future__ import annotations
 
 import argparse
+import csv
 import importlib.metadata as metadata
+import io
 import logging
 import platform
 import re
@@ -32,6 +38,8 @@ log = logging.getLogger(__name__)
 
 MARKER = ".aliyun-ops-package"
 FC_PYTHON = (3, 10)
+# Packages of this project that the function does not need, left out of the code folder.
+LEFT_OUT = ("aliyun_ops/emulator",)
 
 
 class PackageError(Exception):
@@ -111,6 +119,26 @@ def vendor_installed(out: Path, root: str = "aliyun-ops") -> list[str]:
     return sorted(copied)
 
 
+def leave_out(out: Path, paths: Sequence[str] = LEFT_OUT) -> list[str]:
+    """Delete ``paths`` (folders relative to ``out``) and drop their files from the installed RECORD, so
+    the metadata lists only what the folder holds; return the paths that were there."""
+    removed = []
+    for rel in paths:
+        folder = out / rel
+        if folder.is_dir():
+            shutil.rmtree(folder)
+            removed.append(rel)
+    prefixes = tuple(rel.rstrip("/") + "/" for rel in paths)
+    for record in out.glob("*.dist-info/RECORD"):
+        rows = list(csv.reader(io.StringIO(record.read_text(encoding="utf-8"))))
+        kept = [row for row in rows if row and not row[0].startswith(prefixes)]
+        if len(kept) != len(rows):
+            text = io.StringIO()
+            csv.writer(text, lineterminator="\n").writerows(kept)
+            record.write_text(text.getvalue(), encoding="utf-8")
+    return removed
+
+
 def build(
     out: Path,
     project: Path,
@@ -120,7 +148,8 @@ def build(
     build_isolation: bool = True,
     deps_from_env: bool = False,
 ) -> Path:
-    """Install ``project`` (with its dependencies, from the index or ``deps_from_env``) into ``out``."""
+    """Install ``project`` (with its dependencies, from the index or ``deps_from_env``) into ``out``,
+    less what the function does not need (``LEFT_OUT``)."""
     out, project = Path(out).resolve(), Path(project).resolve()
     if not (project / "pyproject.toml").exists():
         raise PackageError(f"{project} has no pyproject.toml")
@@ -136,6 +165,7 @@ def build(
     (out / MARKER).write_text("built by python -m aliyun_ops.deploy.package\n", encoding="utf-8")
     if not (out / "aliyun_ops" / "__init__.py").exists():
         raise PackageError(f"{out} does not hold the aliyun_ops package after pip install")
+    log.info("left out of the code folder: %s", ", ".join(leave_out(out)) or "nothing")
     if deps_from_env:
         names = vendor_installed(out)
         log.info("copied %d installed dependencies: %s", len(names), ", ".join(names))

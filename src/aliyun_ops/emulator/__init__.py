@@ -6,9 +6,11 @@
                region_id="cn-hangzhou", endpoint=emu.endpoint, protocol="http")
         emu.control.interrupt(instance_id, deliver_to="http://127.0.0.1:9000/invoke")
 
-Two identities exist in every scenario: the admin pair above (no RAM limits: what a test or a person
-uses to set the scene) and the function's RAM role (``FUNCTION_ROLE_*``, STS credentials carrying the
-shipped least-privilege policy ``aliyun_ops/deploy/ram-policy.json``): what the engine runs as.
+Two identities exist: the admin pair above (no RAM limits: what a test or a person uses to set the
+scene) and the function's RAM role (``FUNCTION_ROLE_*``, STS credentials): what the engine runs as. The
+role carries the policy its starter passes, ``Emulator(function_role_policy=...)`` (the CLI, tests and
+bench pass the shipped ``aliyun_ops.deploy.load_ram_policy()``); without one it does not exist. The
+emulator imports nothing of the product.
 
 Layers: ``server``/``dispatch``/``signing``/``ram``/``faults``/``journal``/``delivery``/``control``
 (HTTP and protocol) over ``backend``/``models``/``responses`` (cloud state and rules), joined by the

@@ -52,34 +52,39 @@ class Credential:
 
 
 # The function's RAM role, as Function Compute hands it to the function: STS credentials whose identity
-# carries aliyun-ops' shipped least-privilege policy. Every scenario has it, so the engine can be tested
-# under exactly the rights a deployment grants.
+# carries the function role's policy. The emulator does not know that policy (it imports nothing of the
+# product): whoever starts it passes it (``Backend(function_role_policy=...)``, ``Emulator(...)``; the CLI,
+# tests and bench pass the shipped ``aliyun_ops.deploy.load_ram_policy()``). Without one the role does not
+# exist, so a caller that forgot it fails loudly instead of running the engine unrestricted.
 FUNCTION_ROLE_ACCESS_KEY_ID = "STS.emulator-function-role"
 FUNCTION_ROLE_ACCESS_KEY_SECRET = "emulator-function-role-secret"
 FUNCTION_ROLE_SECURITY_TOKEN = "emulator-function-role-token"
+FUNCTION_ROLE_POLICY = "aliyun-ops"  # a scenario credential's ``policy`` naming the function role's policy
 
 
-def _policy(value: Any) -> dict[str, Any] | None:
-    """A scenario's ``policy``: a RAM policy document, or "aliyun-ops" for the shipped one."""
-    if value == "aliyun-ops":
-        from aliyun_ops.deploy import load_ram_policy
-
-        return load_ram_policy()
+def _policy(value: Any, function_role_policy: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A scenario credential's ``policy``: a RAM policy document, or "aliyun-ops" for the function role's."""
+    if value == FUNCTION_ROLE_POLICY:
+        if function_role_policy is None:
+            raise ValueError(f"a scenario credential names policy {FUNCTION_ROLE_POLICY!r}, but no function-role "
+                             "policy was given to this emulator")
+        return copy.deepcopy(function_role_policy)
     return dict(value) if isinstance(value, dict) else None
 
 
-def _credentials(scenario: dict[str, Any]) -> dict[str, Credential]:
-    creds = [
-        Credential(DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET),
-        Credential(
-            FUNCTION_ROLE_ACCESS_KEY_ID,
-            FUNCTION_ROLE_ACCESS_KEY_SECRET,
-            FUNCTION_ROLE_SECURITY_TOKEN,
-            _policy("aliyun-ops"),
-        ),
-    ]
+def _credentials(scenario: dict[str, Any], function_role_policy: dict[str, Any] | None) -> dict[str, Credential]:
+    creds = [Credential(DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET)]
+    if function_role_policy is not None:
+        creds.append(
+            Credential(
+                FUNCTION_ROLE_ACCESS_KEY_ID,
+                FUNCTION_ROLE_ACCESS_KEY_SECRET,
+                FUNCTION_ROLE_SECURITY_TOKEN,
+                copy.deepcopy(function_role_policy),
+            )
+        )
     for c in scenario.get("credentials", []):
-        policy = _policy(c.get("policy"))
+        policy = _policy(c.get("policy"), function_role_policy)
         creds.append(Credential(c["accessKeyId"], c["accessKeySecret"], c.get("securityToken"), policy))
     return {c.access_key_id: c for c in creds}
 
@@ -101,8 +106,16 @@ def load_default_scenario() -> dict[str, Any]:
 
 
 class Backend:
-    def __init__(self, clock: Clock, scenario: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        scenario: dict[str, Any] | None = None,
+        *,
+        function_role_policy: dict[str, Any] | None = None,
+    ) -> None:
         self.clock = clock
+        # The function role's RAM policy, kept across scenario loads and resets (see FUNCTION_ROLE_*).
+        self.function_role_policy = copy.deepcopy(function_role_policy)
         self.lock = threading.RLock()
         self._listeners: list[Callable[[str, dict[str, Any]], None]] = []
         self.load_scenario(scenario if scenario is not None else load_default_scenario())
@@ -123,7 +136,7 @@ class Backend:
             self._next_public = 20
             self.account_id: str = str(scenario.get("accountId", "1690700000000030"))
             self.timings = {**DEFAULT_TIMING, **scenario.get("timing", {})}
-            self.credentials = _credentials(scenario)
+            self.credentials = _credentials(scenario, self.function_role_policy)
             self.catalogue: Catalogue = load_catalogue(scenario)
             self.catalogue.seed_history(
                 self.clock.now(), [z["zoneId"] for r in self.catalogue.regions for z in r["zones"]]

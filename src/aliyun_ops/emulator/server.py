@@ -174,12 +174,13 @@ class Emulator:
         policy: dict[str, Any] | None = None,
         *,
         backend: Any = None,
+        function_role_policy: dict[str, Any] | None = None,  # the FUNCTION_ROLE_* identity exists only with one
     ) -> None:
         self.host, self._port = host, port
         if backend is None:
             from .backend import Backend  # the resource layer; imported here to keep it swappable in tests
 
-            backend = Backend(Clock(time_scale), load_scenario(scenario))
+            backend = Backend(Clock(time_scale), load_scenario(scenario), function_role_policy=function_role_policy)
         self.backend: Any = backend
         self.clock: Clock = backend.clock
         self.faults = Faults()
@@ -316,10 +317,18 @@ def serve(
     scenario_path: str | Path | None = None,
     policy: dict[str, Any] | None = None,
     on_start: Callable[[Emulator], None] | None = None,
+    function_role_policy: dict[str, Any] | None = None,
 ) -> None:
     """Run an emulator until Ctrl-C or SIGTERM (the ``aliyun-ops emulator`` command); ``on_start``
     runs once it answers (e.g. to seed sample instances through the SDK)."""
-    emulator = Emulator(host, port, scenario if scenario is not None else scenario_path, time_scale, policy)
+    emulator = Emulator(
+        host,
+        port,
+        scenario if scenario is not None else scenario_path,
+        time_scale,
+        policy,
+        function_role_policy=function_role_policy,
+    )
     done = threading.Event()
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, lambda *_: done.set())
