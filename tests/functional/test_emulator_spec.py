@@ -212,6 +212,8 @@ HAND: list[Case] = [
     many("CreateImage", "Tag.{}.Key", 21, "QuotaExceed.Tags", 403, **TAGS_21),
     Case("CreateImage", {"Tag.1.Key": "k" * 129}, "InvalidTagKey.Malformed", label="Tag.1.Key=129 chars"),
     Case("TagResources", {"Tag.1.Value": "v" * 129}, "InvalidTagValue.Malformed", label="Tag.1.Value=129 chars"),
+    Case("CreateImage", {"Tag.1.Value": "v" * 129}, "InvalidTagValue.Malformed", label="Tag.1.Value=129 chars"),
+    Case("TagResources", {"Tag.1.Key": "k" * 129}, "InvalidTagKey.Malformed", label="Tag.1.Key=129 chars"),
     many("DescribeImages", "Tag.{}.Key", 21, "InvalidTagCount"),
     many("DescribeInstances", "Tag.{}.Key", 21, "InvalidTagCount"),
     many("DescribeDisks", "Tag.{}.Key", 21, "InvalidTagCount"),
@@ -306,6 +308,7 @@ HAND: list[Case] = [
     many("TagResources", "Tag.{}.Key", 21, "NumberExceed.Tags", **TAGS_21),
     Case("UntagResources", {"RegionId": None}, "MissingParameter.RegionId", 404),
     Case("UntagResources", {"ResourceType": "vm"}, "InvalidResourceType.NotFound", 404),
+    Case("UntagResources", {"ResourceType": None}, "MissingParameter.ResourceType", 404),
     many("UntagResources", "TagKey.{}", 21, "NumberExceed.Tags"),
     many("UntagResources", "ResourceId.{}", 51, "NumberExceed.ResourceIds"),
     Case("ListTagResources", {"ResourceType": None}, "MissingParameter.ResourceType", 404),
@@ -439,6 +442,8 @@ ACCEPTED: list[Case] = [
     Case("DescribeInstances", {"InstanceName": "web-*"}, ""),  # a filter: no naming rule
     Case("DescribeImages", {"Status": "Creating,Waiting,Available,UnAvailable,CreateFailed,Deprecated"}, ""),
     Case("AllocateEipAddress", {"ISP": "ChinaTelecom"}, ""),
+    Case("DescribeEipAddresses", {"ISP": "BGP_FinanceCloud"}, ""),
+    Case("DescribePrice", {"DataDisk.4.Category": "cloud_auto", "DataDisk.4.Size": "40"}, ""),
     Case("DescribeZones", {"InstanceChargeType": "Prepaid"}, ""),  # the spelling of DescribeZones' own list
     Case("DescribeRegions", {"InstanceChargeType": "SpotWithPriceLimit"}, ""),
 ]
@@ -529,6 +534,7 @@ def test_values_the_rules_allow_are_accepted(clients: dict[str, Any], case: Case
 
 def test_every_served_action_has_a_base_request() -> None:
     """The table covers the whole emulator: a new action needs its row here."""
+    from aliyun_ops.emulator import responses  # noqa: F401  (importing it registers every action)
     from aliyun_ops.emulator.core import REGISTRY
 
     served = {action for _, action in REGISTRY}
