@@ -235,7 +235,12 @@ def _vswitch_by_zone(original: Instance, vswitches: Sequence[VSwitch]) -> dict[s
 
 
 def equivalent_type_filter(original_type: InstanceType) -> dict[str, Any]:
-    """DescribeInstanceTypes request parameters that pre-select equivalent types server-side."""
+    """DescribeInstanceTypes request parameters that pre-select equivalent types server-side.
+
+    Only filters the API accepts: Minimum/MaximumGPUAmount must be positive, so "no GPU" cannot be asked
+    for; the answer for a GPU-less original may hold GPU types, which ``rank_candidates`` leaves out
+    (``families.not_equivalent``: a GPU only if the original had one).
+    """
     query: dict[str, Any] = {
         "CpuArchitecture": original_type.arch,
         "MinimumCpuCoreCount": original_type.cpu,
@@ -245,8 +250,6 @@ def equivalent_type_filter(original_type: InstanceType) -> dict[str, Any]:
         query["MinimumGPUAmount"] = original_type.gpu_amount
         if original_type.gpu_spec:
             query["GPUSpec"] = original_type.gpu_spec
-    else:
-        query["MaximumGPUAmount"] = 0
     return query
 
 

@@ -38,7 +38,7 @@ def test_run_instances_stores_and_returns_every_launch_setting(emulator: Emulato
         ecs_client,
         instance_name="web-1",
         host_name="web-1",
-        description="d",
+        description="web server, blue pool",
         key_pair_name="kp",
         ram_role_name="role-a",
         user_data="ZWNobyBoaQ==",
@@ -78,7 +78,7 @@ def test_run_instances_stores_and_returns_every_launch_setting(emulator: Emulato
         ("system", "cloud_essd", 60),
     ]
     attr = ecs_client.describe_instance_attribute(m.DescribeInstanceAttributeRequest(instance_id=iid)).body
-    assert (attr.description, attr.status) == ("d", "Running")
+    assert (attr.description, attr.status) == ("web server, blue pool", "Running")
 
 
 def test_client_token_idempotency(ecs_client: Any) -> None:

@@ -222,14 +222,15 @@ def test_original_type_missing_from_catalog_only_same_type() -> None:
 
 
 def test_equivalent_type_filter() -> None:
-    assert equivalent_type_filter(G7) == {
-        "CpuArchitecture": "X86",
-        "MinimumCpuCoreCount": 2,
-        "MinimumMemorySize": 8,
-        "MaximumGPUAmount": 0,
-    }
+    # The API refuses MaximumGPUAmount=0 (GPU amounts must be positive): no GPU filter for a GPU-less type...
+    assert equivalent_type_filter(G7) == {"CpuArchitecture": "X86", "MinimumCpuCoreCount": 2, "MinimumMemorySize": 8}
     gpu = equivalent_type_filter(CATALOG[9])
     assert (gpu["MinimumGPUAmount"], gpu["GPUSpec"]) == (1, "NVIDIA A10")
+    # ...so every GPU type that answer can hold is left out client-side.
+    gpu_types = [c for c in CATALOG if c.has_gpu]
+    p = plan(offers(*[(c.type_id, ZH) for c in CATALOG]))
+    assert {c.instance_type for c in p.candidates}.isdisjoint(c.type_id for c in gpu_types)
+    assert all(dict(p.skipped)[f"{c.type_id}@{ZH}"] == "has a GPU, the original has none" for c in gpu_types)
 
 
 @pytest.mark.parametrize(

@@ -23,6 +23,7 @@ from .journal import Journal
 from .ram import RamPolicy
 from .replay import ReplayGuard
 from .signing import SignedRequest, authenticate
+from .validate import validate
 
 log = logging.getLogger(__name__)
 
@@ -155,6 +156,7 @@ class Dispatcher:
                 policy.check(call.product, call.action)
                 if call.action == "RunInstances" and params.get("RamRoleName"):
                     policy.check("ram", "PassRole")  # launching with a role passes it to the instance
+        validate(call.product, call.action, params)  # the official specification's parameter rules
         if not self._apply_faults(call.action):
             return RpcResult(0, None, call.request_id)
         with self.backend.lock:
