@@ -258,6 +258,8 @@ HAND: list[Case] = [
     Case("CreateImage", {"ImageName": "1-backup"}, "InvalidImageName.Malformed"),
     Case("CreateImage", {"ImageName": "http://backup"}, "InvalidImageName.Malformed"),
     Case("CreateImage", {"ImageName": "b"}, "InvalidImageName.Malformed"),
+    Case("CreateImage", {"ImageName": "aliyun-backup"}, "InvalidImageName.Malformed"),
+    Case("CreateImage", {"ImageName": "acs:backup"}, "InvalidImageName.Malformed"),
     Case("CreateImage", {"Description": "https://x.y"}, "InvalidDescription.Malformed"),
     Case("CreateImage", {"Architecture": "amd64"}, "InvalidArchitecture.Malformed"),
     Case("CreateImage", {"Platform": "Windows 11"}, "InvalidPlatform.Malformed"),

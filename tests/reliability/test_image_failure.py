@@ -95,7 +95,7 @@ def test_an_image_that_cannot_finish_in_time_fails_loudly_and_reconcile_finishes
         _handle(world, world.interrupt(old), inbox, deadline=world.emu.clock.now() + 600)
     assert replacements(world, old) == []
     world.advance(600)  # the image of the instance finishes after the release; reconcile relaunches from it
-    (fresh,) = [i for i in world.images() if i["ImageName"] == f"aliyun-ops-{old}"]
+    (fresh,) = [i for i in world.images() if i["ImageName"] == f"aops-{old}"]
     assert fresh["Status"] == "Available"
     outcomes = world.reconcile()
     (recovered,) = [o for o in outcomes if o.status == "recovered"]

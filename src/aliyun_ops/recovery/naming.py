@@ -33,9 +33,10 @@ def incident_id(instance_id: str) -> str:
 
 
 def image_name(instance_id: str, purpose: str = "") -> str:
-    """Unique per region and valid (starts with a letter; letters, digits, '-', '.', '_'; <= 128)."""
+    """Unique per region and valid: starts with a letter; letters, digits, '-', '.', '_'; <= 128; and not
+    with ``aliyun`` or ``acs:``, which CreateImage reserves (InvalidImageName.Malformed)."""
     suffix = f"-{purpose}" if purpose else ""
-    return f"aliyun-ops-{instance_id}{suffix}"[:128]
+    return f"aops-{instance_id}{suffix}"[:128]
 
 
 def image_token(instance_id: str, purpose: str = "") -> str:

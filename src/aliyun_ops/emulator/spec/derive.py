@@ -311,6 +311,10 @@ OVERRIDES: dict[tuple[str, str, str], Entry] = {
     # [docs] RunInstances error table, InvalidInstanceName.Malformed / InvalidDescription.Malformed:
     # "2 to 128 (256) characters ... cannot start with http:// or https://".
     ("ecs", "RunInstances", "InstanceName"): {"noPrefix": HTTP},
+    # [docs, zh] CreateImage error table, InvalidImageName.Malformed: the name "不能以 aliyun 或 acs: 开头"
+    # (cannot start with aliyun or acs:), like ImageFamily in the English metadata. The English ImageName
+    # text omits it; the stricter reading wins, so the engine can never rely on such a name.
+    ("ecs", "CreateImage", "ImageName"): {"noPrefix": [*HTTP, "aliyun", "acs:"]},
     # [meta] HostName has OS-dependent lengths (Windows 2-15, Linux 2-64): a hand-written rule instead.
     ("ecs", "RunInstances", "HostName"): {"rule": "hostname", "minLen": None, "maxLen": None},
     ("ecs", "RunInstances", "Tag"): _TAG_RULES,
