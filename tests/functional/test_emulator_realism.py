@@ -23,7 +23,14 @@ T = TypeVar("T")
 
 
 def reset(emulator: Emulator, **realism: Any) -> None:
+    """A fresh default scenario whose realism section holds exactly these keys (the others off)."""
     emulator.control.reset({"realism": realism})
+
+
+@pytest.fixture(autouse=True)
+def _realism_off(emulator: Emulator) -> None:
+    """Every test starts with each behaviour off, whatever the default scenario turns on."""
+    reset(emulator)
 
 
 def refused(fn: Callable[[], Any]) -> tuple[str, int]:
@@ -113,7 +120,7 @@ def test_tag_filters_see_a_launch_and_a_tag_change_only_after_the_index_lag(
     assert tagged(ecs_client, "env", "prod") == []
 
 
-def test_tag_filters_see_a_launch_at_once_without_the_lag(ecs_client: Any) -> None:
+def test_tag_filters_see_a_launch_at_once_without_the_lag(emulator: Emulator, ecs_client: Any) -> None:
     iid = launch(ecs_client, tag=[m.RunInstancesRequestTag(key="team", value="ops")])
     assert tagged(ecs_client, "team", "ops") == [iid]
 
