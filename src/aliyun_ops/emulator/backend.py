@@ -24,10 +24,12 @@ from typing import Any
 
 from aliyun_ops.emulator import exceptions as exc
 from aliyun_ops.emulator.core import Clock, EmulatorError
+from aliyun_ops.emulator.faults import TransientErrors
 from aliyun_ops.emulator.models.catalogue import Catalogue, Stock, load_catalogue
 from aliyun_ops.emulator.models.images import Images
 from aliyun_ops.emulator.models.instances import InstanceRecord, Instances
 from aliyun_ops.emulator.models.network import Network
+from aliyun_ops.emulator.models.realism import Realism, load_realism
 
 DEFAULT_ACCESS_KEY_ID = "emulator-access-key-id"
 DEFAULT_ACCESS_KEY_SECRET = "emulator-access-key-secret"
@@ -125,9 +127,14 @@ class Backend:
         self.load_scenario(scenario if scenario is not None else load_default_scenario())
 
     def load_scenario(self, scenario: dict[str, Any]) -> None:
-        """Replace the whole state; timers of the old state are dropped (they check ``_epoch``)."""
+        """Replace the whole state; timers of the old state are dropped (they check ``_epoch``). A malformed
+        ``realism`` section raises ValueError before anything is replaced."""
         with self.lock:
             scenario = copy.deepcopy(scenario)
+            realism = load_realism(scenario.get("realism"))
+            transient = TransientErrors.from_config(realism.transient_errors)
+            self.realism: Realism = realism
+            self.transient_errors: TransientErrors | None = transient  # read by the dispatcher at every call
             self.scenario = scenario
             self._epoch = getattr(self, "_epoch", 0) + 1
             self._queue: list[tuple[float, int, int, Callable[[], None]]] = []

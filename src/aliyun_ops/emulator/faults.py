@@ -4,6 +4,11 @@ A rule applies to some actions (or ``"*"``) and can: answer an error at a given 
 tests are deterministic), add latency, hold the request past the client's read timeout and then drop
 the connection, and cap the rate of calls per action (token bucket on real time) answering
 ``Throttling.User`` past the cap. Rules are checked in the order they were added.
+
+Beside the rules, ``TransientErrors`` is the scenario's ambient refusal rate (``realism.transientErrors``):
+the real API throttles and answers 503 now and then on every action. It belongs to the scenario, not to
+the rules: ``Faults.clear()`` leaves it alone, loading a scenario builds a new one (fresh RNG from its
+seed), and ``decide`` draws from it once per call, so a seed gives the same refusals call for call.
 """
 
 from __future__ import annotations
@@ -11,10 +16,15 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from .core import EmulatorError
+
+# What real clients retry (terraform-provider-alicloud's NeedRetry: ServiceUnavailable, Rejected.Throttling
+# and any code containing "Throttling"): the default codes of ``realism.transientErrors``.
+TRANSIENT_CODES = ("Throttling", "Throttling.User", "Throttling.Api", "Rejected.Throttling", "ServiceUnavailable")
 
 # How long a ``timeout`` fault holds a request when no duration is given: longer than the official
 # SDK's default read timeout (10 s) so the client gives up first.
@@ -26,6 +36,7 @@ MESSAGES = {
     "Throttling.User": "Request was denied due to user flow control.",
     "Throttling": "Request was denied due to request throttling.",
     "Throttling.Api": "Request was denied due to api flow control.",
+    "Rejected.Throttling": "QPS Limit Exceeded",
     "OperationDenied.NoStock": "Sales of this resource are temporarily suspended in the specified region; "
     "please try again later.",
 }
@@ -105,12 +116,53 @@ class FaultDecision:
     error: EmulatorError | None = None
 
 
+class TransientErrors:
+    """A share ``rate`` of calls refused with one of ``codes`` (each with its real status and message),
+    drawn from an RNG seeded with ``seed``. Thread-safe."""
+
+    def __init__(self, rate: float, codes: Iterable[str], seed: int | None) -> None:
+        self.rate = rate
+        self.codes = tuple(codes)
+        self._rng = random.Random(seed)
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any] | None) -> TransientErrors | None:
+        """``{"rate": 0.02, "seed": 7, "codes": [...]}`` -> the refusals; None (or a rate of 0) -> None.
+        A malformed config raises ValueError."""
+        if config is None:
+            return None
+        unknown = sorted(set(config) - {"rate", "seed", "codes"})
+        if unknown:
+            raise ValueError(f"realism.transientErrors: unknown key(s) {', '.join(unknown)}")
+        rate, seed, codes = config.get("rate", 0), config.get("seed"), config.get("codes", list(TRANSIENT_CODES))
+        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate <= 1:
+            raise ValueError("realism.transientErrors.rate must be a number between 0 and 1")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise ValueError("realism.transientErrors.seed must be an integer")
+        if not isinstance(codes, list) or not codes or not all(isinstance(c, str) and c for c in codes):
+            raise ValueError("realism.transientErrors.codes must be a non-empty list of error codes")
+        return cls(float(rate), codes, seed) if rate > 0 else None
+
+    def draw(self) -> EmulatorError | None:
+        """One call's outcome: the error to answer, or None. Always consumes the same randomness."""
+        with self._lock:
+            refused = self._rng.random() < self.rate
+            code = self._rng.choice(self.codes)
+        if not refused:
+            return None
+        return InjectedError(MESSAGES.get(code, f"Transient failure: {code}."), code=code,
+                             http_status=default_status(code))
+
+
 class Faults:
     """The active rules. Thread-safe; the RNG of each rule is only used under the lock."""
 
-    def __init__(self) -> None:
+    def __init__(self, ambient: Callable[[], TransientErrors | None] | None = None) -> None:
+        """``ambient``: where the scenario's transient errors are read at every call (they change with it)."""
         self._lock = threading.Lock()
         self._rules: list[FaultRule] = []
+        self._ambient = ambient
 
     def add(
         self,
@@ -155,8 +207,12 @@ class Faults:
             return [rule.describe() for rule in self._rules]
 
     def decide(self, action: str) -> FaultDecision:
-        """Apply every matching rule: throttling first, then latency and timeout, then the error rate."""
+        """Apply every matching rule: throttling first, then latency and timeout, then the error rate; a
+        call no rule refuses may still be refused by the scenario's ambient transient errors."""
         decision = FaultDecision()
+        ambient = self._ambient() if self._ambient is not None else None
+        transient = ambient.draw() if ambient is not None else None
+        decision.error = transient
         with self._lock:
             for rule in (r for r in self._rules if r.matches(action)):
                 if rule.qps_limit is not None:
@@ -167,7 +223,8 @@ class Faults:
                         return decision
                 decision.latency += rule.latency_ms / 1000.0
                 decision.hold = max(decision.hold, rule.timeout)
-                if decision.error is None and rule.error_rate > 0 and rule.rng.random() < rule.error_rate:
+                can_refuse = decision.error is None or decision.error is transient  # a rule's error wins
+                if can_refuse and rule.error_rate > 0 and rule.rng.random() < rule.error_rate:
                     message = MESSAGES.get(rule.code, f"Injected fault: {rule.code}.")
                     status = rule.http_status or default_status(rule.code)
                     decision.error = InjectedError(message, code=rule.code, http_status=status)

@@ -183,7 +183,7 @@ class Emulator:
             backend = Backend(Clock(time_scale), load_scenario(scenario), function_role_policy=function_role_policy)
         self.backend: Any = backend
         self.clock: Clock = backend.clock
-        self.faults = Faults()
+        self.faults = Faults(ambient=lambda: getattr(backend, "transient_errors", None))
         self.journal = Journal()
         self.deliverer = Deliverer()
         self._initial_policy = parse_policy(policy)

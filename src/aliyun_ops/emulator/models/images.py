@@ -1,12 +1,26 @@
 """Images: public system images from the scenario and the account's own, made by CreateImage.
 
 CreateImage rules: ClientToken idempotency, unique and well-formed ImageName, source instance
-Running or Stopped. The build takes ``imageBaseSeconds + imageSecondsPerGiB x (system + data GiB)``
-with Progress rising linearly; ``fail_next`` makes the next n builds end CreateFailed halfway.
+Running or Stopped (and, with ``realism.createImageBusyRate``, that share of calls on a Running one
+refused ``IncorrectInstanceStatus`` as the real API does now and then). Every disk of the instance goes
+into DiskDeviceMappings with a snapshot id; the image records whether its source had a password
+(``PasswordInherit`` needs one). Progress rises linearly; ``fail_next`` makes the next n builds end
+CreateFailed halfway.
+
+Build time: ``imageBaseSeconds`` plus, per disk, either ``imageSecondsPerGiB x GiB`` (no
+``realism.snapshot``) or the disk's snapshot time: a disk never snapshotted before (no earlier image of
+it finished) is copied whole at ``fullMiBps``, a later one only its ``changedFraction`` at
+``incrementalMiBps``.
+
+Realism (each off when its key is absent): ``imageListLagSeconds`` hides a new image from DescribeImages
+for that long; ``instantAccessSeconds`` makes an image whose disks are all ESSD-series Usable that long
+after CreateImage while it stays Creating (other images are Usable once Available);
+``imageSourceReleased: "fail"`` ends an image still Creating CreateFailed when its source is released.
 """
 
 from __future__ import annotations
 
+import random
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -17,6 +31,9 @@ if TYPE_CHECKING:
     from aliyun_ops.emulator.backend import Backend
 
 NAME_RE = re.compile(r"^[A-Za-z\u4e00-\u9fa5][A-Za-z0-9\u4e00-\u9fa5.:_\-]{1,127}$")
+# Disks whose snapshots have instant access (the CreateSnapshot API reference: "ESSD-series disks include
+# ESSDs, ESSD AutoPL disks, ESSD Entry disks, and Regional ESSDs").
+INSTANT_ACCESS_CATEGORIES = frozenset({"cloud_essd", "cloud_auto", "cloud_essd_entry", "cloud_regional_disk_auto"})
 
 
 @dataclass
@@ -39,6 +56,16 @@ class ImageRecord:
     started_at: float = 0.0
     build_seconds: float = 0.0
     image_family: str = ""
+    password_set: bool = False  # the source instance had a password: PasswordInherit may use it
+    usable_from: float | None = None  # instant access: Usable from then on while still Creating
+    listed_from: float = 0.0  # DescribeImages shows it from then on
+    source_disks: list[Any] = field(default_factory=list)  # the instance's DiskRecords it was made from
+
+    def usable(self, now: float) -> bool:
+        """Can launch instances: Available, or Creating with instant access and its moment reached."""
+        if self.status == "Available":
+            return True
+        return self.status == "Creating" and self.usable_from is not None and now >= self.usable_from
 
     def progress(self, now: float) -> int:
         if self.status in ("Available", "CreateFailed") or self.build_seconds <= 0:
@@ -56,6 +83,7 @@ class Images:
         self.tokens: dict[str, tuple[str, str]] = {}  # ClientToken -> (fingerprint, image id)
         self.fail_next = 0
         self.fail_instances: set[str] = set()
+        self._busy_rng = random.Random(f"createImageBusy:{scenario.get('seed', 0)}")
         for raw in scenario.get("images", []):
             self._load(raw)
 
@@ -74,6 +102,7 @@ class Images:
             creation_time=raw.get("creationTime", "2024-08-19T09:00:00Z"),
             description=raw.get("description", ""),
             image_family=raw.get("imageFamily", ""),
+            password_set=bool(raw.get("passwordSet", False)),
         )
         img.disks = [{"Device": "/dev/xvda", "Size": str(img.size), "Type": "system", "SnapshotId": ""}]
         self.items[(img.region_id, img.image_id)] = img
@@ -85,10 +114,15 @@ class Images:
         return img
 
     def usable(self, image_id: str, region_id: str) -> ImageRecord:
+        """The image RunInstances may launch from (``IncorrectImageStatus`` when it is not Usable)."""
         img = self.get(image_id, region_id)
-        if img.status != "Available":
+        if not img.usable(self.b.clock.now()):
             raise exc.IncorrectImageStatus()
         return img
+
+    def listed(self, img: ImageRecord) -> bool:
+        """DescribeImages sees it (a new image only after ``imageListLagSeconds``)."""
+        return self.b.clock.now() >= img.listed_from
 
     def create(
         self,
@@ -113,6 +147,9 @@ class Images:
         inst = self.b.instances.get(instance_id, region_id)
         if inst.status not in ("Running", "Stopped"):
             raise exc.IncorrectInstanceStatus()
+        busy = self.b.realism.create_image_busy_rate
+        if inst.status == "Running" and busy > 0 and self._busy_rng.random() < busy:
+            raise exc.IncorrectInstanceStatus()
         img = self._from_instance(inst, name, description, tags)
         if client_token is not None:
             self.tokens[client_token] = (fingerprint, img.image_id)
@@ -122,7 +159,8 @@ class Images:
         b = self.b
         image_id = b.new_id("m")
         system = next(d for d in inst.disks if d.kind == "system")
-        total_gib = sum(d.size for d in inst.disks)
+        now = b.clock.now()
+        instant = b.realism.instant_access
         img = ImageRecord(
             image_id=image_id,
             name=name or image_id,
@@ -138,9 +176,14 @@ class Images:
             description=description,
             tags=dict(tags),
             source_instance_id=inst.instance_id,
-            started_at=b.clock.now(),
-            build_seconds=b.timing("imageBaseSeconds") + b.timing("imageSecondsPerGiB") * total_gib,
+            started_at=now,
+            build_seconds=self._build_seconds(inst.disks),
+            password_set=inst.launch.password_set,
+            listed_from=now + b.realism.image_list_lag,
+            source_disks=list(inst.disks),
         )
+        if instant is not None and all(d.category in INSTANT_ACCESS_CATEGORIES for d in inst.disks):
+            img.usable_from = now + instant
         img.disks = [
             {"Device": d.device, "Size": str(d.size), "Type": d.kind, "SnapshotId": b.new_id("s")} for d in inst.disks
         ]
@@ -151,14 +194,32 @@ class Images:
         self._finish_later(img, fail)
         return img
 
+    def _build_seconds(self, disks: list[Any]) -> float:
+        base = self.b.timing("imageBaseSeconds")
+        speed = self.b.realism.snapshot
+        if speed is None:
+            return base + self.b.timing("imageSecondsPerGiB") * sum(int(d.size) for d in disks)
+        return base + sum(speed.seconds(int(d.size), bool(d.snapshotted)) for d in disks)
+
     def _finish_later(self, img: ImageRecord, fail: bool) -> None:
         delay = img.build_seconds / 2 if fail else img.build_seconds
 
         def done() -> None:
             if self.items.get((img.region_id, img.image_id)) is img and img.status == "Creating":
                 img.status = "CreateFailed" if fail else "Available"
+                if not fail:
+                    for disk in img.source_disks:  # their next snapshot is incremental
+                        disk.snapshotted = True
 
         self.b.schedule(delay, done)
+
+    def source_released(self, instance_id: str) -> None:
+        """The instance is gone: with ``imageSourceReleased: "fail"`` its images still Creating fail now."""
+        if self.b.realism.image_source_released != "fail":
+            return
+        for img in self.items.values():
+            if img.source_instance_id == instance_id and img.status == "Creating":
+                img.status = "CreateFailed"
 
     def delete(self, image_id: str, region_id: str) -> None:
         img = self.get(image_id, region_id)

@@ -5,6 +5,18 @@ Lifecycle (scenario ``timing``): Pending -(pendingSeconds)-> Starting -(instance
 Running -(stopSeconds)-> Stopped via Stopping; Stopped -> Starting -> Running on StartInstance.
 Each change is emitted as ``("state_change", {...})``. A transition scheduled for an older state is
 dropped (every instance carries a ``generation`` bumped on each request).
+
+Disks: the system disk, then one data disk per data mapping of the image (from its snapshot, its size
+and device; ``DataDisk.N.Device`` naming that device overrides its size, category and release
+setting), then each other ``DataDisk.N``. A data disk without a category gets the API's default
+(``cloud_efficiency``); a category the type's family does not offer (scenario ``diskCategories``) is
+refused ``InvalidDataDiskCategory.ValueNotSupported``.
+
+Passwords: ``PasswordInherit`` takes no ``Password`` beside it and (``realism.passwordInheritCheck``)
+needs an image with a password set: an image made from an instance that had one.
+
+Tag index (``realism.tagIndexLagSeconds``): tag-filtered DescribeInstances reads ``indexed_tags``, which
+follows the instance's tags that many seconds late (at once when the key is absent).
 """
 
 from __future__ import annotations
@@ -21,6 +33,9 @@ if TYPE_CHECKING:
     from aliyun_ops.emulator.backend import Backend
 
 SPOT_STRATEGIES = ("NoSpot", "SpotAsPriceGo", "SpotWithPriceLimit")
+# RunInstances DataDisk.N.Category: "For I/O optimized instances, the default value is cloud_efficiency"
+# (the official API reference; the China site adds cloud_auto for some types from 2026-01-30).
+DEFAULT_DATA_DISK_CATEGORY = "cloud_efficiency"
 
 
 @dataclass
@@ -33,6 +48,8 @@ class DiskRecord:
     delete_with_instance: bool = True
     performance_level: str = ""
     name: str = ""
+    snapshot_id: str = ""  # the snapshot it was created from (an image's data mapping), if any
+    snapshotted: bool = False  # an image of it finished: its next snapshot is incremental
 
 
 @dataclass
@@ -49,7 +66,8 @@ class LaunchSpec:
     hostname: str = ""
     description: str = ""
     key_pair_name: str = ""
-    password_set: bool = False
+    password_set: bool = False  # the instance has a password: given, or inherited from the image
+    password_inherit: bool = False
     ram_role_name: str = ""
     resource_group_id: str = ""
     user_data: str = ""
@@ -82,6 +100,7 @@ class InstanceRecord:
     public_ip: str = ""
     disks: list[DiskRecord] = field(default_factory=list)
     tags: dict[str, str] = field(default_factory=dict)
+    indexed_tags: dict[str, str] = field(default_factory=dict)  # what tag filters see (may lag ``tags``)
     lock_reasons: list[str] = field(default_factory=list)
     stopped_mode: str = "Not-applicable"
     creation_time: str = ""
@@ -146,12 +165,14 @@ class Instances:
         image = self.b.images.usable(spec.image_id, spec.region_id)
         if image.architecture != itype.image_arch:
             raise exc.ImageNotSupportInstanceType()
-        disks = self._disks(spec, itype, image.size)
+        if spec.password_inherit and not image.password_set and self.b.realism.password_inherit_check:
+            raise exc.PasswordInheritNoImagePassword()
+        disks = self._disks(spec, itype, image)
         self._validate_spot(spec, vsw.zone_id)
         self._validate_misc(spec)
         return itype, vsw, image, disks
 
-    def _disks(self, spec: LaunchSpec, itype: InstanceTypeSpec, image_size: int) -> list[DiskRecord]:
+    def _disks(self, spec: LaunchSpec, itype: InstanceTypeSpec, image: Any) -> list[DiskRecord]:
         cats = self.b.catalogue.system_disk_categories(itype.type_id)
         category = spec.system_disk_category or self.b.catalogue.default_system_disk_category(itype.type_id)
         if category not in cats:
@@ -159,23 +180,68 @@ class Instances:
                 f'The specified parameter "SystemDisk.Category" is not valid: {itype.type_id} supports '
                 f"{', '.join(cats)}."
             )
-        size = spec.system_disk_size if spec.system_disk_size is not None else max(40, image_size)
-        if size < image_size:
+        size = spec.system_disk_size if spec.system_disk_size is not None else max(40, image.size)
+        if size < image.size:
             raise exc.SystemDiskLessThanImage()
         if not 20 <= size <= 2048:
             raise exc.SystemDiskSizeInvalid()
         disks = [DiskRecord("", "system", category, size, "/dev/xvda", True, spec.system_disk_pl)]
-        for n, d in enumerate(spec.data_disks):
-            dcat = d.get("Category", "cloud_efficiency")
-            if dcat not in cats and dcat not in ("cloud_efficiency", "cloud_ssd", "cloud_essd", "cloud_auto"):
-                raise exc.InvalidDataDiskCategory()
-            dsize = int(d.get("Size", "20"))
-            delete = d.get("DeleteWithInstance", "true").lower() != "false"
-            dev = d.get("Device") or f"/dev/xvd{chr(ord('b') + n)}"
-            disks.append(
-                DiskRecord("", "data", dcat, dsize, dev, delete, d.get("PerformanceLevel", ""), d.get("DiskName", ""))
-            )
+        mapped = {m["Device"]: m for m in image.disks if m.get("Type") == "data"}
+        overrides: dict[str, dict[str, str]] = {}
+        extra: list[dict[str, str]] = []
+        for d in spec.data_disks:
+            device = d.get("Device")
+            if device is None:
+                extra.append(d)
+            elif device in mapped and device not in overrides:
+                overrides[device] = d
+            else:
+                raise exc.InvalidDataDevice()
+        for device, mapping in mapped.items():
+            disks.append(self._data_disk(overrides.get(device, {}), cats, itype, device, mapping))
+        used = {d.device for d in disks}
+        free = (f"/dev/xvd{chr(c)}" for c in range(ord("b"), ord("z") + 1) if f"/dev/xvd{chr(c)}" not in used)
+        for d in extra:
+            disks.append(self._data_disk(d, cats, itype, next(free), self._snapshot(d.get("SnapshotId"))))
         return disks
+
+    def _snapshot(self, snapshot_id: str | None) -> dict[str, Any] | None:
+        """A data-disk snapshot the account knows (one of its images' mappings), by id."""
+        if snapshot_id is None:
+            return None
+        for img in self.b.images.items.values():
+            for mapping in img.disks:
+                if mapping.get("SnapshotId") == snapshot_id and mapping.get("Type") == "data":
+                    return dict(mapping)
+        raise exc.InvalidDataDiskSnapshotIdNotFound()
+
+    def _data_disk(
+        self, d: dict[str, str], cats: list[str], itype: InstanceTypeSpec, device: str, snapshot: dict[str, Any] | None
+    ) -> DiskRecord:
+        category = d.get("Category") or DEFAULT_DATA_DISK_CATEGORY
+        if category not in cats:
+            raise exc.InvalidDataDiskCategory(
+                f'The specified parameter "DataDisk.n.Category" is not valid: {itype.type_id} does not support '
+                f"{category} (supported: {', '.join(cats)})."
+            )
+        if snapshot is None:
+            size = int(d.get("Size", "20"))
+        else:
+            size = int(d["Size"]) if "Size" in d and "SnapshotId" not in d else int(snapshot["Size"])
+            if size < int(snapshot["Size"]):
+                raise exc.InvalidDiskSizeTooSmall()
+        delete = d.get("DeleteWithInstance", "true").lower() != "false"
+        return DiskRecord(
+            "",
+            "data",
+            category,
+            size,
+            device,
+            delete,
+            d.get("PerformanceLevel", ""),
+            d.get("DiskName", ""),
+            snapshot_id=str(snapshot["SnapshotId"]) if snapshot is not None else "",
+        )
 
     def _validate_spot(self, spec: LaunchSpec, zone_id: str) -> None:
         if spec.spot_strategy not in SPOT_STRATEGIES:
@@ -236,14 +302,29 @@ class Instances:
                     d.delete_with_instance,
                     d.performance_level,
                     d.name,
+                    d.snapshot_id,
                 )
             )
         if spec.internet_max_bandwidth_out > 0:
             inst.public_ip = b.new_public_ip()
         self.items[iid] = inst
+        self.reindex_tags(inst)
         b.emit_state(inst)
         self._after(inst, b.timing("pendingSeconds"), "Starting", then=self._boot)
         return iid
+
+    def reindex_tags(self, inst: InstanceRecord) -> None:
+        """The instance's tags changed: tag filters see the new set ``tagIndexLagSeconds`` later."""
+        seen = dict(inst.tags)
+        lag = self.b.realism.tag_index_lag
+        if lag <= 0:
+            inst.indexed_tags = seen
+            return
+
+        def indexed() -> None:
+            inst.indexed_tags = seen
+
+        self.b.schedule(lag, indexed)
 
     # ---- lifecycle
     def _after(self, inst: InstanceRecord, delay: float, status: str, then: Any = None) -> None:
@@ -307,6 +388,7 @@ class Instances:
         if vsw is not None:
             vsw.used.discard(inst.private_ip)
         self.b.network.instance_gone(inst.instance_id)
+        self.b.images.source_released(inst.instance_id)
         inst.status = "Deleted"
         self.b.emit_state(inst)
 

@@ -2,8 +2,14 @@
 
 Rules: an EIP is associated only when Available, only with an existing instance (Running or
 Stopped) that has no EIP and no fixed public IP yet; it is released only when not associated;
-releasing an instance frees its EIP. Association is immediate (the real one passes through
-Associating for a moment).
+releasing an instance frees its EIP at once.
+
+Transitions (``realism.eipTransitionSeconds``; absent or 0 = immediate): AssociateEipAddress puts the
+EIP in ``Associating`` and it becomes ``InUse`` that many seconds later; UnassociateEipAddress goes
+``Unassociating`` then ``Available``. The instance shows the EIP (DescribeInstances ``EipAddress``) from
+the end of the association to the end of the unassociation. Any other change during a transition is
+refused with ``IncorrectEipStatus`` (the VPC API reference: "In this state, you can only query the EIP
+and cannot perform other operations").
 """
 
 from __future__ import annotations
@@ -81,9 +87,15 @@ class Eip:
     bandwidth: int = 5
     internet_charge_type: str = "PayByTraffic"
     name: str = ""
-    status: str = "Available"  # Available | InUse
-    instance_id: str = ""
+    status: str = "Available"  # Available | Associating | InUse | Unassociating
+    instance_id: str = ""  # set from the start of Associating to the end of Unassociating
     allocation_time: str = ""
+    generation: int = 0  # bumped on each change: a transition scheduled for an older state is dropped
+
+    @property
+    def attached(self) -> bool:
+        """The instance sees it: associated, or being unassociated."""
+        return self.status in ("InUse", "Unassociating")
 
 
 class Network:
@@ -132,7 +144,13 @@ class Network:
         return eip
 
     def eip_of(self, instance_id: str) -> Eip | None:
+        """The EIP bound to the instance or in transition with it."""
         return next((e for e in self.eips.values() if e.instance_id == instance_id), None)
+
+    def attached_eip_of(self, instance_id: str) -> Eip | None:
+        """The EIP the instance shows (DescribeInstances ``EipAddress``)."""
+        eip = self.eip_of(instance_id)
+        return eip if eip is not None and eip.attached else None
 
     # ---- EIP rules
     def allocate_eip(self, region_id: str, bandwidth: int, charge_type: str, name: str) -> Eip:
@@ -161,13 +179,35 @@ class Network:
             raise exc.EipAssociationDuplicated()
         if inst.status not in ("Running", "Stopped"):
             raise exc.IncorrectInstanceStatus()
-        eip.status, eip.instance_id = "InUse", instance_id
+        eip.instance_id = instance_id
+        self._transition(eip, "Associating", "InUse")
 
     def unassociate_eip(self, allocation_id: str, instance_id: str | None, region_id: str) -> None:
         eip = self.eip(allocation_id, region_id)
         if eip.status != "InUse" or (instance_id and eip.instance_id != instance_id):
             raise exc.IncorrectEipStatus()
-        eip.status, eip.instance_id = "Available", ""
+        self._transition(eip, "Unassociating", "Available")
+
+    def _transition(self, eip: Eip, during: str, then: str) -> None:
+        eip.generation += 1
+        lag = self.backend.realism.eip_transition
+        if lag <= 0:
+            self._settle(eip, then)
+            return
+        eip.status = during
+        generation = eip.generation
+
+        def done() -> None:
+            if self.eips.get(eip.allocation_id) is eip and eip.generation == generation:
+                self._settle(eip, then)
+
+        self.backend.schedule(lag, done)
+
+    @staticmethod
+    def _settle(eip: Eip, status: str) -> None:
+        eip.status = status
+        if status == "Available":
+            eip.instance_id = ""
 
     def release_eip(self, allocation_id: str, region_id: str) -> None:
         eip = self.eip(allocation_id, region_id)
@@ -179,4 +219,5 @@ class Network:
         """Releasing an instance unassociates its EIP (the EIP itself stays allocated)."""
         eip = self.eip_of(instance_id)
         if eip is not None:
+            eip.generation += 1
             eip.status, eip.instance_id = "Available", ""

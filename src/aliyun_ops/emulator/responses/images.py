@@ -28,7 +28,8 @@ def create_image(backend: Backend, params: Params) -> dict[str, Any]:
 
 @register("ecs", "DescribeImages")
 def describe_images(backend: Backend, params: Params) -> dict[str, Any]:
-    """Status defaults to Available; without ImageOwnerAlias both system and own images are listed."""
+    """Status defaults to Available; without ImageOwnerAlias both system and own images are listed. A new
+    image is missing for ``realism.imageListLagSeconds``, whatever the filter."""
     region_id = region(backend, params)
     ids = p.get_csv(params, "ImageId")
     statuses = p.get_csv(params, "Status") or ["Available"]
@@ -42,6 +43,7 @@ def describe_images(backend: Backend, params: Params) -> dict[str, Any]:
         img
         for img in backend.images.items.values()
         if img.region_id == region_id
+        and backend.images.listed(img)
         and (ids is None or img.image_id in ids)
         and img.status in statuses
         and owner in (None, img.owner_alias)

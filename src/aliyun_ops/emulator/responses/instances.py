@@ -44,6 +44,9 @@ def launch_spec(params: Params, region_id: str) -> LaunchSpec:
         raise exc.InvalidParameterConflict(
             "SecurityGroupId and SecurityGroupIds.N cannot be specified at the same time."
         )
+    password, inherit = p.get_str(params, "Password"), p.get_bool(params, "PasswordInherit")
+    if password and inherit:
+        raise exc.InvalidPasswordParamMismatch()
     return LaunchSpec(
         region_id=region_id,
         image_id=p.require(params, "ImageId"),
@@ -55,7 +58,8 @@ def launch_spec(params: Params, region_id: str) -> LaunchSpec:
         hostname=p.get_str(params, "HostName", "") or "",
         description=p.get_str(params, "Description", "") or "",
         key_pair_name=p.get_str(params, "KeyPairName", "") or "",
-        password_set=bool(p.get_str(params, "Password")) or p.get_bool(params, "PasswordInherit"),
+        password_set=bool(password) or inherit,
+        password_inherit=inherit,
         ram_role_name=p.get_str(params, "RamRoleName", "") or "",
         resource_group_id=p.get_str(params, "ResourceGroupId", "") or "",
         user_data=p.get_str(params, "UserData", "") or "",
@@ -127,7 +131,7 @@ def _filtered(backend: Backend, params: Params, region_id: str) -> list[Instance
             continue
         if private_ips is not None and inst.private_ip not in private_ips:
             continue
-        if p.tag_filter_matches(wanted_tags, inst.tags):
+        if p.tag_filter_matches(wanted_tags, inst.indexed_tags):  # the tag index may lag (realism)
             out.append(inst)
     return out
 

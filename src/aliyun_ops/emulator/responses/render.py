@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 
 def eip_block(backend: Backend, inst: InstanceRecord) -> dict[str, Any]:
-    eip = backend.network.eip_of(inst.instance_id)
+    eip = backend.network.attached_eip_of(inst.instance_id)
     if eip is None:
         return {"AllocationId": "", "IpAddress": "", "InternetChargeType": ""}
     return {
@@ -133,6 +133,7 @@ def disk(inst: InstanceRecord, d: Any) -> dict[str, Any]:
         "PerformanceLevel": d.performance_level or ("PL0" if d.category == "cloud_essd" else ""),
         "Status": "In_use",
         "ImageId": inst.launch.image_id if d.kind == "system" else "",
+        "SourceSnapshotId": d.snapshot_id,
         "DiskChargeType": "PostPaid",
         "Portable": d.kind == "data",
         "Encrypted": False,
@@ -149,6 +150,7 @@ def image(backend: Backend, img: ImageRecord) -> dict[str, Any]:
         "ImageName": img.name,
         "Description": img.description,
         "Status": img.status,
+        "Usable": img.usable(backend.clock.now()),
         "Progress": f"{progress}%",
         "CreationTime": img.creation_time,
         "Size": img.size,

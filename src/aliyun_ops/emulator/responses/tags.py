@@ -1,4 +1,7 @@
-"""ECS tag actions for instances and images: TagResources, UntagResources, ListTagResources."""
+"""ECS tag actions for instances and images: TagResources, UntagResources, ListTagResources.
+
+An instance's tag change reaches tag-filtered DescribeInstances after ``realism.tagIndexLagSeconds``.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +10,14 @@ from typing import Any
 from aliyun_ops.emulator import exceptions as exc
 from aliyun_ops.emulator import params as p
 from aliyun_ops.emulator.backend import Backend
+from aliyun_ops.emulator.models.instances import InstanceRecord
 from aliyun_ops.emulator.responses.base import Params, region, register
 
 RESOURCE_TYPES = ("instance", "image")
 
 
-def _tag_maps(backend: Backend, params: Params, region_id: str, must_exist: bool = True) -> dict[str, dict[str, str]]:
-    """ResourceId.N -> the live tag dict of each resource."""
+def _resources(backend: Backend, params: Params, region_id: str, must_exist: bool = True) -> dict[str, Any]:
+    """ResourceId.N -> each resource (an InstanceRecord or an own ImageRecord)."""
     kind = p.require(params, "ResourceType").lower()
     if kind not in RESOURCE_TYPES:
         raise exc.InvalidResourceType()
@@ -25,15 +29,20 @@ def _tag_maps(backend: Backend, params: Params, region_id: str, must_exist: bool
     )
     if not ids and must_exist:
         raise exc.MissingParameter("ResourceId.N")
-    out: dict[str, dict[str, str]] = {}
+    out: dict[str, Any] = {}
     for rid in ids or [k for k, v in pool.items() if v.region_id == region_id]:
         res = pool.get(rid)
         if res is None or res.region_id != region_id or (kind == "image" and res.owner_alias != "self"):
             if must_exist:
                 raise exc.InvalidResourceIdNotFound()
             continue
-        out[rid] = res.tags
+        out[rid] = res
     return out
+
+
+def _changed(backend: Backend, resource: Any) -> None:
+    if isinstance(resource, InstanceRecord):
+        backend.instances.reindex_tags(resource)
 
 
 @register("ecs", "TagResources")
@@ -41,11 +50,12 @@ def tag_resources(backend: Backend, params: Params) -> dict[str, Any]:
     tags = p.get_tags(params, writing=True)
     if not tags:
         raise exc.MissingParameter("Tag.N.Key")
-    for current in _tag_maps(backend, params, region(backend, params)).values():
-        merged = {**current, **dict(tags)}
-        if len(merged) > 20:
-            raise exc.InvalidTagCount()
-        current.update(dict(tags))
+    resources = _resources(backend, params, region(backend, params))
+    if any(len({**res.tags, **dict(tags)}) > 20 for res in resources.values()):
+        raise exc.InvalidTagCount()
+    for res in resources.values():
+        res.tags.update(dict(tags))
+        _changed(backend, res)
     return {}
 
 
@@ -53,10 +63,11 @@ def tag_resources(backend: Backend, params: Params) -> dict[str, Any]:
 def untag_resources(backend: Backend, params: Params) -> dict[str, Any]:
     keys = p.get_list(params, "TagKey")
     remove_all = p.get_bool(params, "All")
-    for current in _tag_maps(backend, params, region(backend, params)).values():
-        for k in list(current):
+    for res in _resources(backend, params, region(backend, params)).values():
+        for k in list(res.tags):
             if remove_all or k in keys:
-                del current[k]
+                del res.tags[k]
+        _changed(backend, res)
     return {}
 
 
@@ -67,9 +78,9 @@ def list_tag_resources(backend: Backend, params: Params) -> dict[str, Any]:
     wanted = p.get_tags(params)
     rows = [
         {"ResourceId": rid, "ResourceType": kind, "TagKey": k, "TagValue": v}
-        for rid, tags in _tag_maps(backend, params, region_id, must_exist=False).items()
-        if p.tag_filter_matches(wanted, tags)
-        for k, v in tags.items()
+        for rid, res in _resources(backend, params, region_id, must_exist=False).items()
+        if p.tag_filter_matches(wanted, res.tags)
+        for k, v in res.tags.items()
     ]
     chunk, token = p.token_page(rows, params, default_max=50, limit=1000)
     return {"TagResources": {"TagResource": chunk}, "NextToken": token}

@@ -1,0 +1,136 @@
+"""The scenario's ``realism`` section: the real cloud's lags and refusals, each switched on by its own key.
+
+Every key is optional and an absent key means OFF (the emulator is then instantly consistent for that
+behaviour). A malformed value or an unknown key is refused with ``ValueError`` naming it, before any
+state is replaced, so a typo cannot silently switch a behaviour off.
+
+| key                    | value                                        | what it models                        |
+|------------------------|----------------------------------------------|---------------------------------------|
+| tagIndexLagSeconds     | seconds                                      | tag-filtered DescribeInstances lags   |
+| imageListLagSeconds    | seconds                                      | a new image is missing from listings  |
+| instantAccessSeconds   | seconds                                      | ESSD images Usable before Available   |
+| eipTransitionSeconds   | seconds                                      | EIP Associating / Unassociating       |
+| transientErrors        | {"rate", "seed", "codes"}                    | throttling / 503 on any RPC call      |
+| createImageBusyRate    | share 0..1                                   | CreateImage on Running refused (403)  |
+| imageSourceReleased    | "finish" or "fail"                           | image Creating when its source goes   |
+| snapshot               | {"fullMiBps","incrementalMiBps","changedFraction"} | full vs incremental snapshot speed |
+| passwordInheritCheck   | true / false                                 | PasswordInherit needs an image password |
+
+``passwordInheritCheck`` is how the real API always behaves; it is a switch only because today's engine
+asks for ``PasswordInherit`` on images that have no password (it must be on once the engine is adapted).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+KNOWN_KEYS = (
+    "tagIndexLagSeconds",
+    "imageListLagSeconds",
+    "instantAccessSeconds",
+    "eipTransitionSeconds",
+    "transientErrors",
+    "createImageBusyRate",
+    "imageSourceReleased",
+    "snapshot",
+    "passwordInheritCheck",
+)
+SOURCE_RELEASED = ("finish", "fail")
+
+
+@dataclass(frozen=True)
+class SnapshotSpeed:
+    """How fast a disk's snapshot is taken: the first one of a disk copies it all, later ones only the
+    changed share."""
+
+    full_mibps: float
+    incremental_mibps: float
+    changed_fraction: float
+
+    def seconds(self, size_gib: int, snapshotted_before: bool) -> float:
+        mib = size_gib * 1024.0
+        if snapshotted_before:
+            return mib * self.changed_fraction / self.incremental_mibps
+        return mib / self.full_mibps
+
+
+@dataclass(frozen=True)
+class Realism:
+    tag_index_lag: float = 0.0
+    image_list_lag: float = 0.0
+    instant_access: float | None = None  # None: only an Available image is Usable
+    eip_transition: float = 0.0
+    transient_errors: Mapping[str, Any] | None = None  # checked and built by faults.TransientErrors
+    create_image_busy_rate: float = 0.0
+    image_source_released: str = "finish"
+    snapshot: SnapshotSpeed | None = None
+    password_inherit_check: bool = False
+
+
+def _seconds(raw: Mapping[str, Any], key: str) -> float:
+    value = raw.get(key, 0)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise ValueError(f"realism.{key} must be a number of seconds >= 0")
+    return float(value)
+
+
+def _share(raw: Mapping[str, Any], key: str) -> float:
+    value = raw.get(key, 0)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+        raise ValueError(f"realism.{key} must be a number between 0 and 1")
+    return float(value)
+
+
+def _flag(raw: Mapping[str, Any], key: str) -> bool:
+    value = raw.get(key, False)
+    if not isinstance(value, bool):
+        raise ValueError(f"realism.{key} must be true or false")
+    return value
+
+
+def _snapshot(value: Any) -> SnapshotSpeed | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise ValueError("realism.snapshot must be an object {fullMiBps, incrementalMiBps, changedFraction}")
+    unknown = sorted(set(value) - {"fullMiBps", "incrementalMiBps", "changedFraction"})
+    if unknown:
+        raise ValueError(f"realism.snapshot: unknown key(s) {', '.join(unknown)}")
+    speeds = {}
+    for key in ("fullMiBps", "incrementalMiBps"):
+        speed = value.get(key)
+        if isinstance(speed, bool) or not isinstance(speed, (int, float)) or speed <= 0:
+            raise ValueError(f"realism.snapshot.{key} must be a number > 0")
+        speeds[key] = float(speed)
+    return SnapshotSpeed(speeds["fullMiBps"], speeds["incrementalMiBps"], _share(value, "changedFraction"))
+
+
+def load_realism(section: Any) -> Realism:
+    """The scenario's ``realism`` section (None or {} = everything off)."""
+    if section is None:
+        return Realism()
+    if not isinstance(section, Mapping):
+        raise ValueError("the realism section must be an object")
+    unknown = sorted(set(section) - set(KNOWN_KEYS))
+    if unknown:
+        raise ValueError(f"unknown realism key(s) {', '.join(unknown)}; known: {', '.join(KNOWN_KEYS)}")
+    instant = section.get("instantAccessSeconds")
+    released = section.get("imageSourceReleased", "finish")
+    if released not in SOURCE_RELEASED:
+        raise ValueError('realism.imageSourceReleased must be "finish" or "fail"')
+    transient = section.get("transientErrors")
+    if transient is not None and not isinstance(transient, Mapping):
+        raise ValueError("realism.transientErrors must be an object {rate, seed, codes}")
+    return Realism(
+        tag_index_lag=_seconds(section, "tagIndexLagSeconds"),
+        image_list_lag=_seconds(section, "imageListLagSeconds"),
+        instant_access=None if instant is None else _seconds(section, "instantAccessSeconds"),
+        eip_transition=_seconds(section, "eipTransitionSeconds"),
+        transient_errors=transient,
+        create_image_busy_rate=_share(section, "createImageBusyRate"),
+        image_source_released=str(released),
+        snapshot=_snapshot(section.get("snapshot")),
+        password_inherit_check=_flag(section, "passwordInheritCheck"),
+    )
