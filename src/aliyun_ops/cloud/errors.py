@@ -74,8 +74,13 @@ IDEMPOTENCY_CODES = frozenset({"IdempotentParameterMismatch", "IdempotenceParamN
 INSTANCE_BUSY = "IncorrectInstanceStatus"
 DRY_RUN_OK = "DryRunOperation"
 # RunInstances with PasswordInherit=true from an image that has no password set (the instance it was made
-# from had none): launch again without it, which is what the original had.
+# from had none): launch again without it, which is what the original had. No published error table
+# names this refusal: a dedicated code, or the generic InvalidParameter naming the parameter.
 PASSWORD_INHERIT_REFUSED = frozenset({"InvalidParameter.PasswordInherit", "InvalidPasswordInherit.ImageNotSupport"})
+
+
+def is_password_inherit_refused(code: str, message: str) -> bool:
+    return code in PASSWORD_INHERIT_REFUSED or (code == "InvalidParameter" and "PasswordInherit" in message)
 IMAGE_NAME_TAKEN = "InvalidImageName.Duplicated"
 
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from aliyun_ops import errors, models
 from aliyun_ops.cloud import DataDiskSpec, LaunchSpec
-from aliyun_ops.cloud.errors import PASSWORD_INHERIT_REFUSED
+from aliyun_ops.cloud.errors import is_password_inherit_refused
 from aliyun_ops.recovery import naming
 
 if TYPE_CHECKING:
@@ -163,7 +163,7 @@ def _run(cloud: Cloud, spec: LaunchSpec, token: str) -> str:
     try:
         return cloud.run_instances(spec, token)
     except errors.InvalidRequest as exc:
-        if exc.code not in PASSWORD_INHERIT_REFUSED or not spec.password_inherit:
+        if not spec.password_inherit or not is_password_inherit_refused(exc.code, exc.message):
             raise
     return cloud.run_instances(dataclasses.replace(spec, password_inherit=False), token + "-nopw")
 
