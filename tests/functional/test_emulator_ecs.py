@@ -115,11 +115,13 @@ def test_no_stock_is_403(emulator: Emulator, ecs_client: Any) -> None:
     assert (err.value.code, err.value.status_code) == ("OperationDenied.NoStock", 403)
 
 
-def test_describe_instances_filters_and_pages(ecs_client: Any) -> None:
+def test_describe_instances_filters_and_pages(emulator: Emulator, ecs_client: Any) -> None:
     ids = [
         launch(ecs_client, instance_name=f"n{i}", tag=[m.RunInstancesRequestTag(key="k", value=str(i % 2))])[0]
         for i in range(5)
     ]
+    by_tag = [m.DescribeInstancesRequestTag(key="k", value="1")]
+    assert describe(ecs_client, tag=by_tag).instances.instance == []  # the tag index lags a launch
     page2 = describe(ecs_client, page_number=2, page_size=2)
     assert (page2.total_count, [i.instance_id for i in page2.instances.instance]) == (5, ids[2:4])
     seen, token = [], None
@@ -130,7 +132,8 @@ def test_describe_instances_filters_and_pages(ecs_client: Any) -> None:
         if not token:
             break
     assert seen == ids
-    tagged = describe(ecs_client, tag=[m.DescribeInstancesRequestTag(key="k", value="1")]).instances.instance
+    emulator.clock.advance(emulator.backend.realism.tag_index_lag + 1)
+    tagged = describe(ecs_client, tag=by_tag).instances.instance
     assert [i.instance_id for i in tagged] == [ids[1], ids[3]]
     assert [i.instance_id for i in describe(ecs_client, instance_name="n4").instances.instance] == [ids[4]]
 
@@ -177,11 +180,17 @@ def test_image_lifecycle_and_describe_images_default_filter(emulator: Emulator, 
     def images(**kw: Any) -> list[Any]:
         return list(ecs_client.describe_images(m.DescribeImagesRequest(region_id=R, **kw)).body.images.image)
 
+    realism = emulator.backend.realism
+    assert realism.snapshot is not None
+    # the first image of the 40 GiB system disk copies it whole at the scenario's full snapshot speed
+    build = emulator.backend.timing("imageBaseSeconds") + realism.snapshot.seconds(40, snapshotted_before=False)
+    assert images(image_owner_alias="self", status="Creating,Available") == []  # not listed yet: the list lag
+    emulator.clock.advance(realism.image_list_lag)
     assert images(image_owner_alias="self") == []  # Creating is hidden by the default Status filter
-    emulator.clock.advance(35)
+    emulator.clock.advance(build / 2 - realism.image_list_lag)
     [creating] = images(image_owner_alias="self", status="Creating,Available")
-    assert creating.status == "Creating" and creating.progress in ("50%", "51%")  # 35 s of a 70 s build
-    emulator.clock.advance(40)
+    assert creating.status == "Creating" and creating.progress in ("50%", "51%")  # half of the build
+    emulator.clock.advance(build / 2)
     [ready] = images(image_id=image_id)
     assert (ready.status, ready.size, ready.architecture, ready.progress) == ("Available", 40, "x86_64", "100%")
     assert [(t.tag_key, t.tag_value) for t in ready.tags.tag] == [("k", "v")]
@@ -241,7 +250,8 @@ def test_catalogue_actions(ecs_client: Any) -> None:
     assert sorted(g.security_group_id for g in sgs.security_groups.security_group) == sorted(SGS)
 
 
-def test_tags_on_instances_and_images(ecs_client: Any) -> None:
+def test_tags_on_instances_and_images(emulator: Emulator, ecs_client: Any) -> None:
+    lag = emulator.backend.realism.tag_index_lag
     [iid] = launch(ecs_client)
     ecs_client.tag_resources(
         m.TagResourcesRequest(
@@ -252,8 +262,13 @@ def test_tags_on_instances_and_images(ecs_client: Any) -> None:
         m.ListTagResourcesRequest(region_id=R, resource_type="instance", resource_id=[iid])
     ).body.tag_resources.tag_resource
     assert [(t.resource_id, t.tag_key, t.tag_value) for t in listed] == [(iid, "a", "1")]
-    assert describe(ecs_client, tag=[m.DescribeInstancesRequestTag(key="a")]).total_count == 1
+    by_tag = [m.DescribeInstancesRequestTag(key="a")]
+    assert describe(ecs_client, tag=by_tag).total_count == 0  # the tag filter sees the change after the lag
+    emulator.clock.advance(lag + 1)
+    assert describe(ecs_client, tag=by_tag).total_count == 1
     ecs_client.untag_resources(
         m.UntagResourcesRequest(region_id=R, resource_type="instance", resource_id=[iid], tag_key=["a"])
     )
-    assert describe(ecs_client, tag=[m.DescribeInstancesRequestTag(key="a")]).total_count == 0
+    assert describe(ecs_client, tag=by_tag).total_count == 1  # the removed tag still matches for the lag
+    emulator.clock.advance(lag + 1)
+    assert describe(ecs_client, tag=by_tag).total_count == 0

@@ -57,17 +57,34 @@ def test_eip_association_rules(emulator: Emulator, ecs_client: Any, vpc_client: 
             region_id=R, allocation_id=a.allocation_id, instance_id=iid, instance_type="EcsInstance"
         )
     )
-    [row] = eips(vpc_client, allocation_id=a.allocation_id)
-    assert (row.status, row.instance_id, row.ip_address, row.bandwidth) == ("InUse", iid, a.eip_address, "10")
-    shown = ecs_client.describe_instances(ecs_models.DescribeInstancesRequest(region_id=R)).body.instances.instance[0]
-    assert (shown.eip_address.allocation_id, shown.eip_address.ip_address) == (a.allocation_id, a.eip_address)
+    transition = emulator.backend.realism.eip_transition
+    bound = (a.allocation_id, a.eip_address)
+
+    def seen() -> tuple[tuple[str, str, str, str], tuple[str, str]]:
+        """The EIP's row (status, instance, address, bandwidth) and the EIP the instance shows."""
+        [row] = eips(vpc_client, allocation_id=a.allocation_id)
+        req = ecs_models.DescribeInstancesRequest(region_id=R)
+        [shown] = ecs_client.describe_instances(req).body.instances.instance
+        return (row.status, row.instance_id, row.ip_address, row.bandwidth), (
+            shown.eip_address.allocation_id,
+            shown.eip_address.ip_address,
+        )
+
+    assert seen() == (("Associating", iid, a.eip_address, "10"), ("", ""))  # the instance shows it once InUse
     second = m.AssociateEipAddressRequest(region_id=R, allocation_id=b.allocation_id, instance_id=iid)
+    assert error_code(lambda: vpc_client.associate_eip_address(second)) == "InvalidAssociation.Duplicated"
+    emulator.clock.advance(transition + 1)
+    assert seen() == (("InUse", iid, a.eip_address, "10"), bound)
     assert error_code(lambda: vpc_client.associate_eip_address(second)) == "InvalidAssociation.Duplicated"
     release_a = m.ReleaseEipAddressRequest(region_id=R, allocation_id=a.allocation_id)
     assert error_code(lambda: vpc_client.release_eip_address(release_a)) == "IncorrectEipStatus"
     vpc_client.unassociate_eip_address(
         m.UnassociateEipAddressRequest(region_id=R, allocation_id=a.allocation_id, instance_id=iid)
     )
+    assert seen() == (("Unassociating", iid, a.eip_address, "10"), bound)
+    assert error_code(lambda: vpc_client.release_eip_address(release_a)) == "IncorrectEipStatus"
+    emulator.clock.advance(transition + 1)
+    assert seen() == (("Available", "", a.eip_address, "10"), ("", ""))
     vpc_client.release_eip_address(release_a)
     assert [e.allocation_id for e in eips(vpc_client)] == [b.allocation_id]
     missing = m.AssociateEipAddressRequest(region_id=R, allocation_id="eip-nope", instance_id=iid)

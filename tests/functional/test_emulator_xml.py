@@ -116,6 +116,7 @@ def test_core_sdk_reads_eip_addresses_in_xml(emulator: Emulator, vpc_client: Any
     vpc_client.associate_eip_address(
         vpc_models.AssociateEipAddressRequest(region_id=R, allocation_id=eip.allocation_id, instance_id=iid)
     )
+    emulator.clock.advance(emulator.backend.realism.eip_transition + 1)  # Associating, then InUse
     xml = as_xml(core(emulator, "DescribeEipAddresses", "XML", VPC), "DescribeEipAddressesResponse")
     js = json.loads(core(emulator, "DescribeEipAddresses", "JSON", VPC))
     [row] = xml.findall("EipAddresses/EipAddress")

@@ -149,10 +149,25 @@ def test_image_build_time_grows_with_disk_size_and_can_fail(backend: Backend) ->
     backend.clock.advance(30)
     small_img = call(backend, "CreateImage", InstanceId=small, ImageName="small")["ImageId"]
     big_img = call(backend, "CreateImage", InstanceId=big, ImageName="big")["ImageId"]
-    backend.clock.advance(30 + 40)  # base + the 40 GiB system disk
-    mine = {i["ImageId"]: i for i in call(backend, "DescribeImages", Status="Creating,Available")["Images"]["Image"]}
-    assert mine[small_img]["Status"] == "Available" and mine[small_img]["Progress"] == "100%"
-    assert mine[big_img]["Status"] == "Creating" and mine[big_img]["Progress"] == "25%"
+    speed = backend.realism.snapshot
+    assert speed is not None
+    base = backend.timing("imageBaseSeconds")
+    # first images of their disks: each disk copied whole at the scenario's full snapshot speed
+    small_build = base + speed.seconds(40, snapshotted_before=False)  # the 40 GiB system disk
+    big_build = small_build + speed.seconds(200, snapshotted_before=False)  # and the 200 GiB data disk
+
+    def mine() -> dict[str, dict[str, Any]]:
+        rows = call(backend, "DescribeImages", Status="Creating,Available")["Images"]["Image"]
+        return {i["ImageId"]: i for i in rows}
+
+    backend.clock.advance(small_build - 1)
+    assert mine()[small_img]["Status"] == "Creating"
+    backend.clock.advance(1)
+    assert mine()[small_img]["Status"] == "Available" and mine()[small_img]["Progress"] == "100%"
+    assert mine()[big_img]["Status"] == "Creating"
+    assert mine()[big_img]["Progress"] == f"{int(small_build / big_build * 100)}%"  # 190 s of 990 s: 19%
+    backend.clock.advance(big_build - small_build)
+    assert mine()[big_img]["Status"] == "Available"
     backend.fail_next_images(1)
     failed = call(backend, "CreateImage", InstanceId=small, ImageName="doomed")["ImageId"]
     backend.clock.advance(100)
@@ -176,14 +191,32 @@ def test_eip_rules(backend: Backend) -> None:
     backend.clock.advance(30)
     a = call(backend, "AllocateEipAddress", "vpc")["AllocationId"]
     b = call(backend, "AllocateEipAddress", "vpc")["AllocationId"]
+    transition = backend.realism.eip_transition
+
+    def seen() -> tuple[str, str]:
+        """The EIP's status and the allocation the instance shows."""
+        [row] = call(backend, "DescribeEipAddresses", "vpc", AllocationId=a)["EipAddresses"]["EipAddress"]
+        [inst] = call(backend, "DescribeInstances")["Instances"]["Instance"]
+        return row["Status"], inst["EipAddress"]["AllocationId"]
+
     call(backend, "AssociateEipAddress", "vpc", AllocationId=a, InstanceId=iid)
+    assert seen() == ("Associating", "")
+    with pytest.raises(exc.EipAssociationDuplicated):  # already taken while still Associating
+        call(backend, "AssociateEipAddress", "vpc", AllocationId=b, InstanceId=iid)
+    with pytest.raises(exc.IncorrectEipStatus):
+        call(backend, "UnassociateEipAddress", "vpc", AllocationId=a, InstanceId=iid)
+    backend.clock.advance(transition)
+    assert seen() == ("InUse", a)
     with pytest.raises(exc.EipAssociationDuplicated):
         call(backend, "AssociateEipAddress", "vpc", AllocationId=b, InstanceId=iid)
     with pytest.raises(exc.IncorrectEipStatus):
         call(backend, "ReleaseEipAddress", "vpc", AllocationId=a)
-    shown = call(backend, "DescribeInstances")["Instances"]["Instance"][0]["EipAddress"]
-    assert shown["AllocationId"] == a
     call(backend, "UnassociateEipAddress", "vpc", AllocationId=a, InstanceId=iid)
+    assert seen() == ("Unassociating", a)
+    with pytest.raises(exc.IncorrectEipStatus):
+        call(backend, "ReleaseEipAddress", "vpc", AllocationId=a)
+    backend.clock.advance(transition)
+    assert seen() == ("Available", "")
     call(backend, "ReleaseEipAddress", "vpc", AllocationId=a)
     with pytest.raises(exc.InvalidAllocationIdNotFound):
         call(backend, "ReleaseEipAddress", "vpc", AllocationId=a)
