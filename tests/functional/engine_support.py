@@ -78,6 +78,8 @@ class World:
         user_data: str | None = None,
         data_disks: list[dict[str, Any]] | None = None,
         system_disk: str = "cloud_essd",
+        key_pair: str | None = "ops-key",
+        password: str | None = None,
     ) -> str:
         """A Running instance like a user would have: key pair, two SGs, tags, EIP (or a public IP).
 
@@ -92,7 +94,6 @@ class World:
             "SecurityGroupIds": SGS,
             "InstanceName": name,
             "HostName": name,
-            "KeyPairName": "ops-key",
             "SpotStrategy": spot,
             "InstanceChargeType": "PostPaid",
             "InternetChargeType": "PayByTraffic",
@@ -109,6 +110,10 @@ class World:
             params["UserData"] = user_data
         if data_disks:
             params["DataDisk"] = data_disks
+        if key_pair:
+            params["KeyPairName"] = key_pair
+        if password:
+            params["Password"] = password
         request = ecs_models.RunInstancesRequest().from_map(params)
         iid: str = self.ecs.run_instances_with_options(request, self.rt).body.instance_id_sets.instance_id_set[0]
         self.advance(40)
