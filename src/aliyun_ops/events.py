@@ -156,22 +156,23 @@ _CLOUDEVENTS = _Envelope("eventbridge", "data", "subject", "aliyunregionid", "al
 _CMS_API = _Envelope("cloudmonitor-api", "Content", "ResourceId", "RegionId", "", "Time", id="Id", time_ms=True)
 
 
-def _parse_cloudmonitor(body: dict[str, Any]) -> InstanceEvent | Ignored:
-    """CloudMonitor event-alarm body: product ECS, name the event's name."""
-    product = _str(body, "product", required=True) or ""
-    name = _str(body, "name", required=True) or ""
+def _ecs_event(body: dict[str, Any], envelope: _Envelope, product_key: str, name_key: str) -> InstanceEvent | Ignored:
+    """A CloudMonitor event (product ECS, name the event's name), in either key style."""
+    product = _str(body, product_key, required=True) or ""
+    name = _str(body, name_key, required=True) or ""
     if product.upper() != "ECS":
         return Ignored(f"product {product!r} is not ECS")
-    return _instance_event(body, _CLOUDMONITOR, name)
+    return _instance_event(body, envelope, name)
+
+
+def _parse_cloudmonitor(body: dict[str, Any]) -> InstanceEvent | Ignored:
+    """CloudMonitor event-alarm body: camelCase keys."""
+    return _ecs_event(body, _CLOUDMONITOR, "product", "name")
 
 
 def _parse_cms_api(body: dict[str, Any]) -> InstanceEvent | Ignored:
     """One DescribeSystemEventAttribute item: the CloudMonitor event with PascalCase keys."""
-    product = _str(body, "Product", required=True) or ""
-    name = _str(body, "Name", required=True) or ""
-    if product.upper() != "ECS":
-        return Ignored(f"product {product!r} is not ECS")
-    return _instance_event(body, _CMS_API, name)
+    return _ecs_event(body, _CMS_API, "Product", "Name")
 
 
 def _refuse_cms_api_response(body: dict[str, Any]) -> InstanceEvent | Ignored:

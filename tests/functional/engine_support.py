@@ -102,18 +102,15 @@ class World:
             "Tag": [{"Key": k, "Value": v} for k, v in (tags or {"app": "web", "env": "prod"}).items()],
             "Amount": 1,
         }
-        if behavior:
-            params["SpotInterruptionBehavior"] = behavior
-        if ram_role:
-            params["RamRoleName"] = ram_role
-        if user_data:
-            params["UserData"] = user_data
-        if data_disks:
-            params["DataDisk"] = data_disks
-        if key_pair:
-            params["KeyPairName"] = key_pair
-        if password:
-            params["Password"] = password
+        optional = {
+            "SpotInterruptionBehavior": behavior,
+            "RamRoleName": ram_role,
+            "UserData": user_data,
+            "DataDisk": data_disks,
+            "KeyPairName": key_pair,
+            "Password": password,
+        }
+        params.update({k: v for k, v in optional.items() if v})
         request = ecs_models.RunInstancesRequest().from_map(params)
         iid: str = self.ecs.run_instances_with_options(request, self.rt).body.instance_id_sets.instance_id_set[0]
         self.advance(40)
