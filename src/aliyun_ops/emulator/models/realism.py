@@ -16,8 +16,9 @@ state is replaced, so a typo cannot silently switch a behaviour off.
 | snapshot               | {"fullMiBps","incrementalMiBps","changedFraction"} | full vs incremental snapshot speed |
 | passwordInheritCheck   | true / false                                 | PasswordInherit needs an image password |
 
-``passwordInheritCheck`` is how the real API always behaves; it is a switch only because today's engine
-asks for ``PasswordInherit`` on images that have no password (it must be on once the engine is adapted).
+``passwordInheritCheck`` is how the real API always behaves; it stays a switch so that a scenario can
+show what a client that asks for ``PasswordInherit`` blindly would meet. The default scenario turns
+every key on (see docs/emulator-fidelity.md).
 """
 
 from __future__ import annotations
