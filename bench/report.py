@@ -35,24 +35,31 @@ def figures(r: dict[str, Any]) -> list[tuple[str, str, str]]:
     pair, share, mass, cold, matrix = (r.get(k, {}) for k in ("pair", "share", "mass", "coldstart", "matrix"))
     ours, old = pair.get("ours", {}), pair.get("baseline", {})
     out = [
-        ("a", f"ours {ours.get('rt_notice_to_create', 'n/a')} + {ours.get('rt_available_to_run', 'n/a')}, "
-              f"old {old.get('rt_notice_to_create', 'n/a')} + {old.get('rt_available_to_run', 'n/a')}",
-         "notice->CreateImage + image Available->RunInstances; measured gap between the old tool's sequential "
-         f"calls {_num(old.get('round_trip_ms'), '{:.0f}')} ms emulated (modelled latency + client work x scale)"),
+        ("a", f"ours {ours.get('rt_notice_to_create', 'n/a')} + {ours.get('rt_ready_to_run', 'n/a')}, "
+              f"old {old.get('rt_notice_to_create', 'n/a')} + {old.get('rt_ready_to_run', 'n/a')}",
+         "notice->CreateImage + image ready->RunInstances (ready: Usable for ours, Available for the old tool); "
+         "measured gap between the old tool's sequential calls "
+         f"{_num(old.get('round_trip_ms'), '{:.0f}')} ms emulated (modelled latency + client work x scale)"),
         ("b", _num(_ratio(ours.get("notice_to_running_s"), ours.get("floor_s"))),
          f"{_num(ours.get('notice_to_running_s'), '{:.1f}')} s / floor {_num(ours.get('floor_s'), '{:.1f}')} s "
-         f"(image {_num(ours.get('image_s'), '{:.0f}')} s + boot {_num(ours.get('boot_s'), '{:.0f}')} s"
-         " + 3 x latency)"),
+         f"(image usable after {_num(ours.get('image_usable_s'), '{:.0f}')} s of its "
+         f"{_num(ours.get('image_available_s'), '{:.0f}')} s build + boot {_num(ours.get('boot_s'), '{:.0f}')} s"
+         " + 2 x latency)"),
         ("c", _num(_ratio(ours.get("notice_to_running_s"), old.get("notice_to_running_s"))),
-         f"{_num(ours.get('notice_to_running_s'), '{:.1f}')} s vs {_num(old.get('notice_to_running_s'), '{:.1f}')} s"),
+         f"{_num(ours.get('notice_to_running_s'), '{:.1f}')} s vs {_num(old.get('notice_to_running_s'), '{:.1f}')} s"
+         + ("" if old.get("notice_to_running_s") is not None or not old else
+            f" (the old tool replaced nothing: {_why(old)})")),
     ]
     so, sb = share.get("ours", {}), share.get("baseline", {})
     out.append(("d", f"ours {_share(so)}, old {_share(sb)}",
-                f"image builds {', '.join(f'{b:.0f}' for b in so.get('builds_s', []))} s; "
-                f"notice {r.get('notice_s')} s"))
+                f"image builds {', '.join(f'{b:.0f}' for b in so.get('builds_s', []))} s (no instant access); "
+                f"notice {r.get('notice_s')} s"
+                + "".join(f"; {tool} {n} failed: {m}" for tool, s in (("ours", so), ("old", sb))
+                          for m, n in s.get("failures", []))))
     out.append(("e", _mass(mass),
                 f"{mass.get('replaced', 'n/a')}/{mass.get('total', 'n/a')} replaced in "
                 f"{_num(mass.get('elapsed_s'), '{:.1f}')} s, bound {_num(mass.get('bound_s'), '{:.1f}')} s "
+                f"(image usable {_num(mass.get('image_usable_s'), '{:.0f}')} s + boot + 2 x latency + queueing) "
                 f"({mass.get('qps', 'n/a')} calls/s per action, burst {_num(mass.get('burst'), '{:.0f}')}); "
                 f"{mass.get('throttled_calls', 'n/a')} calls throttled"
                 + "".join(f"; {n} failed: {m}" for m, n in mass.get("failures", []))))
@@ -63,6 +70,13 @@ def figures(r: dict[str, Any]) -> list[tuple[str, str, str]]:
                 f"{_num(mass.get('peak_rss_mib'), '{:.0f} MiB')}"))
     out.append(("i", _matrix_total(matrix), "per scenario below"))
     return out
+
+
+def _why(figures: dict[str, Any]) -> str:
+    """What a tool said when it did not replace (its error, or what the emulator refused)."""
+    message = figures.get("message") or ""
+    refused = ", ".join(f"{code} x{n}" for code, n in figures.get("refused", {}).items())
+    return (message[:90] or "no error") + (f"; refused calls: {refused}" if refused else "")
 
 
 def _mass(m: dict[str, Any]) -> str:
@@ -112,6 +126,8 @@ def _cell(c: dict[str, Any]) -> str:
     if not c:
         return "n/a"
     out = f"{c['correct']}/{c['total']}"
+    if "lineage-fallback" in c.get("image_sources", []):
+        out += " (launched from the lineage's earlier image)"
     if c["correct"] < c["total"]:
         said = sorted({s[:70] for s in c.get("said", []) if s})
         out += f" ({'; '.join(c['why'] + said)})"

@@ -6,6 +6,10 @@ exactly one instance other than the original carries its name, that instance is 
 the identity the old tool also claims to keep (hostname, VPC, security groups) and the address users
 reach (the EIP, when one was attached). Key pair, RAM role and tags are not counted: the old tool never
 carries them, and counting them would only repeat that in every row.
+
+Every world has the default scenario's real-cloud behaviour on (lags, 2% transient refusals, 5% busy
+CreateImage, instant access for ESSD images, images failing with their released source). A scenario
+may turn one knob up to show it (``realism``), never one off.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench.world import GROUPS, TYPE, ZONE, Original, World, eip_holder
+from bench.world import GROUPS, REGION, TYPE, ZONE, Original, World, eip_holder
 
 ZONES = ("cn-hangzhou-g", "cn-hangzhou-h", "cn-hangzhou-i", "cn-hangzhou-j", "cn-hangzhou-k")
 OTHER_ZONE = "cn-hangzhou-j"
@@ -26,6 +30,7 @@ class Scenario:
     title: str
     setup: Callable[[World, Any], None]  # (world, bench config): originals, stock, faults
     duplicate_after_s: float | None = None  # deliver the same notice again this much later
+    realism: dict[str, Any] = field(default_factory=dict)  # realism knobs this scenario turns up
 
 
 @dataclass
@@ -73,10 +78,47 @@ def _eip(world: World, cfg: Any) -> None:
 
 
 def _slow_image(world: World, cfg: Any) -> None:
-    """An image that takes longer to build than the notice lasts."""
-    base, per_gib = world.timing_of("imageBaseSeconds"), world.timing_of("imageSecondsPerGiB")
-    data = int((cfg.notice_s * 1.5 - base) / per_gib) - 20
-    world.launch("web-0", system_gib=20, data_gib=max(1, data))
+    """An image that takes longer to build than the notice lasts (ESSD: Usable long before)."""
+    world.launch("web-0", system_gib=20, data_gib=max(1, int(world.gib_for(cfg.notice_s * 1.5)) - 20))
+
+
+def _no_password(world: World, cfg: Any) -> None:
+    """Originals without a password, so their images have none: one logs in with a key pair, the other
+    has no login credential at all (Workbench / Cloud Assistant only)."""
+    world.launch("web-0", system_gib=20, data_gib=20, key_pair="ops-key")
+    world.launch("web-1", system_gib=20, data_gib=20, password=False)
+
+
+def _source_released(world: World, cfg: Any) -> None:
+    """No instant access (cloud_efficiency disks) and a build longer than the notice: the fresh image
+    fails when the original is released. The lineage has an earlier image: the original is generation 1
+    of a lineage whose first instance was imaged (as its own incident would have) before it went."""
+    from alibabacloud_ecs20140526 import models as m
+
+    from aliyun_ops.models import TAG_GENERATION, TAG_IMAGE_OF, TAG_LINEAGE, TAG_REPLACES
+
+    first = world.launch("web-0", system_gib=20, data_gib=20, disk="cloud_efficiency", original=False)
+    world.advance_until(lambda: _status(world, first.instance_id) == "Running", world.up_s)
+    lineage = {TAG_LINEAGE: first.instance_id}
+    made = world.client.create_image(m.CreateImageRequest(
+        region_id=REGION, instance_id=first.instance_id, image_name=f"aops-{first.instance_id}",
+        tag=[m.CreateImageRequestTag(key=k, value=v)
+             for k, v in {**lineage, TAG_IMAGE_OF: first.instance_id, TAG_GENERATION: "0"}.items()]))
+    world.advance_until(lambda: _image_status(world, made.body.image_id) == "Available", world.build_s(40))
+    world.client.delete_instance(m.DeleteInstanceRequest(instance_id=first.instance_id, force=True))
+    data = max(1, int(world.gib_for(cfg.notice_s * 1.5)) - 20)
+    world.launch("web-0", system_gib=20, data_gib=data, disk="cloud_efficiency",
+                 tags={**lineage, TAG_GENERATION: "1", TAG_REPLACES: first.instance_id})
+
+
+def _status(world: World, instance_id: str) -> str:
+    return next((i["status"] for i in world.instances() if i["id"] == instance_id), "")
+
+
+def _image_status(world: World, image_id: str) -> str:
+    with world.backend.lock:
+        world.backend.settle()
+        return next((i.status for i in world.backend.images.items.values() if i.image_id == image_id), "")
 
 
 def _many(world: World, cfg: Any) -> None:
@@ -92,8 +134,13 @@ MATRIX = (
     Scenario("throttling", "throttling during the incident", _throttled),
     Scenario("duplicate", "duplicate notice", _one, duplicate_after_s=10.0),
     Scenario("eip", "EIP attached", _eip),
-    Scenario("slow-image", "image slower than the notice", _slow_image),
+    Scenario("slow-image", "image slower than the notice (ESSD: Usable after 60 s)", _slow_image),
     Scenario("ten", "10 reclaims at once", _many),
+    # with the default scenario's seed this rate refuses the first two CreateImage calls and accepts the third
+    Scenario("busy", "CreateImage refused as busy (90% of calls)", _one, realism={"createImageBusyRate": 0.9}),
+    Scenario("released", "image fails with its released source (no instant access; an earlier image exists)",
+             _source_released),
+    Scenario("no-password", "no password (one key-pair login, one without any)", _no_password),
 )
 
 

@@ -63,7 +63,7 @@ def run_ours(job: dict[str, Any], t: EmuTime) -> dict[str, Any]:
     record = outcome.record
     return {"ok": True, "status": outcome.status, "message": outcome.message,
             "new_instance_id": record.new_instance_id if record else None,
-            "image_id": record.image_id if record else None}
+            "image_id": record.image_id if record else None, "image_source": record.image_source if record else None}
 
 
 def run_baseline(job: dict[str, Any], t: EmuTime) -> dict[str, Any]:

@@ -2,15 +2,23 @@
 readings the figures need (notice times, image build windows, when replacements run, the journal).
 
 Each tool gets its own world in every phase: the same scenario, the same instances, no shared stock.
-Durations come from the emulator's own model where it is exact (an image is Available at its start
-+ build time; an instance is Running pending + boot seconds after its RunInstances), not from the
-50 ms ticker that settles state.
+The scenario is the emulator's default one, with every real-cloud lag and refusal on; a world changes
+only what a phase sets out to measure (timing, the snapshot speed that gives its image build times,
+and, for a scenario of the matrix, the knob it is about). Durations come from the emulator's own model
+where it is exact (an image is Usable / Available / listed at its start + the model's times; an
+instance is Running pending + boot seconds after its RunInstances), not from the 50 ms ticker that
+settles state.
+
+The bench's own setup and inspection calls go through ``Patient``: the default scenario refuses 2% of
+all calls with the throttling family or 503, and only the tools' handling of that is under test.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +31,12 @@ GROUPS = ["sg-bp1emu000000000web", "sg-bp1emu000000000ssh"]
 IMAGE = "aliyun_3_x64_20G_alibase_20240819.vhd"
 TYPE = "ecs.c7.large"
 SETUP_KEY = ("emulator-access-key-id", "emulator-access-key-secret")
+# The originals log in with a password unless a scenario says otherwise: the old tool launches with
+# PasswordInherit, which works only from an image of an instance that had one (see docs/performance.md).
+PASSWORD = "Bench-Passw0rd"
+TRANSIENT_CODES = frozenset({"Throttling", "Throttling.User", "Throttling.Api", "Rejected.Throttling",
+                             "ServiceUnavailable"})
+ESSD = "cloud_essd"
 
 
 def _fast_emulator_sockets() -> None:
@@ -34,12 +48,51 @@ def _fast_emulator_sockets() -> None:
     server._Handler.disable_nagle_algorithm = True
 
 
+class Patient:
+    """An SDK client whose calls are repeated while the emulator answers a transient refusal."""
+
+    def __init__(self, client: Any, attempts: int = 10) -> None:
+        self._client, self._attempts = client, attempts
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._client, name)
+        if not callable(attr) or name.startswith("_"):
+            return attr
+
+        @functools.wraps(attr)
+        def call(*args: Any, **kwargs: Any) -> Any:
+            for attempt in range(1, self._attempts + 1):
+                try:
+                    return attr(*args, **kwargs)
+                except Exception as exc:
+                    if attempt == self._attempts or getattr(exc, "code", None) not in TRANSIENT_CODES:
+                        raise
+                    time.sleep(0.01 * attempt)
+            raise AssertionError("unreachable")
+
+        return call
+
+
 @dataclass
 class Original:
     instance_id: str
     name: str
     build_gib: int  # system + data disk GiB: what the image build time grows with
     eip: str | None = None  # the EIP's address when one is attached
+
+
+@dataclass(frozen=True)
+class ImageTimes:
+    """One image's moments (emulated epoch seconds) as the emulator's model fixes them at CreateImage."""
+
+    start: float
+    usable: float  # RunInstances accepts it (instant access, or Available)
+    available: float  # DescribeImages' default filter shows it (if its source is not released first)
+    listed: float  # DescribeImages lists it at all (imageListLagSeconds)
+
+    def ready(self, usable: bool) -> float:
+        """When a caller that waits for Usable (or only for Available) can first see it launchable."""
+        return max(self.usable if usable else self.available, self.listed)
 
 
 @dataclass
@@ -56,6 +109,7 @@ class World:
     label: str
     scale: float
     timing: dict[str, float] = field(default_factory=dict)
+    realism: dict[str, Any] = field(default_factory=dict)  # overrides of the default scenario's realism keys
     stock: list[tuple[str, str, bool, bool | int]] = field(default_factory=list)
     emu: Any = None
     client: Any = None
@@ -74,6 +128,7 @@ class World:
         _fast_emulator_sockets()
         scenario = copy.deepcopy(load_default_scenario())
         scenario["timing"] = {**scenario.get("timing", {}), **self.timing}
+        scenario["realism"] = {**scenario.get("realism", {}), **self.realism}
         self.emu = Emulator(scenario=scenario, time_scale=self.scale, function_role_policy=load_ram_policy()).start()
         self.client, self.vpc = _clients(self.emu.endpoint)
         return self
@@ -89,21 +144,50 @@ class World:
     def timing_of(self, name: str) -> float:
         return float(self.backend.timing(name))
 
+    @property
+    def up_s(self) -> float:
+        """RunInstances to Running."""
+        return self.timing_of("pendingSeconds") + self.timing_of("instanceBootSeconds")
+
+    def build_s(self, gib: float) -> float:
+        """Seconds to Available of an image of never-snapshotted disks totalling ``gib``, by the world's model."""
+        speed = self.backend.realism.snapshot
+        per_gib = 1024.0 / speed.full_mibps if speed is not None else self.timing_of("imageSecondsPerGiB")
+        return self.timing_of("imageBaseSeconds") + per_gib * gib
+
+    def gib_for(self, build_s: float) -> float:
+        """The disk GiB whose first image takes ``build_s`` to be Available."""
+        return (build_s - self.build_s(0)) / (self.build_s(1) - self.build_s(0))
+
     # ---- setup (before any latency rule: fast)
-    def launch(self, name: str, *, system_gib: int = 20, data_gib: int = 0, eip: bool = False,
-               itype: str = TYPE, zone: str = ZONE, vswitch: str = VSWITCH, spot: bool = True) -> Original:
+    def launch(self, name: str, *, system_gib: int = 20, data_gib: int = 0, itype: str = TYPE, zone: str = ZONE,
+               vswitch: str = VSWITCH, spot: bool = True, disk: str = ESSD, password: bool = True,
+               key_pair: str | None = None, tags: dict[str, str] | None = None, original: bool = True) -> Original:
+        """Launch an original: with a password unless ``password=False``, or ``key_pair`` (no password);
+        ``original=False`` for a helper instance the figures do not count."""
         from alibabacloud_ecs20140526 import models as m
 
-        data = [m.RunInstancesRequestDataDisk(category="cloud_essd", size=data_gib)] if data_gib else None
+        data = [m.RunInstancesRequestDataDisk(category=disk, size=data_gib)] if data_gib else None
         made = self.client.run_instances(m.RunInstancesRequest(
             region_id=REGION, image_id=IMAGE, instance_type=itype, zone_id=zone, v_switch_id=vswitch,
             security_group_ids=GROUPS, instance_name=name, host_name=name, internet_charge_type="PayByTraffic",
             spot_strategy="SpotAsPriceGo" if spot else "NoSpot",
-            system_disk=m.RunInstancesRequestSystemDisk(category="cloud_essd", size=str(system_gib)),
+            password=PASSWORD if password and not key_pair else None, key_pair_name=key_pair,
+            tag=[m.RunInstancesRequestTag(key=k, value=v) for k, v in (tags or {}).items()] or None,
+            system_disk=m.RunInstancesRequestSystemDisk(category=disk, size=str(system_gib)),
             data_disk=data))
-        original = Original(made.body.instance_id_sets.instance_id_set[0], name, system_gib + data_gib)
-        self.originals.append(original)
-        return original
+        made_one = Original(made.body.instance_id_sets.instance_id_set[0], name, system_gib + data_gib)
+        if original:
+            self.originals.append(made_one)
+        return made_one
+
+    def advance_until(self, done: Callable[[], bool], step_s: float, tries: int = 50) -> None:
+        """Setup only (before any tool runs): fast-forward the emulated clock until ``done()``."""
+        for _ in range(tries):
+            if done():
+                return
+            self.emu.clock.advance(step_s)
+        raise RuntimeError(f"{self.label}: setup condition not reached")
 
     def boot_all(self) -> None:
         """Fast-forward until every original is Running (launching many takes emulated time too)."""
@@ -152,18 +236,19 @@ class World:
     def calls(self) -> list[dict[str, Any]]:
         return list(self.emu.journal.entries())
 
-    def image_window(self, image_id: str) -> tuple[float, float] | None:
-        """(build start, Available) in emulated seconds, from the emulator's model."""
+    def image_times(self, image_id: str) -> ImageTimes | None:
+        """The image's moments from the emulator's model (None for an unknown or public image)."""
         with self.backend.lock:
             img = next((i for i in self.backend.images.items.values() if i.image_id == image_id), None)
             if img is None or not img.build_seconds:
                 return None
-            return img.started_at, img.started_at + img.build_seconds
+            available = img.started_at + img.build_seconds
+            usable = available if img.usable_from is None else min(img.usable_from, available)
+            return ImageTimes(img.started_at, usable, available, img.listed_from)
 
     def running_at(self, name: str, after: float) -> list[float]:
         """When each instance launched with this name after ``after`` is (or will be) Running."""
-        up = self.timing_of("pendingSeconds") + self.timing_of("instanceBootSeconds")
-        return sorted(c["time"] + up for c in self.calls() if c["action"] == "RunInstances"
+        return sorted(c["time"] + self.up_s for c in self.calls() if c["action"] == "RunInstances"
                       and c["status"] == 200 and c["params"].get("InstanceName") == name and c["time"] >= after)
 
     def instances(self) -> list[dict[str, Any]]:
@@ -191,7 +276,7 @@ def _clients(endpoint: str) -> tuple[Any, Any]:
 
     config = Config(access_key_id=SETUP_KEY[0], access_key_secret=SETUP_KEY[1], region_id=REGION,
                     endpoint=endpoint, protocol="http")
-    return Ecs(config), Vpc(config)
+    return Patient(Ecs(config)), Patient(Vpc(config))
 
 
 def eip_holder(world: World, address: str) -> str | None:
