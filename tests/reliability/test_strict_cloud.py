@@ -104,3 +104,33 @@ def test_an_image_whose_source_is_released_mid_build_is_survived_both_ways(
     else:
         (new,) = replacements(world, old)
         assert len(recovered) == 1 and new["Status"] == "Running"
+
+
+def test_an_image_that_fails_between_usable_and_the_launch_falls_back_to_the_lineage(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The race the bench met: the engine sees the fresh image Usable, the source's release fails it, and
+    RunInstances answers IncorrectImageStatus. The incident launches from the newest lineage image."""
+    from aliyun_ops.cloud import Cloud
+
+    old = world.launch()
+    gen1 = world.handle(world.interrupt(old))
+    world.advance(400)
+    current = gen1.record.new_instance_id
+    real_run = Cloud.run_instances
+    failed: list[str] = []
+
+    def run_after_the_image_failed(self: Cloud, spec: Any, token: str, **kw: Any) -> str:
+        if not failed and spec.image_id != gen1.record.image_id:  # the fresh image, seen Usable a moment ago
+            image = world.emu.backend.images.items[("cn-hangzhou", spec.image_id)]
+            image.status = "CreateFailed"
+            failed.append(spec.image_id)
+        return real_run(self, spec, token, **kw)
+
+    monkeypatch.setattr(Cloud, "run_instances", run_after_the_image_failed)
+    gen2 = world.handle(world.interrupt(current))
+    assert failed and gen2.status == "replaced"
+    assert gen2.record.image_source == "lineage-fallback" and gen2.record.image_id == gen1.record.image_id
+    (new,) = replacements(world, current)
+    assert new["ImageId"] == gen1.record.image_id and new["Status"] == "Running"
+    assert "IncorrectImageStatus" in _refused(world, "RunInstances")

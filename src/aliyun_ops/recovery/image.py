@@ -37,6 +37,7 @@ MIN_POLL_S = 1.0
 BUSY_RETRY_S = 60.0  # CreateImage refused as IncorrectInstanceStatus: retried this long (backoff 1 s .. 8 s)
 LISTING_GRACE_S = 30.0  # a just-created image missing from DescribeImages is pending this long
 FAILED_STATUSES = ("CreateFailed", "UnAvailable", "Deprecated")
+IMAGE_REFUSED_AT_LAUNCH = frozenset({"IncorrectImageStatus", "InvalidImageId.NotFound", "InvalidImageId.NotExist"})
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,11 @@ def wait_image(cloud: Cloud, image_id: str, *, until: float, max_poll_s: float) 
         if now >= until:
             return None
         cloud.sleep(min(wait, max(until - now, 0.0)))
+
+
+def image_gone(exc: errors.CloudError) -> bool:
+    """RunInstances refused the image itself: it failed or vanished after it was seen usable."""
+    return exc.code in IMAGE_REFUSED_AT_LAUNCH
 
 
 def fallback(cloud: Cloud, original: models.Instance, failed_image: str | None) -> ImageChoice:

@@ -37,7 +37,7 @@ from aliyun_ops.recovery import naming
 from aliyun_ops.recovery.eip import move_eip
 from aliyun_ops.recovery.gather import Inputs, find_replacements, gather
 from aliyun_ops.recovery.housekeeping import prune_images
-from aliyun_ops.recovery.image import ImageChoice, ImageRefused, fallback, request_image, wait_image
+from aliyun_ops.recovery.image import ImageChoice, ImageRefused, fallback, image_gone, request_image, wait_image
 from aliyun_ops.recovery.launch import build_spec, keeper, launch_first, plan_launch
 from aliyun_ops.recovery.summary import summarize
 
@@ -153,7 +153,19 @@ class Incident:
         self.record.image_id = image_id or ""  # a failure names the fresh image reconcile may finish from
         choice = self.given_image or self._image(image_id)
         self.record.image_id, self.record.image_source = choice.image_id, choice.source
-        new_id, candidate = self._launch(inputs, choice)
+        try:
+            new_id, candidate = self._launch(inputs, choice)
+        except errors.CloudError as exc:
+            if choice.source != "fresh" or not image_gone(exc):
+                raise
+            # Usable a moment ago, refused now: the image failed (its source was released mid-build).
+            self.log(f"image {choice.image_id} refused at launch ({exc.code})")
+            choice = fallback(self.cloud, self.original, choice.image_id)
+            self.log(f"using {choice.source} image {choice.image_id}: {choice.reason}")
+            self.record.image_id, self.record.image_source, self.record.reason = (
+                choice.image_id, choice.source, choice.reason
+            )
+            new_id, candidate = self._launch(inputs, choice)
         self._finish(new_id, inputs, choice.image_id, candidate)
 
     def _image(self, image_id: str | None) -> ImageChoice:
