@@ -130,7 +130,6 @@ PRODUCT = {a: "vpc" for a in ("DescribeVpcs", "DescribeVSwitches")} | {
 # What the valid base request answers (its own business outcome, past validation): (status, code).
 VALID: dict[str, tuple[int, str]] = {
     "CreateImage": (404, "InvalidInstanceId.NotFound"),
-    "DeleteImage": (404, "InvalidImageId.NotFound"),
     "DeleteInstance": (404, "InvalidInstanceId.NotFound"),
     "RunInstances": (400, "DryRunOperation"),
     "DescribeInstanceAttribute": (404, "InvalidInstanceId.NotFound"),

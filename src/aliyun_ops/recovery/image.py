@@ -87,7 +87,8 @@ def _existing(cloud: Cloud, name: str, instance_id: str) -> str:
     """The image an earlier request made under this name (retried while listings catch up)."""
     give_up = cloud.clock() + LISTING_GRACE_S
     while True:
-        same = [i for i in cloud.describe_images(name=name) if i.tag(TAG_IMAGE_OF) == instance_id]
+        # ImageName is a fuzzy filter: keep the exact name (another purpose's image shares the prefix)
+        same = [i for i in cloud.describe_images(name=name) if i.name == name and i.tag(TAG_IMAGE_OF) == instance_id]
         if same:
             return same[0].image_id
         if cloud.clock() + 2.0 >= give_up:

@@ -222,7 +222,10 @@ class Images:
                 img.status = "CreateFailed"
 
     def delete(self, image_id: str, region_id: str) -> None:
-        img = self.get(image_id, region_id)
+        """[meta] DeleteImage: "If the specified custom image does not exist, the request is ignored."."""
+        img = self.items.get((region_id, image_id))
+        if img is None:
+            return
         if img.owner_alias != "self":
             raise exc.InvalidImageIdNotFound()
         if img.status == "Creating":
