@@ -23,6 +23,8 @@ IMAGE = "aliyun_3_x64_20G_alibase_20240819.vhd"
 VPC = "vpc-bp1emu0000000000main"
 VSW_H = "vsw-bp1emu00000000000h"
 MISSING_ID = "i-bp1missing0000000000"
+MISSING_DISK = "d-bp1missing0000000000"
+MISSING_SNAPSHOT = "s-bp1missing0000000000"
 VERSIONS = {"ecs": "2014-05-26", "vpc": "2016-04-28"}
 
 # A valid request per action, built from the default scenario.
@@ -84,6 +86,22 @@ BASE: dict[str, dict[str, str]] = {
     "DescribeUserData": {"RegionId": R, "InstanceId": MISSING_ID},
     "DescribeInstanceRamRole": {"RegionId": R, "InstanceIds": f'["{MISSING_ID}"]', "PageSize": "10"},
     "DescribeDisks": {"RegionId": R, "DiskType": "all", "InstanceId": MISSING_ID},
+    "CreateDisk": {
+        "RegionId": R,
+        "ZoneId": "cn-hangzhou-h",
+        "SnapshotId": MISSING_SNAPSHOT,
+        "DiskCategory": "cloud_essd",
+        "DiskName": "data-1",
+        "Size": "100",
+        "ClientToken": "disk-token-1",
+    },
+    "AttachDisk": {"InstanceId": MISSING_ID, "DiskId": MISSING_DISK, "DeleteWithInstance": "false"},
+    "DetachDisk": {"InstanceId": MISSING_ID, "DiskId": MISSING_DISK, "DeleteWithInstance": "false"},
+    "ModifyDiskAttribute": {"RegionId": R, "DiskId": MISSING_DISK, "DeleteWithInstance": "false", "DiskName": "d-1"},
+    "DeleteDisk": {"DiskId": MISSING_DISK},
+    "CreateSnapshot": {"DiskId": MISSING_DISK, "SnapshotName": "snap-1", "Description": "before the move"},
+    "DescribeSnapshots": {"RegionId": R, "SnapshotIds": f'["{MISSING_SNAPSHOT}"]', "Status": "all", "PageSize": "10"},
+    "DeleteSnapshot": {"SnapshotId": MISSING_SNAPSHOT, "Force": "false"},
     "StartInstance": {"InstanceId": MISSING_ID},
     "StopInstance": {"InstanceId": MISSING_ID, "StoppedMode": "StopCharging", "ForceStop": "false"},
     "DeleteInstance": {"InstanceId": MISSING_ID, "Force": "true"},
@@ -129,6 +147,12 @@ PRODUCT = {a: "vpc" for a in ("DescribeVpcs", "DescribeVSwitches")} | {
 
 # What the valid base request answers (its own business outcome, past validation): (status, code).
 VALID: dict[str, tuple[int, str]] = {
+    "CreateDisk": (404, "InvalidSnapshotId.NotFound"),
+    "AttachDisk": (404, "InvalidInstanceId.NotFound"),
+    "DetachDisk": (404, "InvalidInstanceId.NotFound"),
+    "ModifyDiskAttribute": (404, "InvalidDiskId.NotFound"),
+    "DeleteDisk": (404, "InvalidDiskId.NotFound"),
+    "CreateSnapshot": (404, "InvalidDiskId.NotFound"),
     "CreateImage": (404, "InvalidInstanceId.NotFound"),
     "DeleteInstance": (404, "InvalidInstanceId.NotFound"),
     "RunInstances": (400, "DryRunOperation"),
@@ -327,6 +351,15 @@ HAND: list[Case] = [
 # A sample of the derived rules: per action, one row per kind it has (missing, type, range, enum, list
 # length, string rule); their codes are the defaults (MissingParameter / InvalidParameter) unless documented.
 DERIVED: list[Case] = [
+    # disks and snapshots
+    Case("AttachDisk", {"DiskId": None}, MP),
+    Case("CreateDisk", {"DiskCategory": "cloud_fast"}, IP),
+    Case("CreateDisk", {"Size": "big"}, IP),
+    Case("CreateDisk", {"DiskName": "1-data"}, IP),
+    Case("CreateSnapshot", {"SnapshotName": "http://snap"}, IP),
+    Case("DescribeSnapshots", {"Status": "done"}, IP),
+    as_list("DescribeSnapshots", "SnapshotIds", 101, IP),
+    Case("DeleteSnapshot", {"Force": "maybe"}, IP),
     Case("DescribeZones", {"RegionId": None}, MP),
     Case("DescribeZones", {"Verbose": "yes"}, IP),
     Case("DescribeInstanceTypes", {"MaxResults": "ten"}, IP),
@@ -432,6 +465,7 @@ DERIVED: list[Case] = [
 
 # Accepted although close to a rule: where the rule must not over-reach.
 ACCEPTED: list[Case] = [
+    Case("DeleteSnapshot", {"Force": "true"}, ""),  # an unknown snapshot id is ignored [docs]
     Case("RunInstances", {"HostName": "k8s-${instance_id}"}, "DryRunOperation"),
     Case("RunInstances", {"HostName": "web.prod-1.example"}, "DryRunOperation"),
     Case("RunInstances", {"HostName": "node[1,4]"}, "DryRunOperation", label="HostName=sequential pattern"),

@@ -26,6 +26,7 @@ from aliyun_ops.emulator import exceptions as exc
 from aliyun_ops.emulator.core import Clock, EmulatorError
 from aliyun_ops.emulator.faults import TransientErrors
 from aliyun_ops.emulator.models.catalogue import Catalogue, Stock, load_catalogue
+from aliyun_ops.emulator.models.disks import Disks
 from aliyun_ops.emulator.models.images import Images
 from aliyun_ops.emulator.models.instances import InstanceRecord, Instances
 from aliyun_ops.emulator.models.network import Network
@@ -151,6 +152,7 @@ class Backend:
             self.network = Network(self, scenario)
             self.images = Images(self, scenario)
             self.instances = Instances(self)
+            self.disks = Disks(self)
 
     def timing(self, name: str) -> float:
         return float(self.timings[name])

@@ -20,6 +20,8 @@ error the backend raises (say, interrupting an on-demand instance) answers 400 w
 | GET  calls             |                                                                   | {"calls": [...]} |
 | POST subscribe         | {url, format}                                                     | {"ok": true} |
 | POST policy            | {"policy": document or null} or the document itself              | {"ok": true} |
+| POST disks/<id>/markers| {"marker": "m1"}: the guest writes it now (In_use disk, Running)  | {"diskId", "markers"} |
+| GET  disks/<id>/markers|                                                                   | {"diskId", "markers"} |
 """
 
 from __future__ import annotations
@@ -188,9 +190,32 @@ ROUTES: dict[tuple[str, str], Handler] = {
 }
 
 
+def _markers(emu: Emulator, method: str, disk_id: str, body: Any) -> dict[str, Any]:
+    """Write a marker to a disk (POST) or read the markers it holds (GET), at the current emulated time."""
+    backend = emu.backend
+    with backend.lock:
+        backend.settle()
+        if method == "POST":
+            marker = _required(_obj(body), "marker")
+            if not isinstance(marker, str):
+                raise BadRequest("marker must be a string")
+            backend.disks.write_marker(disk_id, marker)
+        return {"diskId": disk_id, "markers": list(backend.disks.get(disk_id).markers)}
+
+
 def handle(emu: Emulator, method: str, path: str, raw: bytes) -> tuple[int, dict[str, Any]]:
     """Answer one control request: ``(status, JSON body)``."""
     name = path[len(PREFIX):].strip("/")
+    parts = name.split("/")
+    if len(parts) == 3 and parts[0] == "disks" and parts[2] == "markers":
+        if method not in ("GET", "POST"):
+            return 405, {"error": f"no control route {method} {PREFIX}{name}"}
+        try:
+            return 200, _markers(emu, method, parts[1], json.loads(raw) if raw.strip() else None)
+        except EmulatorError as err:
+            return 400, {"error": err.message, "code": err.code}
+        except (ValueError, TypeError, KeyError) as err:
+            return 400, {"error": str(err) or type(err).__name__}
     handler = ROUTES.get((method, name))
     if handler is None:
         known = any(route == name for _, route in ROUTES)

@@ -130,3 +130,13 @@ class EmulatorControl:
 
     def policy(self, policy: dict[str, Any] | None) -> None:
         self._call("POST", "policy", {"policy": policy})
+
+    def write_marker(self, disk_id: str, marker: str) -> list[str]:
+        """The guest writes ``marker`` to the disk now (an In_use disk of a Running instance); its markers after."""
+        markers: list[str] = self._call("POST", f"disks/{disk_id}/markers", {"marker": marker})["markers"]
+        return markers
+
+    def markers(self, disk_id: str) -> list[str]:
+        """The markers the disk holds, oldest first."""
+        markers: list[str] = self._call("GET", f"disks/{disk_id}/markers")["markers"]
+        return markers

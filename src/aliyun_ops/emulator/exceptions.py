@@ -305,3 +305,74 @@ class InvalidDiskSizeTooSmall(_E):
     code = "InvalidDiskSize.TooSmall"
     http_status = 403
     default_message = "Specified disk size is less than the size of snapshot"
+
+
+# ---- disks and snapshots ([docs] AttachDisk / DetachDisk / DeleteDisk / CreateDisk / DeleteSnapshot error tables)
+class InvalidDiskIdNotFound(_E):
+    code = "InvalidDiskId.NotFound"
+    http_status = 404
+    default_message = "The specified disk does not exist."
+
+
+class IncorrectDiskStatus(_E):
+    code = "IncorrectDiskStatus"
+    http_status = 403
+    default_message = "The operation is not supported in this status."
+
+
+class ResourcesNotInSameZone(_E):
+    code = "ResourcesNotInSameZone"
+    http_status = 403
+    default_message = "The specified instance and disk are not in the same zone."
+
+
+class DiskNotPortable(_E):
+    code = "DiskNotPortable"
+    http_status = 403
+    default_message = "The specified disk is not a portable disk."
+
+
+class InvalidDeviceInUse(_E):
+    code = "InvalidDevice.InUse"
+    http_status = 403
+    default_message = "The specified device has been occupied."
+
+
+class InvalidDeviceMalformed(_E):
+    code = "InvalidDevice.Malformed"
+    default_message = "The specified device is not valid."
+
+
+class InstanceDiskLimitExceeded(_E):
+    code = "InstanceDiskLimitExceeded"
+    http_status = 403
+    default_message = "The amount of the disk on instance in question reach its limits."
+
+
+class InvalidDiskSizeValue(_E):  # the code is in the CreateDisk table; its status is inferred
+    code = "InvalidSize.ValueNotSupported"
+    default_message = "The specified parameter Size is not valid."
+
+
+class InvalidSnapshotIdNotFound(_E):
+    code = "InvalidSnapshotId.NotFound"
+    http_status = 404
+    default_message = "The specified snapshot does not exist."
+
+
+class IncorrectSnapshotStatus(_E):  # inferred: CreateDisk from a snapshot still progressing
+    code = "IncorrectSnapshotStatus"
+    http_status = 403
+    default_message = "The current status of the snapshot does not support this operation."
+
+
+class SnapshotCreatedImage(_E):
+    code = "SnapshotCreatedImage"
+    http_status = 403
+    default_message = "The snapshot has been used to create user defined image(s)."
+
+
+class SnapshotCreatedDisk(_E):
+    code = "SnapshotCreatedDisk"
+    http_status = 403
+    default_message = "The snapshot has been used to create disk(s)."

@@ -60,6 +60,7 @@ class ImageRecord:
     usable_from: float | None = None  # instant access: Usable from then on while still Creating
     listed_from: float = 0.0  # DescribeImages shows it from then on
     source_disks: list[Any] = field(default_factory=list)  # the instance's DiskRecords it was made from
+    snapshot_markers: dict[str, list[str]] = field(default_factory=dict)  # snapshot id -> markers at its start
 
     def usable(self, now: float) -> bool:
         """Can launch instances: Available, or Creating with instant access and its moment reached."""
@@ -187,6 +188,8 @@ class Images:
         img.disks = [
             {"Device": d.device, "Size": str(d.size), "Type": d.kind, "SnapshotId": b.new_id("s")} for d in inst.disks
         ]
+        # Each disk's snapshot starts now: it holds the markers written so far, and nothing written later.
+        img.snapshot_markers = {m["SnapshotId"]: list(d.markers) for m, d in zip(img.disks, inst.disks, strict=True)}
         self.items[(img.region_id, image_id)] = img
         fail = self.fail_next > 0 or inst.instance_id in self.fail_instances
         if self.fail_next > 0:

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from aliyun_ops.emulator import exceptions as exc
 from aliyun_ops.emulator.models.catalogue import InstanceTypeSpec
+from aliyun_ops.emulator.models.disks import DiskRecord
 
 if TYPE_CHECKING:
     from aliyun_ops.emulator.backend import Backend
@@ -36,20 +37,6 @@ SPOT_STRATEGIES = ("NoSpot", "SpotAsPriceGo", "SpotWithPriceLimit")
 # RunInstances DataDisk.N.Category: "For I/O optimized instances, the default value is cloud_efficiency"
 # (the official API reference; the China site adds cloud_auto for some types from 2026-01-30).
 DEFAULT_DATA_DISK_CATEGORY = "cloud_efficiency"
-
-
-@dataclass
-class DiskRecord:
-    disk_id: str
-    kind: str  # system | data
-    category: str
-    size: int
-    device: str
-    delete_with_instance: bool = True
-    performance_level: str = ""
-    name: str = ""
-    snapshot_id: str = ""  # the snapshot it was created from (an image's data mapping), if any
-    snapshotted: bool = False  # an image of it finished: its next snapshot is incremental
 
 
 @dataclass
@@ -185,7 +172,10 @@ class Instances:
             raise exc.SystemDiskLessThanImage()
         if not 20 <= size <= 2048:
             raise exc.SystemDiskSizeInvalid()
-        disks = [DiskRecord("", "system", category, size, "/dev/xvda", True, spec.system_disk_pl)]
+        system_snapshot = next((m.get("SnapshotId", "") for m in image.disks if m.get("Type") == "system"), "")
+        system = DiskRecord("", "system", category, size, "/dev/xvda", True, spec.system_disk_pl)
+        system.snapshot_id = system_snapshot
+        disks = [system]
         mapped = {m["Device"]: m for m in image.disks if m.get("Type") == "data"}
         overrides: dict[str, dict[str, str]] = {}
         extra: list[dict[str, str]] = []
@@ -206,9 +196,12 @@ class Instances:
         return disks
 
     def _snapshot(self, snapshot_id: str | None) -> dict[str, Any] | None:
-        """A data-disk snapshot the account knows (one of its images' mappings), by id."""
+        """A data-disk snapshot the account knows (an accomplished snapshot, or one of its images' mappings)."""
         if snapshot_id is None:
             return None
+        snap = self.b.disks.snapshots.get(snapshot_id)
+        if snap is not None and snap.status == "accomplished":
+            return {"SnapshotId": snap.snapshot_id, "Size": str(snap.size), "Type": "data"}
         for img in self.b.images.items.values():
             for mapping in img.disks:
                 if mapping.get("SnapshotId") == snapshot_id and mapping.get("Type") == "data":
@@ -303,11 +296,13 @@ class Instances:
                     d.performance_level,
                     d.name,
                     d.snapshot_id,
+                    image_id=spec.image_id if d.kind == "system" else "",
                 )
             )
         if spec.internet_max_bandwidth_out > 0:
             inst.public_ip = b.new_public_ip()
         self.items[iid] = inst
+        b.disks.adopt(inst)
         self.reindex_tags(inst)
         b.emit_state(inst)
         self._after(inst, b.timing("pendingSeconds"), "Starting", then=self._boot)
@@ -389,6 +384,7 @@ class Instances:
             vsw.used.discard(inst.private_ip)
         self.b.network.instance_gone(inst.instance_id)
         self.b.images.source_released(inst.instance_id)
+        self.b.disks.instance_released(inst)
         inst.status = "Deleted"
         self.b.emit_state(inst)
 

@@ -15,6 +15,7 @@ state is replaced, so a typo cannot silently switch a behaviour off.
 | imageSourceReleased    | "finish" or "fail"                           | image Creating when its source goes   |
 | snapshot               | {"fullMiBps","incrementalMiBps","changedFraction"} | full vs incremental snapshot speed |
 | passwordInheritCheck   | true / false                                 | PasswordInherit needs an image password |
+| diskTransitionSeconds  | seconds                                      | disk Creating / Attaching / Detaching |
 
 ``passwordInheritCheck`` is how the real API always behaves; it stays a switch so that a scenario can
 show what a client that asks for ``PasswordInherit`` blindly would meet. The default scenario turns
@@ -37,6 +38,7 @@ KNOWN_KEYS = (
     "imageSourceReleased",
     "snapshot",
     "passwordInheritCheck",
+    "diskTransitionSeconds",
 )
 SOURCE_RELEASED = ("finish", "fail")
 
@@ -68,6 +70,7 @@ class Realism:
     image_source_released: str = "finish"
     snapshot: SnapshotSpeed | None = None
     password_inherit_check: bool = False
+    disk_transition: float = 0.0
 
 
 def _seconds(raw: Mapping[str, Any], key: str) -> float:
@@ -134,4 +137,5 @@ def load_realism(section: Any) -> Realism:
         image_source_released=str(released),
         snapshot=_snapshot(section.get("snapshot")),
         password_inherit_check=_flag(section, "passwordInheritCheck"),
+        disk_transition=_seconds(section, "diskTransitionSeconds"),
     )

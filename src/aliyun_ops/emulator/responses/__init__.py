@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from aliyun_ops.emulator.responses import catalogue, images, instances, network, tags
+from aliyun_ops.emulator.responses import catalogue, disks, images, instances, network, tags
 
-__all__ = ["catalogue", "images", "instances", "network", "tags"]
+__all__ = ["catalogue", "disks", "images", "instances", "network", "tags"]

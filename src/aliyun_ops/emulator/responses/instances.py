@@ -193,24 +193,6 @@ def describe_instance_ram_role(backend: Backend, params: Params) -> dict[str, An
     return {"RegionId": region_id, "TotalCount": len(rows), "InstanceRamRoleSets": {"InstanceRamRoleSet": rows}}
 
 
-@register("ecs", "DescribeDisks")
-def describe_disks(backend: Backend, params: Params) -> dict[str, Any]:
-    region_id = region(backend, params)
-    instance_id = p.get_str(params, "InstanceId")
-    kind = p.get_str(params, "DiskType", "all")
-    disk_ids = p.get_json_list(params, "DiskIds")
-    rows = [
-        render.disk(inst, d)
-        for inst in backend.instances.items.values()
-        if inst.region_id == region_id and instance_id in (None, inst.instance_id)
-        for d in inst.disks
-        if kind in ("all", d.kind) and (disk_ids is None or d.disk_id in disk_ids)
-    ]
-    chunk, body = p.page_either(rows, params, token_limit=500)
-    body["Disks"] = {"Disk": chunk}
-    return body
-
-
 @register("ecs", "StartInstance")
 def start_instance(backend: Backend, params: Params) -> dict[str, Any]:
     backend.instances.start(p.require(params, "InstanceId"), region(backend, params))

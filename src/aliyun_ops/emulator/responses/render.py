@@ -8,6 +8,7 @@ from aliyun_ops.emulator.params import tags_out
 
 if TYPE_CHECKING:
     from aliyun_ops.emulator.backend import Backend
+    from aliyun_ops.emulator.models.disks import DiskRecord, SnapshotRecord
     from aliyun_ops.emulator.models.images import ImageRecord
     from aliyun_ops.emulator.models.instances import InstanceRecord
 
@@ -118,28 +119,58 @@ def instance_attribute(backend: Backend, inst: InstanceRecord) -> dict[str, Any]
     return row
 
 
-def disk(inst: InstanceRecord, d: Any) -> dict[str, Any]:
+def disk(d: DiskRecord) -> dict[str, Any]:
+    """One ``Disks.Disk[]`` row of DescribeDisks: attached (InstanceId, Device, Attachments) or detached (empty)."""
+    attached = bool(d.instance_id) and d.status in ("In_use", "Detaching", "Attaching")
     return {
         "DiskId": d.disk_id,
         "DiskName": d.name,
-        "InstanceId": inst.instance_id,
-        "RegionId": inst.region_id,
-        "ZoneId": inst.zone_id,
+        "Description": d.description,
+        "InstanceId": d.instance_id if attached else "",
+        "RegionId": d.region_id,
+        "ZoneId": d.zone_id,
         "Type": d.kind,
         "Category": d.category,
         "Size": d.size,
-        "Device": d.device,
+        "Device": d.device if attached else "",
         "DeleteWithInstance": d.delete_with_instance,
         "PerformanceLevel": d.performance_level or ("PL0" if d.category == "cloud_essd" else ""),
-        "Status": "In_use",
-        "ImageId": inst.launch.image_id if d.kind == "system" else "",
+        "Status": d.status,
+        "ImageId": d.image_id,
         "SourceSnapshotId": d.snapshot_id,
         "DiskChargeType": "PostPaid",
         "Portable": d.kind == "data",
         "Encrypted": False,
-        "CreationTime": inst.creation_time,
-        "Tags": {"Tag": []},
-        "Attachments": {"Attachment": [{"InstanceId": inst.instance_id, "Device": d.device}]},
+        "CreationTime": d.creation_time,
+        "Tags": tags_out(d.tags),
+        "Attachments": {"Attachment": [{"InstanceId": d.instance_id, "Device": d.device}] if attached else []},
+    }
+
+
+def snapshot_row(backend: Backend, s: SnapshotRecord) -> dict[str, Any]:
+    """One ``Snapshots.Snapshot[]`` row of DescribeSnapshots."""
+    now = backend.clock.now()
+    progress = s.progress(now)
+    return {
+        "SnapshotId": s.snapshot_id,
+        "SnapshotName": s.name,
+        "Description": s.description,
+        "Status": s.status,
+        "Progress": f"{progress}%",
+        "RemainTime": 0 if s.status == "accomplished" else max(0, int(s.started_at + s.build_seconds - now)),
+        "Available": s.status == "accomplished",
+        "CreationTime": s.creation_time,
+        "RegionId": s.region_id,
+        "SourceDiskId": s.disk_id,
+        "SourceDiskSize": str(s.size),
+        "SourceDiskType": s.disk_kind,
+        "SourceStorageType": "disk",
+        "SnapshotType": "user",
+        "Category": "standard",
+        "Usage": "disk" if s.disks_created else "none",
+        "InstantAccess": False,
+        "Encrypted": False,
+        "Tags": tags_out(s.tags),
     }
 
 
@@ -187,6 +218,10 @@ def snapshot(backend: Backend) -> dict[str, Any]:
         "clock": backend.clock.now(),
         "instances": [instance(backend, i) for i in backend.instances.items.values()],
         "images": [image(backend, i) for i in backend.images.items.values() if i.owner_alias == "self"],
+        "disks": [{**disk(d), "markers": list(d.markers)} for d in backend.disks.items.values()],
+        "snapshots": [
+            {**snapshot_row(backend, s), "markers": list(s.markers)} for s in backend.disks.snapshots.values()
+        ],
         "eips": [
             {
                 "allocationId": e.allocation_id,
