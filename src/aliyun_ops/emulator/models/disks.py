@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from aliyun_ops.emulator import exceptions as exc
+from aliyun_ops.emulator.models.tokens import ClientTokens
 
 if TYPE_CHECKING:
     from aliyun_ops.emulator.backend import Backend
@@ -95,8 +96,8 @@ class Disks:
         self.b = backend
         self.items: dict[str, DiskRecord] = {}
         self.snapshots: dict[str, SnapshotRecord] = {}
-        self.tokens: dict[str, tuple[str, str]] = {}  # ClientToken -> (fingerprint, disk id)
-        self.snapshot_tokens: dict[str, tuple[str, str]] = {}
+        self.tokens: ClientTokens[str] = ClientTokens()  # CreateDisk -> disk id
+        self.snapshot_tokens: ClientTokens[str] = ClientTokens()  # CreateSnapshot -> snapshot id
 
     # ---- lookups
     def get(self, disk_id: str, region_id: str | None = None) -> DiskRecord:
@@ -175,11 +176,9 @@ class Disks:
         client_token: str | None,
         fingerprint: str,
     ) -> str:
-        if client_token is not None and client_token in self.tokens:
-            known_fp, disk_id = self.tokens[client_token]
-            if known_fp != fingerprint:
-                raise exc.IdempotentParameterMismatch()
-            return disk_id
+        made = self.tokens.replay(client_token, fingerprint)
+        if made is not None:
+            return made
         self.b.catalogue.check_zone(region_id, zone_id)
         markers: list[str] = []
         snap = None
@@ -216,8 +215,7 @@ class Disks:
             snap.disks_created += 1
         self.items[disk.disk_id] = disk
         self._later(disk, "Available")
-        if client_token is not None:
-            self.tokens[client_token] = (fingerprint, disk.disk_id)
+        self.tokens.remember(client_token, fingerprint, disk.disk_id)
         return disk.disk_id
 
     def delete(self, disk_id: str, region_id: str | None) -> None:
@@ -316,11 +314,9 @@ class Disks:
         client_token: str | None,
         fingerprint: str,
     ) -> str:
-        if client_token is not None and client_token in self.snapshot_tokens:
-            known_fp, snapshot_id = self.snapshot_tokens[client_token]
-            if known_fp != fingerprint:
-                raise exc.IdempotentParameterMismatch()
-            return snapshot_id
+        made = self.snapshot_tokens.replay(client_token, fingerprint)
+        if made is not None:
+            return made
         disk = self.get(disk_id, region_id)
         if disk.status not in ("In_use", "Available"):
             raise exc.IncorrectDiskStatus()
@@ -352,8 +348,7 @@ class Disks:
             done()
         else:
             self.b.schedule(snap.build_seconds, done)
-        if client_token is not None:
-            self.snapshot_tokens[client_token] = (fingerprint, snap.snapshot_id)
+        self.snapshot_tokens.remember(client_token, fingerprint, snap.snapshot_id)
         return snap.snapshot_id
 
     def delete_snapshot(self, snapshot_id: str, force: bool) -> None:

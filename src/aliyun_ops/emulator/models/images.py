@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from aliyun_ops.emulator import exceptions as exc
+from aliyun_ops.emulator.models.tokens import ClientTokens
 
 if TYPE_CHECKING:
     from aliyun_ops.emulator.backend import Backend
@@ -81,7 +82,7 @@ class Images:
     def __init__(self, backend: Backend, scenario: dict[str, Any]) -> None:
         self.b = backend
         self.items: dict[tuple[str, str], ImageRecord] = {}  # (region, image id): public ids repeat per region
-        self.tokens: dict[str, tuple[str, str]] = {}  # ClientToken -> (fingerprint, image id)
+        self.tokens: ClientTokens[str] = ClientTokens()  # CreateImage -> image id
         self.fail_next = 0
         self.fail_instances: set[str] = set()
         self._busy_rng = random.Random(f"createImageBusy:{scenario.get('seed', 0)}")
@@ -135,11 +136,9 @@ class Images:
         client_token: str | None,
         fingerprint: str,
     ) -> str:
-        if client_token is not None and client_token in self.tokens:
-            known_fp, image_id = self.tokens[client_token]
-            if known_fp != fingerprint:
-                raise exc.IdempotentParameterMismatch()
-            return image_id
+        made = self.tokens.replay(client_token, fingerprint)
+        if made is not None:
+            return made
         if name is not None:
             if not NAME_RE.match(name) or name.lower().startswith(("http://", "https://")):
                 raise exc.InvalidImageNameMalformed()
@@ -152,8 +151,7 @@ class Images:
         if inst.status == "Running" and busy > 0 and self._busy_rng.random() < busy:
             raise exc.IncorrectInstanceStatus()
         img = self._from_instance(inst, name, description, tags)
-        if client_token is not None:
-            self.tokens[client_token] = (fingerprint, img.image_id)
+        self.tokens.remember(client_token, fingerprint, img.image_id)
         return img.image_id
 
     def _from_instance(self, inst: Any, name: str | None, description: str, tags: list[tuple[str, str]]) -> ImageRecord:
@@ -198,11 +196,8 @@ class Images:
         return img
 
     def _build_seconds(self, disks: list[Any]) -> float:
-        base = self.b.timing("imageBaseSeconds")
-        speed = self.b.realism.snapshot
-        if speed is None:
-            return base + self.b.timing("imageSecondsPerGiB") * sum(int(d.size) for d in disks)
-        return base + sum(speed.seconds(int(d.size), bool(d.snapshotted)) for d in disks)
+        """``imageBaseSeconds`` plus a snapshot of each disk, timed like CreateSnapshot's."""
+        return self.b.timing("imageBaseSeconds") + sum(self.b.disks.snapshot_seconds(d) for d in disks)
 
     def _finish_later(self, img: ImageRecord, fail: bool) -> None:
         delay = img.build_seconds / 2 if fail else img.build_seconds

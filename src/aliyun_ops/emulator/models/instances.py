@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from aliyun_ops.emulator import exceptions as exc
 from aliyun_ops.emulator.models.catalogue import InstanceTypeSpec
 from aliyun_ops.emulator.models.disks import DiskRecord
+from aliyun_ops.emulator.models.tokens import ClientTokens
 
 if TYPE_CHECKING:
     from aliyun_ops.emulator.backend import Backend
@@ -109,7 +110,7 @@ class Instances:
     def __init__(self, backend: Backend) -> None:
         self.b = backend
         self.items: dict[str, InstanceRecord] = {}
-        self.tokens: dict[str, tuple[str, list[str]]] = {}  # ClientToken -> (fingerprint, ids)
+        self.tokens: ClientTokens[list[str]] = ClientTokens()  # RunInstances -> instance ids
 
     def get(self, instance_id: str, region_id: str | None = None) -> InstanceRecord:
         inst = self.items.get(instance_id)
@@ -122,18 +123,15 @@ class Instances:
         if client_token is not None and not dry_run:
             if len(client_token) > 64 or not client_token.isascii():
                 raise exc.InvalidClientToken()
-            known = self.tokens.get(client_token)
-            if known is not None:
-                if known[0] != fingerprint:
-                    raise exc.IdempotentParameterMismatch()
-                return list(known[1])
+            made = self.tokens.replay(client_token, fingerprint)
+            if made is not None:
+                return list(made)
         itype, vsw, image, disks = self._validate(spec)
         if dry_run:
             raise exc.DryRunOperation()
         self.b.catalogue.take_stock(vsw.zone_id, spec.instance_type, spec.spot_strategy != "NoSpot")
         ids = [self._create(spec, itype, vsw, image, disks) for _ in range(spec.amount)]
-        if client_token is not None:
-            self.tokens[client_token] = (fingerprint, ids)
+        self.tokens.remember(client_token, fingerprint, ids)
         return ids
 
     def _validate(self, spec: LaunchSpec) -> tuple[InstanceTypeSpec, Any, Any, list[DiskRecord]]:
