@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +26,7 @@ from typing import Any
 import pydantic
 
 from aliyun_ops.errors import ConfigError
+from aliyun_ops.models import REGION_ID
 
 # Settings field -> environment variables, first one set wins. FC_REGION is set by Function Compute.
 ENV: dict[str, tuple[str, ...]] = {
@@ -60,7 +60,6 @@ CREDENTIAL_ENV = (
     "ALIBABA_CLOUD_SECURITY_TOKEN",
 )
 
-_REGION = re.compile(r"^[a-z]{2,}(-[a-z0-9]+)+$")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -107,7 +106,7 @@ class Settings(pydantic.BaseModel):
     @pydantic.field_validator("region_id")
     @classmethod
     def _check_region(cls, value: str) -> str:
-        if not _REGION.match(value):
+        if not REGION_ID.match(value):
             raise ValueError(f"{value!r} is not a region id like cn-hangzhou")
         return value
 

@@ -22,6 +22,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from aliyun_ops.errors import EventError
+from aliyun_ops.models import REGION_ID
 
 MAX_EVENT_BYTES = 256 * 1024
 
@@ -33,9 +34,7 @@ HANDLED_NAMES = (INTERRUPTION, STATE_CHANGE)
 _INSTANCE_ID = re.compile(r"^i-[A-Za-z0-9_-]{1,62}$")
 # acs:ecs:<region>:<account>:instance/<id>; samples also carry placeholders like "<resource-id>".
 _ARN = re.compile(r"^acs:ecs:(?P<region>[^:]*):(?P<account>[^:]*):instance/(?P<id>.*)$")
-# Region ids ("cn-hangzhou", "eu-west-1", "cn-shanghai-finance-1"): the same rule as config's region_id.
-# The event's region becomes the API endpoint's region, so nothing else may pass.
-_REGION = re.compile(r"^[a-z]{2,}(-[a-z0-9]+)+$")
+# The event's region becomes the API endpoint's region: models.REGION_ID (configuration's rule), and short.
 _REGION_MAX = 64
 # DescribeSystemEventAttribute's Time is UNIX milliseconds; anything past 9999-12-31 is not a time.
 _MAX_TIME_MS = 253_402_300_800_000
@@ -217,7 +216,7 @@ def _instance_event(body: dict[str, Any], env: _Envelope, name: str) -> Instance
     if name == STATE_CHANGE and not state:
         raise EventError(f"{name} event without a state")
     region_id = _str(body, env.region) or arn.get("region", "")
-    if region_id and (len(region_id) > _REGION_MAX or not _REGION.match(region_id)):
+    if region_id and (len(region_id) > _REGION_MAX or not REGION_ID.match(region_id)):
         raise EventError(f"{name} event with an invalid region id {_short(region_id)!r}")
     return InstanceEvent(
         event_id=_str(body, env.id) or "",

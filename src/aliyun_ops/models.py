@@ -6,9 +6,13 @@ No I/O here. Add fields only at the end of a record and only with a default.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 Tags = tuple[tuple[str, str], ...]
+# A region id ("cn-hangzhou", "eu-west-1", "cn-shanghai-finance-1"): the one rule for configuration and
+# events alike, since a region picks the API endpoint the SDK talks to.
+REGION_ID = re.compile(r"^[a-z]{2,}(-[a-z0-9]+)+$")
 
 # Tag keys the tool writes and reads. Aliyun refuses tag keys that start with "aliyun" or "acs:"
 # (InvalidTagKey.Malformed), so the prefix is "aops:" (aliyun-ops), not "aliyun-ops:".

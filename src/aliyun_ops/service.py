@@ -76,7 +76,8 @@ def handle_event(
     if isinstance(event, events.Ignored):
         return Outcome("ignored", event.reason)
     if event.region_id and event.region_id != settings.region_id:
-        settings = settings.model_copy(update={"region_id": event.region_id})
+        # validated like any setting (model_copy would skip the validators), not only by the event parser
+        settings = type(settings).model_validate({**settings.model_dump(), "region_id": event.region_id})
     cloud = make_cloud(settings, credentials, sleep=sleep, clock=clock)
     cloud.deadline = effective_deadline(settings, deadline, clock())
     instance = cloud.describe_instance(event.instance_id)  # the one read before CreateImage

@@ -152,7 +152,6 @@ class Incident:
         pool.submit(self._notify, "incident_started")  # a new incident: say so once, not per delivery
         self.record.image_id = image_id or ""  # a failure names the fresh image reconcile may finish from
         choice = self.given_image or self._image(image_id)
-        self.record.image_id, self.record.image_source = choice.image_id, choice.source
         try:
             new_id, candidate = self._launch(inputs, choice)
         except errors.CloudError as exc:
@@ -160,11 +159,7 @@ class Incident:
                 raise
             # Usable a moment ago, refused now: the image failed (its source was released mid-build).
             self.log(f"image {choice.image_id} refused at launch ({exc.code})")
-            choice = fallback(self.cloud, self.original, choice.image_id)
-            self.log(f"using {choice.source} image {choice.image_id}: {choice.reason}")
-            self.record.image_id, self.record.image_source, self.record.reason = (
-                choice.image_id, choice.source, choice.reason
-            )
+            choice = self._fallback(choice.image_id)
             new_id, candidate = self._launch(inputs, choice)
         self._finish(new_id, inputs, choice.image_id, candidate)
 
@@ -177,12 +172,17 @@ class Incident:
                 return ImageChoice(image_id, "fresh", data_devices=image.data_devices)
             self.log(f"image {image_id} failed or not ready in time")
         self.check_deadline("waiting for the image")
-        choice = fallback(self.cloud, self.original, image_id)
+        return self._fallback(image_id)
+
+    def _fallback(self, failed_image: str | None) -> ImageChoice:
+        """The lineage's newest image instead of ``failed_image`` (ImageUnavailable without one), recorded."""
+        choice = fallback(self.cloud, self.original, failed_image)
         self.log(f"using {choice.source} image {choice.image_id}: {choice.reason}")
         self.record.reason = choice.reason
         return choice
 
     def _launch(self, inputs: Inputs, image: ImageChoice) -> tuple[str, models.Candidate]:
+        self.record.image_id, self.record.image_source = image.image_id, image.source
         self.check_deadline("planning")
         plan, enriched = plan_launch(self.original, inputs, self.settings, self.unavailable.snapshot())
         self.log(f"plan: {len(plan.candidates)} candidates" + (f", first {plan.chosen.reason}" if plan.chosen else ""))
