@@ -69,6 +69,16 @@ def attach(ecs: Any, iid: str, disk_id: str) -> Any:
     return ecs.attach_disk(m.AttachDiskRequest(instance_id=iid, disk_id=disk_id))
 
 
+def attached_disk(emulator: Emulator, ecs: Any, size: int = 40) -> str:
+    """A disk made by CreateDisk and attached to a Running instance (CreateSnapshot refuses a never-attached one)."""
+    iid = running(emulator, ecs)
+    made = create_disk(ecs, size=size)
+    emulator.clock.advance(TRANSITION)
+    attach(ecs, iid, made)
+    emulator.clock.advance(TRANSITION)
+    return made
+
+
 def snapshot(ecs: Any, disk_id: str) -> str:
     return str(ecs.create_snapshot(m.CreateSnapshotRequest(disk_id=disk_id, snapshot_name="snap-1")).body.snapshot_id)
 
@@ -89,7 +99,7 @@ def test_a_snapshot_holds_the_markers_written_before_it_started_and_a_disk_from_
     emulator.control.write_marker(source.disk_id, "after")
     assert snapshot_row(ecs_client, snap).status == "progressing"
     early = refused(lambda: create_disk(ecs_client, zone="cn-hangzhou-i", snapshot_id=snap))
-    assert early == ("IncorrectSnapshotStatus", 403)  # not usable before it is accomplished
+    assert early == ("InvalidSnapshotId.NotReady", 403)  # a cloud_essd one is usable only after instant access
     emulator.clock.advance(40 * 1024 / 256 + 1)  # a first (full) snapshot of 40 GiB at 256 MiB/s
     assert snapshot_row(ecs_client, snap).status == "accomplished"
     copy = create_disk(ecs_client, zone="cn-hangzhou-i", snapshot_id=snap, size=20)
@@ -196,8 +206,7 @@ def test_modify_disk_attribute_keeps_a_disk_at_release(emulator: Emulator, ecs_c
 def test_a_snapshot_used_by_a_disk_needs_force_and_an_unknown_one_is_ignored(
     emulator: Emulator, ecs_client: Any
 ) -> None:
-    loose = create_disk(ecs_client)
-    emulator.clock.advance(TRANSITION)
+    loose = attached_disk(emulator, ecs_client)
     snap = snapshot(ecs_client, loose)
     emulator.clock.advance(200)
     create_disk(ecs_client, snapshot_id=snap)
@@ -210,8 +219,7 @@ def test_a_snapshot_used_by_a_disk_needs_force_and_an_unknown_one_is_ignored(
 
 
 def test_a_second_snapshot_of_a_disk_is_incremental(emulator: Emulator, ecs_client: Any) -> None:
-    loose = create_disk(ecs_client, size=100)
-    emulator.clock.advance(TRANSITION)
+    loose = attached_disk(emulator, ecs_client, size=100)
     first = snapshot(ecs_client, loose)
     emulator.clock.advance(100 * 1024 / 256 + 1)
     assert snapshot_row(ecs_client, first).status == "accomplished"

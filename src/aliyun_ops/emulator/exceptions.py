@@ -360,10 +360,10 @@ class InvalidSnapshotIdNotFound(_E):
     default_message = "The specified snapshot does not exist."
 
 
-class IncorrectSnapshotStatus(_E):  # inferred: CreateDisk from a snapshot still progressing
-    code = "IncorrectSnapshotStatus"
+class InvalidSnapshotIdNotReady(_E):  # [docs] CreateDisk, CreateImage error tables
+    code = "InvalidSnapshotId.NotReady"
     http_status = 403
-    default_message = "The current status of the snapshot does not support this operation."
+    default_message = "The specified snapshot has not completed yet."
 
 
 class SnapshotCreatedImage(_E):

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from aliyun_ops.emulator import exceptions as exc
+from aliyun_ops.emulator.models.images import INSTANT_ACCESS_CATEGORIES
 from aliyun_ops.emulator.models.tokens import ClientTokens
 
 if TYPE_CHECKING:
@@ -63,7 +64,9 @@ class DiskRecord:
     creation_time: str = ""
     markers: list[str] = field(default_factory=list)
     tags: dict[str, str] = field(default_factory=dict)
+    indexed_tags: dict[str, str] = field(default_factory=dict)  # what tag filters see (may lag ``tags``)
     generation: int = 0  # bumped on every state change; a transition for an older one is dropped
+    ever_attached: bool = False  # it has been In_use on an instance (CreateSnapshot needs it)
 
 
 @dataclass
@@ -77,11 +80,32 @@ class SnapshotRecord:
     name: str = ""
     description: str = ""
     tags: dict[str, str] = field(default_factory=dict)
+    indexed_tags: dict[str, str] = field(default_factory=dict)  # what tag filters see (may lag ``tags``)
     status: str = "progressing"
     started_at: float = 0.0
     build_seconds: float = 0.0
     creation_time: str = ""
     disks_created: int = 0  # disks made from it (DeleteSnapshot needs Force then)
+    category: str = ""  # the disk's category when it started (ESSD-series: instant access)
+    available_from: float | None = None  # instant access: usable by CreateDisk from then on while progressing
+    # What an image whose system disk comes from this snapshot inherits: the instance the disk was attached
+    # to when the snapshot started (for a detached system disk, its image's; no password then).
+    instance_id: str = ""
+    architecture: str = "x86_64"
+    os_type: str = "linux"
+    os_name: str = ""
+    platform: str = ""
+    password_set: bool = False
+
+    @property
+    def instant_access(self) -> bool:
+        return self.category in INSTANT_ACCESS_CATEGORIES
+
+    def available(self, now: float) -> bool:
+        """Usable by CreateDisk: accomplished, or progressing with instant access and its moment reached."""
+        if self.status == "accomplished":
+            return True
+        return self.status == "progressing" and self.available_from is not None and now >= self.available_from
 
     def progress(self, now: float) -> int:
         if self.status == "accomplished":
@@ -127,7 +151,7 @@ class Disks:
         """A new instance's disks exist from its launch, attached (``In_use``)."""
         for d in inst.disks:
             d.region_id, d.zone_id, d.instance_id, d.status = inst.region_id, inst.zone_id, inst.instance_id, "In_use"
-            d.creation_time = inst.creation_time
+            d.creation_time, d.ever_attached = inst.creation_time, True
             if d.snapshot_id:
                 d.markers = self.markers_of_snapshot(d.snapshot_id)
                 if d.snapshot_id in self.snapshots:
@@ -184,8 +208,8 @@ class Disks:
         snap = None
         if snapshot_id is not None:
             snap = self.snapshot(snapshot_id, region_id)
-            if snap.status != "accomplished":
-                raise exc.IncorrectSnapshotStatus()
+            if not snap.available(self.b.clock.now()):
+                raise exc.InvalidSnapshotIdNotReady()
             markers = list(snap.markers)
             size = max(size or 0, snap.size)
         if size is None:
@@ -214,6 +238,7 @@ class Disks:
         if snap is not None:
             snap.disks_created += 1
         self.items[disk.disk_id] = disk
+        self.reindex_tags(disk)
         self._later(disk, "Available")
         self.tokens.remember(client_token, fingerprint, disk.disk_id)
         return disk.disk_id
@@ -253,7 +278,11 @@ class Disks:
         disk.delete_with_instance = delete_with_instance
         disk.status = "Attaching"
         inst.disks.append(disk)
-        self._later(disk, "In_use")
+
+        def attached() -> None:
+            disk.ever_attached = True
+
+        self._later(disk, "In_use", then=attached)
 
     def detach(self, instance_id: str, disk_id: str, delete_with_instance: bool | None) -> None:
         inst = self.b.instances.get(instance_id)
@@ -320,6 +349,9 @@ class Disks:
         disk = self.get(disk_id, region_id)
         if disk.status not in ("In_use", "Available"):
             raise exc.IncorrectDiskStatus()
+        if not disk.ever_attached:
+            raise exc.IncorrectDiskStatus("The specified disk has never been attached to any instance.",
+                                          code="IncorrectDiskStatus.NeverAttached")
         if any(s.disk_id == disk_id and s.status == "progressing" for s in self.snapshots.values()):
             raise exc.IncorrectDiskStatus("A previous snapshot creation is in process.",
                                           code="IncorrectDiskStatus.CreatingSnapshot")
@@ -336,8 +368,14 @@ class Disks:
             started_at=self.b.clock.now(),
             build_seconds=self.snapshot_seconds(disk),
             creation_time=self.b.iso_now(seconds=True),
+            category=disk.category,
         )
+        self._inherit(snap, disk)
+        instant = self.b.realism.instant_access
+        if snap.instant_access and instant is not None:
+            snap.available_from = snap.started_at + instant
         self.snapshots[snap.snapshot_id] = snap
+        self.reindex_tags(snap)
 
         def done() -> None:
             if self.snapshots.get(snap.snapshot_id) is snap:
@@ -350,6 +388,34 @@ class Disks:
             self.b.schedule(snap.build_seconds, done)
         self.snapshot_tokens.remember(client_token, fingerprint, snap.snapshot_id)
         return snap.snapshot_id
+
+    def _inherit(self, snap: SnapshotRecord, disk: DiskRecord) -> None:
+        """Record what an image made from a system-disk snapshot inherits, as it is now."""
+        inst = self.b.instances.items.get(disk.instance_id)
+        if inst is not None:
+            source = self.b.images.items.get((inst.region_id, inst.launch.image_id))
+            snap.instance_id = inst.instance_id
+            snap.architecture, snap.os_type, snap.os_name = inst.spec.image_arch, inst.os_type, inst.os_name
+            snap.platform = source.platform if source is not None else ""
+            snap.password_set = inst.launch.password_set
+            return
+        image = self.b.images.items.get((disk.region_id, disk.image_id))
+        if image is not None:
+            snap.architecture, snap.os_type, snap.os_name = image.architecture, image.os_type, image.os_name
+            snap.platform = image.platform
+
+    def reindex_tags(self, resource: DiskRecord | SnapshotRecord) -> None:
+        """Its tags changed: tag filters see the new set ``realism.tagIndexLagSeconds`` later."""
+        seen = dict(resource.tags)
+        lag = self.b.realism.tag_index_lag
+        if lag <= 0:
+            resource.indexed_tags = seen
+            return
+
+        def indexed() -> None:
+            resource.indexed_tags = seen
+
+        self.b.schedule(lag, indexed)
 
     def delete_snapshot(self, snapshot_id: str, force: bool) -> None:
         """An unknown id is ignored ([docs] DeleteSnapshot); a progressing one is cancelled."""

@@ -12,6 +12,12 @@ Build time: ``imageBaseSeconds`` plus, per disk, either ``imageSecondsPerGiB x G
 it finished) is copied whole at ``fullMiBps``, a later one only its ``changedFraction`` at
 ``incrementalMiBps``.
 
+CreateImage from snapshots (``SnapshotId`` or ``DiskDeviceMapping.N``, rules in ``image_sources.py``): the
+mappings name the user's snapshots, which stay when the image is deleted (and cannot be deleted while it
+exists); the build is ``imageBaseSeconds`` alone, never instantly Usable; a system disk from a system-disk
+snapshot inherits architecture, OS, platform and "had a password" from the instance it was attached to when
+the snapshot started.
+
 Realism (each off when its key is absent): ``imageListLagSeconds`` hides a new image from DescribeImages
 for that long; ``instantAccessSeconds`` makes an image whose disks are all ESSD-series Usable that long
 after CreateImage while it stays Creating (other images are Usable once Available);
@@ -26,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from aliyun_ops.emulator import exceptions as exc
+from aliyun_ops.emulator.models import image_sources
 from aliyun_ops.emulator.models.tokens import ClientTokens
 
 if TYPE_CHECKING:
@@ -128,31 +135,91 @@ class Images:
 
     def create(
         self,
-        instance_id: str,
+        instance_id: str | None,
         region_id: str,
         name: str | None,
         description: str,
         tags: list[tuple[str, str]],
         client_token: str | None,
         fingerprint: str,
+        *,
+        snapshot_id: str | None = None,
+        mappings: list[dict[str, str]] | None = None,
+        architecture: str | None = None,
+        platform: str | None = None,
     ) -> str:
+        """From the instance, else the DiskDeviceMapping rows, else the system snapshot ([docs] priority)."""
         made = self.tokens.replay(client_token, fingerprint)
         if made is not None:
             return made
+        if not instance_id and not mappings and not snapshot_id:
+            raise exc.MissingParameter("SnapshotId or InstanceId or DiskDeviceMapping")
         if name is not None:
             if not NAME_RE.match(name) or name.lower().startswith(("http://", "https://")):
                 raise exc.InvalidImageNameMalformed()
             if any(i.name == name and i.region_id == region_id for i in self.items.values() if i.owner_alias == "self"):
                 raise exc.InvalidImageNameDuplicated()
-        inst = self.b.instances.get(instance_id, region_id)
-        if inst.status not in ("Running", "Stopped"):
-            raise exc.IncorrectInstanceStatus()
-        busy = self.b.realism.create_image_busy_rate
-        if inst.status == "Running" and busy > 0 and self._busy_rng.random() < busy:
-            raise exc.IncorrectInstanceStatus()
-        img = self._from_instance(inst, name, description, tags)
+        if instance_id:
+            inst = self.b.instances.get(instance_id, region_id)
+            if inst.status not in ("Running", "Stopped"):
+                raise exc.IncorrectInstanceStatus()
+            busy = self.b.realism.create_image_busy_rate
+            if inst.status == "Running" and busy > 0 and self._busy_rng.random() < busy:
+                raise exc.IncorrectInstanceStatus()
+            img = self._from_instance(inst, name, description, tags)
+        else:
+            source = (
+                image_sources.from_mappings(self.b.disks, mappings, region_id)
+                if mappings
+                else image_sources.from_snapshot_id(self.b.disks, str(snapshot_id), region_id)
+            )
+            img = self._from_snapshots(source, region_id, name, description, tags, architecture, platform)
         self.tokens.remember(client_token, fingerprint, img.image_id)
         return img.image_id
+
+    def _from_snapshots(
+        self,
+        source: image_sources.SnapshotSource,
+        region_id: str,
+        name: str | None,
+        description: str,
+        tags: list[tuple[str, str]],
+        architecture: str | None,
+        platform: str | None,
+    ) -> ImageRecord:
+        """The snapshots exist: the build is ``imageBaseSeconds`` alone. A system disk from a system-disk
+        snapshot inherits what its instance ran; from a data-disk snapshot, Architecture and Platform say."""
+        b, snap = self.b, source.system
+        image_id = b.new_id("m")
+        now = b.clock.now()
+        inherited = snap.disk_kind == "system"
+        chosen_platform = platform or "Others Linux"
+        img = ImageRecord(
+            image_id=image_id,
+            name=name or image_id,
+            region_id=region_id,
+            owner_alias="self",
+            architecture=snap.architecture if inherited else (architecture or "x86_64"),
+            os_type=snap.os_type if inherited else ("windows" if chosen_platform.startswith("Windows") else "linux"),
+            os_name=snap.os_name if inherited else chosen_platform,
+            platform=snap.platform if inherited else chosen_platform,
+            size=source.system_size,
+            status="Creating",
+            creation_time=b.iso_now(seconds=True),
+            description=description,
+            tags=dict(tags),
+            started_at=now,
+            build_seconds=b.timing("imageBaseSeconds"),
+            password_set=snap.password_set if inherited else False,
+            listed_from=now + b.realism.image_list_lag,
+            disks=source.mappings,
+        )
+        self.items[(region_id, image_id)] = img
+        fail = self.fail_next > 0 or (bool(snap.instance_id) and snap.instance_id in self.fail_instances)
+        if self.fail_next > 0:
+            self.fail_next -= 1
+        self._finish_later(img, fail)
+        return img
 
     def _from_instance(self, inst: Any, name: str | None, description: str, tags: list[tuple[str, str]]) -> ImageRecord:
         b = self.b

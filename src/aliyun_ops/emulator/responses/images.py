@@ -15,13 +15,17 @@ from aliyun_ops.emulator.responses.instances import fingerprint
 def create_image(backend: Backend, params: Params) -> dict[str, Any]:
     region_id = region(backend, params)
     image_id = backend.images.create(
-        instance_id=p.require(params, "InstanceId"),
+        instance_id=p.get_str(params, "InstanceId"),
         region_id=region_id,
         name=p.get_str(params, "ImageName"),
         description=p.get_str(params, "Description", "") or "",
         tags=p.get_tags(params, writing=True),
         client_token=p.get_str(params, "ClientToken"),
         fingerprint=fingerprint(params),
+        snapshot_id=p.get_str(params, "SnapshotId"),
+        mappings=p.get_records(params, "DiskDeviceMapping"),
+        architecture=p.get_str(params, "Architecture"),
+        platform=p.get_str(params, "Platform"),
     )
     return {"ImageId": image_id}
 

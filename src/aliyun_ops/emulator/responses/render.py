@@ -147,8 +147,17 @@ def disk(d: DiskRecord) -> dict[str, Any]:
     }
 
 
+def _snapshot_usage(backend: Backend, s: SnapshotRecord) -> str:
+    """[meta] DescribeSnapshots Usage: image, disk, image_disk or none."""
+    by_image = any(m.get("SnapshotId") == s.snapshot_id for img in backend.images.items.values() for m in img.disks)
+    return {(True, True): "image_disk", (True, False): "image", (False, True): "disk"}.get(
+        (by_image, s.disks_created > 0), "none"
+    )
+
+
 def snapshot_row(backend: Backend, s: SnapshotRecord) -> dict[str, Any]:
-    """One ``Snapshots.Snapshot[]`` row of DescribeSnapshots."""
+    """One ``Snapshots.Snapshot[]`` row of DescribeSnapshots: ``Available`` once CreateDisk may use it
+    (instant access for ESSD-series disks), ``InstantAccess`` for those."""
     now = backend.clock.now()
     progress = s.progress(now)
     return {
@@ -158,7 +167,7 @@ def snapshot_row(backend: Backend, s: SnapshotRecord) -> dict[str, Any]:
         "Status": s.status,
         "Progress": f"{progress}%",
         "RemainTime": 0 if s.status == "accomplished" else max(0, int(s.started_at + s.build_seconds - now)),
-        "Available": s.status == "accomplished",
+        "Available": s.available(now),
         "CreationTime": s.creation_time,
         "RegionId": s.region_id,
         "SourceDiskId": s.disk_id,
@@ -167,8 +176,8 @@ def snapshot_row(backend: Backend, s: SnapshotRecord) -> dict[str, Any]:
         "SourceStorageType": "disk",
         "SnapshotType": "user",
         "Category": "standard",
-        "Usage": "disk" if s.disks_created else "none",
-        "InstantAccess": False,
+        "Usage": _snapshot_usage(backend, s),
+        "InstantAccess": s.instant_access,
         "Encrypted": False,
         "Tags": tags_out(s.tags),
     }
