@@ -46,7 +46,7 @@ def describe_disks(backend: Backend, params: Params) -> dict[str, Any]:
         and kind in ("all", d.kind)
         and (disk_ids is None or d.disk_id in disk_ids)
         and all(p.get_str(params, k) in (None, get(d)) for k, get in checks.items())
-        and p.tag_filter_matches(wanted_tags, d.tags)
+        and p.tag_filter_matches(wanted_tags, d.indexed_tags)  # the tag index may lag (realism)
     ]
     chunk, body = p.page_either(rows, params, token_limit=500)
     body["Disks"] = {"Disk": chunk}
@@ -159,7 +159,7 @@ def describe_snapshots(backend: Backend, params: Params) -> dict[str, Any]:
         and (instance_id is None or on_instance(s))
         and name in (None, s.name)
         and kind in (None, s.disk_kind)
-        and p.tag_filter_matches(wanted_tags, s.tags)
+        and p.tag_filter_matches(wanted_tags, s.indexed_tags)  # the tag index may lag (realism)
     ]
     chunk, body = p.page_either(found, params, token_limit=100)
     body["Snapshots"] = {"Snapshot": chunk}

@@ -1,6 +1,8 @@
-"""ECS tag actions for instances and images: TagResources, UntagResources, ListTagResources.
+"""ECS tag actions for instances, own images, disks and snapshots: TagResources, UntagResources,
+ListTagResources.
 
-An instance's tag change reaches tag-filtered DescribeInstances after ``realism.tagIndexLagSeconds``.
+A tag change of an instance, disk or snapshot reaches tag-filtered DescribeInstances / DescribeDisks /
+DescribeSnapshots after ``realism.tagIndexLagSeconds``; ListTagResources and the rows' own Tags show it at once.
 """
 
 from __future__ import annotations
@@ -10,23 +12,28 @@ from typing import Any
 from aliyun_ops.emulator import exceptions as exc
 from aliyun_ops.emulator import params as p
 from aliyun_ops.emulator.backend import Backend
+from aliyun_ops.emulator.models.disks import DiskRecord, SnapshotRecord
 from aliyun_ops.emulator.models.instances import InstanceRecord
 from aliyun_ops.emulator.responses.base import Params, region, register
 
-RESOURCE_TYPES = ("instance", "image")
+RESOURCE_TYPES = ("instance", "image", "disk", "snapshot")
 
 
 def _resources(backend: Backend, params: Params, region_id: str, must_exist: bool = True) -> dict[str, Any]:
-    """ResourceId.N -> each resource (an InstanceRecord or an own ImageRecord)."""
+    """ResourceId.N -> each resource (an InstanceRecord, an own ImageRecord, a DiskRecord or a SnapshotRecord)."""
     kind = p.require(params, "ResourceType").lower()
     if kind not in RESOURCE_TYPES:
         raise exc.InvalidResourceType()
     ids = p.get_list(params, "ResourceId")
-    pool: dict[str, Any] = (
-        backend.instances.items
-        if kind == "instance"
-        else {i.image_id: i for i in backend.images.items.values() if i.region_id == region_id}
-    )
+    pools: dict[str, dict[str, Any]] = {
+        "instance": backend.instances.items,
+        "disk": backend.disks.items,
+        "snapshot": backend.disks.snapshots,
+    }
+    if kind in pools:
+        pool = pools[kind]
+    else:
+        pool = {i.image_id: i for i in backend.images.items.values() if i.region_id == region_id}
     if not ids and must_exist:
         raise exc.MissingParameter("ResourceId.N")
     out: dict[str, Any] = {}
@@ -43,6 +50,8 @@ def _resources(backend: Backend, params: Params, region_id: str, must_exist: boo
 def _changed(backend: Backend, resource: Any) -> None:
     if isinstance(resource, InstanceRecord):
         backend.instances.reindex_tags(resource)
+    elif isinstance(resource, (DiskRecord, SnapshotRecord)):
+        backend.disks.reindex_tags(resource)
 
 
 @register("ecs", "TagResources")
