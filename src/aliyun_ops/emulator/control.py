@@ -22,6 +22,8 @@ error the backend raises (say, interrupting an on-demand instance) answers 400 w
 | POST policy            | {"policy": document or null} or the document itself              | {"ok": true} |
 | POST disks/<id>/markers| {"marker": "m1"}: the guest writes it now (In_use disk, Running)  | {"diskId", "markers"} |
 | GET  disks/<id>/markers|                                                                   | {"diskId", "markers"} |
+| GET  instances/<id>/boots |  each time it reached Running: {"at", "disks": [{"diskId",     | {"instanceId", "boots"} |
+|                        |  "device", "kind", "markers": n}]} (In_use disks; kept after release) |        |
 """
 
 from __future__ import annotations
@@ -203,15 +205,32 @@ def _markers(emu: Emulator, method: str, disk_id: str, body: Any) -> dict[str, A
         return {"diskId": disk_id, "markers": list(backend.disks.get(disk_id).markers)}
 
 
+def _boots(emu: Emulator, method: str, instance_id: str, body: Any) -> dict[str, Any]:
+    """The instance's boot log at the current emulated time."""
+    backend = emu.backend
+    with backend.lock:
+        backend.settle()
+        return {"instanceId": instance_id, "boots": backend.instances.boot_log(instance_id)}
+
+
+# Routes with a resource id in the middle: (collection, leaf) -> (methods, handler).
+ITEM_ROUTES: dict[tuple[str, str], tuple[tuple[str, ...], Callable[[Emulator, str, str, Any], dict[str, Any]]]] = {
+    ("disks", "markers"): (("GET", "POST"), _markers),
+    ("instances", "boots"): (("GET",), _boots),
+}
+
+
 def handle(emu: Emulator, method: str, path: str, raw: bytes) -> tuple[int, dict[str, Any]]:
     """Answer one control request: ``(status, JSON body)``."""
     name = path[len(PREFIX):].strip("/")
     parts = name.split("/")
-    if len(parts) == 3 and parts[0] == "disks" and parts[2] == "markers":
-        if method not in ("GET", "POST"):
+    item = ITEM_ROUTES.get((parts[0], parts[2])) if len(parts) == 3 else None
+    if item is not None:
+        methods, item_handler = item
+        if method not in methods:
             return 405, {"error": f"no control route {method} {PREFIX}{name}"}
         try:
-            return 200, _markers(emu, method, parts[1], json.loads(raw) if raw.strip() else None)
+            return 200, item_handler(emu, method, parts[1], json.loads(raw) if raw.strip() else None)
         except EmulatorError as err:
             return 400, {"error": err.message, "code": err.code}
         except (ValueError, TypeError, KeyError) as err:

@@ -140,3 +140,9 @@ class EmulatorControl:
         """The markers the disk holds, oldest first."""
         markers: list[str] = self._call("GET", f"disks/{disk_id}/markers")["markers"]
         return markers
+
+    def boots(self, instance_id: str) -> list[dict[str, Any]]:
+        """Each time the instance reached Running, oldest first: ``{"at": emulated time, "disks": [{"diskId",
+        "device", "kind", "markers": n}]}`` of the disks In_use then. A released instance's log stays readable."""
+        boots: list[dict[str, Any]] = self._call("GET", f"instances/{instance_id}/boots")["boots"]
+        return boots

@@ -15,6 +15,9 @@ refused ``InvalidDataDiskCategory.ValueNotSupported``.
 Passwords: ``PasswordInherit`` takes no ``Password`` beside it and (``realism.passwordInheritCheck``)
 needs an image with a password set: an image made from an instance that had one.
 
+Boot log: each time an instance reaches Running, the disks In_use at that moment (id, device, kind, how
+many markers) are recorded; the control API reads it, also after the instance is released.
+
 Tag index (``realism.tagIndexLagSeconds``): tag-filtered DescribeInstances reads ``indexed_tags``, which
 follows the instance's tags that many seconds late (at once when the key is absent).
 """
@@ -111,6 +114,8 @@ class Instances:
         self.b = backend
         self.items: dict[str, InstanceRecord] = {}
         self.tokens: ClientTokens[list[str]] = ClientTokens()  # RunInstances -> instance ids
+        # Boot log (control API): instance id -> one entry each time it reached Running; kept after release.
+        self.boots: dict[str, list[dict[str, Any]]] = {}
 
     def get(self, instance_id: str, region_id: str | None = None) -> InstanceRecord:
         inst = self.items.get(instance_id)
@@ -339,7 +344,23 @@ class Instances:
         if status == "Running":
             inst.start_time = self.b.iso_now()
             inst.stopped_mode = "Not-applicable"
+            self._log_boot(inst)
         self.b.emit_state(inst)
+
+    def _log_boot(self, inst: InstanceRecord) -> None:
+        """It reached Running: record the disks attached (``In_use``) at this moment, in device order."""
+        disks = [
+            {"diskId": d.disk_id, "device": d.device, "kind": d.kind, "markers": len(d.markers)}
+            for d in sorted(inst.disks, key=lambda d: d.device)
+            if d.status == "In_use"
+        ]
+        self.boots.setdefault(inst.instance_id, []).append({"at": self.b.clock.now(), "disks": disks})
+
+    def boot_log(self, instance_id: str) -> list[dict[str, Any]]:
+        """Every boot of the instance, oldest first (a released one's too); an unknown id is refused."""
+        if instance_id not in self.boots and instance_id not in self.items:
+            raise exc.InvalidInstanceIdNotFound()
+        return [dict(entry, disks=[dict(d) for d in entry["disks"]]) for entry in self.boots.get(instance_id, [])]
 
     def start(self, instance_id: str, region_id: str) -> None:
         inst = self.get(instance_id, region_id)
