@@ -236,3 +236,17 @@ def test_markers_are_written_only_to_an_in_use_disk_of_a_running_instance(emulat
     with pytest.raises(ControlError):
         emulator.control.write_marker(loose, "nowhere")
     assert emulator.control.markers(loose) == []
+
+
+def test_attaching_a_disk_whose_category_the_family_does_not_take_is_refused(
+    emulator: Emulator, ecs_client: Any
+) -> None:
+    iid = running(emulator, ecs_client)
+    emulator.backend.catalogue.disk_categories["ecs.g7"] = ["cloud_essd", "cloud_auto"]  # an ESSD-only family
+    ssd = create_disk(ecs_client, disk_category="cloud_ssd")
+    essd = create_disk(ecs_client)
+    emulator.clock.advance(TRANSITION)
+    assert refused(lambda: attach(ecs_client, iid, ssd)) == ("InvalidDiskCategory.NotSupported", 403)
+    attach(ecs_client, iid, essd)
+    emulator.clock.advance(TRANSITION)
+    assert [d.disk_id for d in data_of(ecs_client, iid)] == [essd]

@@ -184,6 +184,15 @@ class InvalidDataDiskCategory(_E):
     default_message = 'The specified parameter "DataDisk.n.Category" is not valid.'
 
 
+class DiskCategoryNotSupported(_E):
+    """AttachDisk of a disk whose category the instance's family does not take (the code is an assumption:
+    docs/emulator-fidelity.md §7)."""
+
+    code = "InvalidDiskCategory.NotSupported"
+    http_status = 403
+    default_message = "The specified disk category is not supported by the instance type."
+
+
 class SystemDiskLessThanImage(_E):
     code = "InvalidSystemDiskSize.LessThanImageSize"
     http_status = 404

@@ -261,6 +261,9 @@ class Disks:
             raise exc.ResourcesNotInSameZone()
         if inst.status not in ("Running", "Stopped") or inst.lock_reasons:
             raise exc.IncorrectInstanceStatus()
+        takes = self.b.catalogue.system_disk_categories(inst.instance_type)
+        if takes and disk.category not in takes:
+            raise exc.DiskCategoryNotSupported()
         if bootable:  # the instance must have no system disk; every emulated instance has one
             raise exc.OperationDenied("The specified instance already has a system disk.")
         used = {d.device for d in inst.disks}
