@@ -100,3 +100,8 @@ class IdempotencyConflict(CloudError):
 
 class InvalidRequest(CloudError):
     """Any other client error: retrying cannot help."""
+
+
+class DataUnavailable(AliyunOpsError):
+    """A data disk of the original cannot reach the replacement (deleted, or attached elsewhere): the
+    replacement stays stopped rather than start without that data."""

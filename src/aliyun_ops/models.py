@@ -24,6 +24,11 @@ TAG_GENERATION = "aops:generation"  # 0 for the first instance, +1 per replaceme
 TAG_INCIDENT = "aops:incident"  # on images and replacements: the incident id
 TAG_IMAGE_OF = "aops:image-of"  # on images: the instance the image was made from
 TAG_NOTIFIED = "aops:notified"  # on a replacement: its incident's final notification went out
+TAG_DATA = "aops:data"  # on an instance: "copy" keeps today's full-image copy of the data; default: the disks move
+TAG_DISK_OF = "aops:disk-of"  # on a kept data disk: the instance whose data it holds
+TAG_DEVICE = "aops:device"  # on a kept data disk: its device name on that instance (the attach order)
+TAG_DISKS = "aops:disks"  # on a replacement: "pending" while held stopped for its data disks, then "attached"
+TAG_EIP = "aops:eip"  # on a replacement: the allocation id of the lineage's elastic IP
 
 
 def tag_value(tags: Tags, key: str) -> str | None:
@@ -52,6 +57,26 @@ class Disk:
     device: str = ""
     delete_with_instance: bool = True
     performance_level: str | None = None
+    zone_id: str = ""
+    status: str = ""  # In_use | Available | Attaching | Detaching | Creating | ReIniting
+    instance_id: str = ""  # attached to ("" when detached)
+    tags: Tags = ()
+
+    def tag(self, key: str) -> str | None:
+        return tag_value(self.tags, key)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    snapshot_id: str
+    disk_id: str
+    status: str  # progressing | accomplished | failed
+    progress: int = 0  # percent
+    available: bool = False  # instant access: disks can be created from it (images only once accomplished)
+    tags: Tags = ()
+
+    def tag(self, key: str) -> str | None:
+        return tag_value(self.tags, key)
 
 
 @dataclass(frozen=True)
@@ -258,6 +283,8 @@ class IncidentRecord:
     eip: str | None = None
     chosen: str = ""  # the launched candidate: "ecs.c7.large@cn-hangzhou-g (SpotAsPriceGo)"
     chosen_reason: str = ""  # why the planner ranked it first: "same type, other zone ..., spot 0.07/h"
+    data_mode: str = ""  # move (the data disks go to the replacement) | copy (the data is in a full image)
+    data_disks: list[str] = field(default_factory=list)  # "/dev/xvdb: d-... (moved)", one per data disk
 
     def log(self, at: float, what: str) -> None:
         self.timeline.append((at, what))

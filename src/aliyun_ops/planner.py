@@ -20,7 +20,14 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from aliyun_ops.families import choose_system_disk, family_relation, matches_family, not_equivalent, type_of_instance
+from aliyun_ops.families import (
+    choose_system_disk,
+    family_relation,
+    matches_family,
+    not_equivalent,
+    supported_system_disks,
+    type_of_instance,
+)
 from aliyun_ops.models import Candidate, Instance, InstanceType, Offering, Plan, SpotPrice, VSwitch
 
 __all__ = ["UnavailableOfferings", "choose_system_disk", "equivalent_type_filter", "rank_candidates"]
@@ -48,6 +55,8 @@ class _Ranking:
         self.allow, self.deny = tuple(allow), tuple(deny)
         self.prices = _latest_prices(prices)
         self.vswitches = _vswitch_by_zone(original, vswitches)
+        self.keep_zone = False
+        self.data_categories: tuple[str, ...] = ()
 
     def reject(self, offering: Offering) -> str:
         """Why this offering cannot be a candidate at all, or ""."""
@@ -65,7 +74,15 @@ class _Ranking:
         if self.allow and not any(matches_family(itype, f) for f in self.allow):
             return f"family {itype.family} is not in the allowed families"
         if itype.type_id != self.same_type.type_id and self.original_type is not None:
-            return not_equivalent(self.original_type, itype)
+            why = not_equivalent(self.original_type, itype)
+            if why:
+                return why
+        if self.keep_zone and offering.zone_id == self.original.zone_id:
+            supported = supported_system_disks(itype)
+            refused = sorted({c for c in self.data_categories if supported is not None and c not in supported})
+            if refused:  # a disk attaches as it is: only a copy (another zone) can change its category
+                family = itype.family or itype.type_id
+                return f"family {family} does not take the data disk category {', '.join(refused)}"
         return ""
 
     def itype(self, type_id: str) -> InstanceType | None:
@@ -102,6 +119,8 @@ class _Ranking:
                 f"equivalent {itype.type_id} ({itype.cpu} vCPU/{itype.memory_gib:g} GiB vs "
                 f"{orig.cpu}/{orig.memory_gib:g}, {family_relation(orig, itype)[1]})"
             )
+        if self.keep_zone:
+            what += ": data disks attach as they are" if zone == self.original.zone_id else ": data disks copied here"
         if payg:
             shown = f", pay-as-you-go {price.origin_price:.4f}/h" if price else ""
             return f"pay-as-you-go fallback: {what}{shown}"
@@ -116,6 +135,8 @@ class _Ranking:
         )
         other_zone = c.zone_id != self.original.zone_id
         return (
+            c.tier == 4,
+            self.keep_zone and other_zone,  # the data disks live in the original zone: moving them is free there
             c.tier,
             not same,  # the pay-as-you-go tier, too, prefers the same type, in the same zone first
             same and other_zone,
@@ -142,9 +163,17 @@ def rank_candidates(
     deny_families: Sequence[str] = (),
     payg_offerings: Sequence[Offering] = (),
     payg_fallback: bool = False,
+    keep_zone: bool = False,
+    data_categories: Sequence[str] = (),
 ) -> Plan:
-    """Rank every launch option for ``original``, best first; list every option left out and why."""
+    """Rank every launch option for ``original``, best first; list every option left out and why.
+
+    ``keep_zone`` (the data disks move with the lineage, and disks are zonal): every spot candidate in the
+    original zone ranks before any in another zone, where the disks would have to be copied through a snapshot.
+    """
     ranking = _Ranking(original, original_type, catalog, prices, vswitches, allow_families, deny_families)
+    ranking.keep_zone = keep_zone
+    ranking.data_categories = tuple(data_categories)
     candidates: list[Candidate] = []
     skipped: list[tuple[str, str]] = []
     for offering in _dedupe(offerings):
@@ -165,6 +194,8 @@ def rank_candidates(
             continue
         candidates.append(candidate)
     notes = _notes(original, ranking, offerings, candidates)
+    if keep_zone:
+        notes.append(f"data disks live in {original.zone_id}: candidates there first (no copy needed)")
     if payg_fallback:
         candidates += _payg_candidates(ranking, payg_offerings, skipped)
     elif payg_offerings:

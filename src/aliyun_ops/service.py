@@ -27,7 +27,7 @@ LOCK_POLL_S = 4.0
 
 @dataclass(frozen=True)
 class Outcome:
-    status: str  # ignored | skipped | replaced | already-replaced | started | recovered
+    status: str  # ignored | skipped | replaced | already-replaced | started | recovered | kept | resumed
     message: str
     record: models.IncidentRecord | None = None
 
@@ -89,7 +89,7 @@ def handle_event(
         decision = policy.decide(event, instance, settings)
     if not decision.act:
         if instance is None and event.is_interruption:
-            done = _already_replaced(cloud, event.instance_id)
+            done = _already_replaced(cloud, event.instance_id, settings)
             if done is not None:
                 return done
         return Outcome("skipped", decision.reason)
@@ -132,14 +132,32 @@ def run_incident(
     )
 
 
-def _already_replaced(cloud: Cloud, instance_id: str) -> Outcome | None:
+def _already_replaced(cloud: Cloud, instance_id: str, settings: Settings) -> Outcome | None:
+    """The instance is gone and has a replacement; one an earlier delivery left held for its data disks is
+    finished now (attached, started, given the EIP)."""
     from aliyun_ops.recovery.gather import find_replacements
     from aliyun_ops.recovery.launch import keeper
+    from aliyun_ops.recovery.resume import eip_follows, finish_held
 
     existing = keeper(find_replacements(cloud, instance_id))
     if existing is None:
         return None
-    return Outcome("already-replaced", f"{instance_id} is gone and was replaced by {existing.instance_id}")
+    deadline = cloud.deadline or clock_deadline(cloud, settings)
+    if existing.tag(models.TAG_DISKS) == "pending":
+        said = finish_held(cloud, existing, deadline=deadline, poll_s=settings.image_poll_max_s)
+        return Outcome(
+            "already-replaced",
+            f"{instance_id} is gone; its replacement {existing.instance_id} got its data disks: " + "; ".join(said),
+        )
+    said = eip_follows(cloud, existing, deadline=deadline, poll_s=settings.image_poll_max_s)
+    return Outcome(
+        "already-replaced",
+        f"{instance_id} is gone and was replaced by {existing.instance_id}" + "".join(f"; {s}" for s in said),
+    )
+
+
+def clock_deadline(cloud: Cloud, settings: Settings) -> float:
+    return cloud.clock() + settings.function_timeout_s - settings.deadline_margin_s
 
 
 def reconcile(

@@ -128,14 +128,27 @@ def test_the_elastic_ip_moves_to_the_replacement(world: World) -> None:
     assert 300 + transition <= moved_at - noticed <= 302 + transition
 
 
-def test_at_most_one_describe_instances_before_create_image(world: World) -> None:
+def test_only_two_reads_before_create_image(world: World) -> None:
+    """Every second before the image is a second less before the release: the instance and its disks, then it."""
     old = world.launch()
     event = world.interrupt(old)
     start = len(world.emu.control.calls())
     world.handle(event)
     actions = [c["action"] for c in world.emu.control.calls()[start:]]
     before = actions[: actions.index("CreateImage")]
-    assert before == ["DescribeInstances"]
+    assert before == ["DescribeInstances", "DescribeDisks"]
+
+
+def test_data_disks_are_kept_first_then_only_the_system_disk_is_snapshotted(world: World) -> None:
+    old = world.launch(data_disks=[{"Category": "cloud_essd", "Size": 100}])
+    event = world.interrupt(old)
+    start = len(world.emu.control.calls())
+    world.handle(event)
+    calls = world.emu.control.calls()[start:]
+    actions = [c["action"] for c in calls]
+    assert actions[:3] == ["DescribeInstances", "DescribeDisks", "ModifyDiskAttribute"]
+    assert actions.index("ModifyDiskAttribute") < actions.index("CreateSnapshot")
+    assert "CreateImage" in actions
 
 
 def test_housekeeping_keeps_the_two_newest_images_per_lineage(world: World) -> None:
@@ -282,8 +295,11 @@ def _disks(world: World, iid: str) -> list[tuple[str, str, int, bool, str]]:
     return sorted((d["Device"], d["Category"], d["Size"], d["DeleteWithInstance"], d["PerformanceLevel"]) for d in rows)
 
 
-def test_the_replacement_gets_the_data_disks_of_the_original_with_their_categories_and_sizes(world: World) -> None:
-    old = world.launch(data_disks=[  # ESSD-series only: an instant-access image, usable within the notice
+def test_copy_mode_the_replacement_gets_the_data_disks_of_the_original_with_their_categories_and_sizes(
+    world: World,
+) -> None:
+    """``aops:data=copy``: the data goes into a full image, as the old tool did."""
+    old = world.launch(tags={"aops:data": "copy"}, data_disks=[  # ESSD-series: instant access, usable in time
         {"Category": "cloud_essd", "Size": 100, "PerformanceLevel": "PL1", "DeleteWithInstance": True},
         {"Category": "cloud_auto", "Size": 50, "DeleteWithInstance": False},
     ])
@@ -294,8 +310,8 @@ def test_the_replacement_gets_the_data_disks_of_the_original_with_their_categori
     assert after == before  # same devices, categories, sizes, release setting, performance level
 
 
-def test_a_family_that_takes_only_essd_gets_the_nearest_category_for_a_data_disk(world: World) -> None:
-    old = world.launch(data_disks=[{"Category": "cloud_ssd", "Size": 20}])  # small: a full image before the release
+def test_copy_mode_a_family_that_takes_only_essd_gets_the_nearest_category_for_a_data_disk(world: World) -> None:
+    old = world.launch(tags={"aops:data": "copy"}, data_disks=[{"Category": "cloud_ssd", "Size": 20}])
     outcome = world.handle(world.interrupt(old), allow_families=("c8i",))
     new = world.instance(outcome.record.new_instance_id)
     assert new is not None and new["InstanceType"].startswith("ecs.c8i.")

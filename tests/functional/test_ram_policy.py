@@ -5,7 +5,8 @@ else with ``Forbidden.RAM``, as Aliyun does; every engine test in this suite run
 the engine walks every path that calls the cloud (a reclaim with an EIP, a RAM role and user data,
 housekeeping, an image failure, an EIP that must be taken off a not-yet-released instance, a
 reclaim-stopped instance started again, one migrated after its zone stayed sold out, a lineage
-recovered after a failed incident) and the set of actions the role called, read from the emulator's
+recovered after a failed incident, data disks moved in the same zone and copied into another) and
+the set of actions the role called, read from the emulator's
 journal, must equal the set the policy allows.
 """
 
@@ -64,6 +65,16 @@ def _walk_every_engine_path(world: World) -> None:
     world.emu.control.clear_faults()
     world.advance(400)
     assert "recovered" in [o.status for o in world.reconcile()]
+    # Data disks move: kept at the notice, a system-disk-only image, the replacement held, the disks attached;
+    # in another zone, copied through a snapshot and the kept disk deleted after.
+    data = [{"Category": "cloud_essd", "Size": 40}]
+    near = world.launch(name="db-1", zone="cn-hangzhou-j", eip=False, data_disks=data)
+    assert world.handle(world.interrupt(near)).status == "replaced"
+    far = world.launch(name="db-2", zone="cn-hangzhou-k", eip=False, data_disks=data)
+    event = world.interrupt(far)
+    for itype in world.emu.backend.catalogue.types:
+        world.emu.control.stock("cn-hangzhou-k", itype, True, False)
+    assert world.handle(event).status == "replaced"
 
 
 def test_the_policy_allows_exactly_the_actions_the_engine_calls(world: World) -> None:

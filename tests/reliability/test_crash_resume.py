@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from alibabacloud_ecs20140526 import models as ecs_models
 
 from aliyun_ops.cloud.sdk import Sdk
 from tests.functional.engine_support import World, tags_of
@@ -46,17 +47,19 @@ class Killer:
         return result
 
 
-def _clean_incident_calls(world: World) -> list[str]:
-    old = world.launch()
+def _clean_incident_calls(world: World, **launch: Any) -> list[str]:
+    old = world.launch(**launch)
     event = world.interrupt(old)
     start = len(world.emu.journal.entries())
     assert world.handle(event, image_poll_max_s=POLL_S).status == "replaced"
     return [c["action"] for c in world.emu.journal.entries()[start:]]
 
 
-def _crash_then_redeliver(world: World, allowed: int, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+def _crash_then_redeliver(
+    world: World, allowed: int, monkeypatch: pytest.MonkeyPatch, **launch: Any
+) -> dict[str, Any]:
     world.emu.reset()
-    old = world.launch()
+    old = world.launch(**launch)
     event = world.interrupt(old)
     with monkeypatch.context() as patch:
         killer = Killer(Sdk.call, allowed)
@@ -104,4 +107,52 @@ def test_killed_after_every_call_then_redelivered_ends_with_one_replacement(
         lost=len(broken),
         outcomes=statuses,
     )
+    assert not broken, "\n".join(broken)
+
+
+DATA = [{"Category": "cloud_essd", "Size": 60}, {"Category": "cloud_essd", "Size": 30}]
+
+
+def _data_of(world: World, iid: str) -> list[tuple[str, str, int]]:
+    req = ecs_models.DescribeDisksRequest(region_id="cn-hangzhou", instance_id=iid, disk_type="data")
+    rows = world.ecs.describe_disks_with_options(req, world.rt).body.to_map()["Disks"]["Disk"]
+    return sorted((d["Device"], d["DiskId"], d["Size"]) for d in rows)
+
+
+def test_killed_after_every_call_of_a_data_disk_move_then_redelivered_loses_no_disk(
+    world: World, monkeypatch: pytest.MonkeyPatch, record_counts: Any
+) -> None:
+    """Crash anywhere in keep / snapshot / image / launch / hold / attach / start; the re-delivery (or, once the
+    original is gone, reconcile) finishes the move: one replacement, Running, with the original disks in order."""
+    clean = _clean_incident_calls(world, data_disks=DATA)
+    assert {"ModifyDiskAttribute", "CreateSnapshot", "StopInstance", "AttachDisk"} <= set(clean)
+    broken: list[str] = []
+    statuses: dict[str, int] = {}
+    for n in range(1, len(clean) + 1):
+        world.emu.reset()
+        old = world.launch(data_disks=DATA)
+        before = _data_of(world, old)
+        event = world.interrupt(old)
+        with monkeypatch.context() as patch:
+            killer = Killer(Sdk.call, n)
+            patch.setattr(Sdk, "call", lambda sdk, *args, k=killer: k(sdk, *args))
+            with pytest.raises(Killed):
+                world.handle(event, image_poll_max_s=POLL_S)
+        outcome = world.handle(event, image_poll_max_s=POLL_S)
+        statuses[outcome.status] = statuses.get(outcome.status, 0) + 1
+        world.advance(30)
+        world.reconcile(image_poll_max_s=POLL_S)
+        found = replacements(world, old)
+        after = _data_of(world, found[0]["InstanceId"]) if len(found) == 1 else []
+        ok = (
+            outcome.status in ("replaced", "already-replaced")
+            and len(found) == 1
+            and found[0]["Status"] == "Running"
+            and [(dev, size) for dev, _, size in after] == [(dev, size) for dev, _, size in before]
+            and [d for _, d, _ in after] == [d for _, d, _ in before]  # the same disks (same zone): nothing copied
+            and bought(world, old).get(old, 0) == 1
+        )
+        if not ok:
+            broken.append(f"killed after call {n} ({clean[n - 1]}): {outcome.status}, {len(found)} live, {after}")
+    record_counts(incidents=len(clean), replaced=len(clean) - len(broken), lost=len(broken), outcomes=statuses)
     assert not broken, "\n".join(broken)

@@ -92,7 +92,11 @@ def test_an_image_whose_source_is_released_mid_build_is_survived_both_ways(
 ) -> None:
     """Big non-ESSD disks: the first image cannot finish inside the notice."""
     _realism(world, imageSourceReleased=source_released)
-    old = world.launch(system_disk="cloud_efficiency", data_disks=[{"Category": "cloud_efficiency", "Size": 200}])
+    old = world.launch(  # copy mode: the data is in the image, so the image is big
+        system_disk="cloud_efficiency",
+        data_disks=[{"Category": "cloud_efficiency", "Size": 200}],
+        tags={"aops:data": "copy"},
+    )
     with pytest.raises(errors.ImageUnavailable):
         world.handle(world.interrupt(old), deadline=world.emu.clock.now() + 600)
     assert replacements(world, old) == []  # never a blank server

@@ -126,9 +126,84 @@ class Cloud:
         found = self.describe_instances([instance_id])
         return found[0] if found else None
 
-    def describe_disks(self, instance_id: str) -> list[models.Disk]:
-        rows = self._pages("ecs", "DescribeDisks", {"InstanceId": instance_id}, ("Disks", "Disk"))
+    def describe_disks(
+        self, instance_id: str | None = None, *, disk_ids: Sequence[str] = (), tags: models.Tags = ()
+    ) -> list[models.Disk]:
+        """An instance's disks (device order), given disks, disks by tag (the tag index lags), or the region's."""
+        params: dict[str, Any] = {}
+        if instance_id:
+            params["InstanceId"] = instance_id
+        if disk_ids:
+            params["DiskIds"] = json.dumps(list(disk_ids))
+        if tags:
+            params["Tag"] = _tag_params(tags)
+        rows = self._pages("ecs", "DescribeDisks", params, ("Disks", "Disk"))
         return [convert.disk(d) for d in rows]
+
+    def keep_disks(self, disk_ids: Sequence[str]) -> None:
+        """DeleteWithInstance=false: the disks stay, detached, when their instance is released."""
+        params = {"DiskIds": list(disk_ids), "DeleteWithInstance": False}
+        self.call("ecs", "ModifyDiskAttribute", params)
+
+    def attach_disk(self, instance_id: str, disk_id: str, *, delete_with_instance: bool = False) -> None:
+        params = {"InstanceId": instance_id, "DiskId": disk_id, "DeleteWithInstance": delete_with_instance}
+        self.call("ecs", "AttachDisk", params)
+
+    def create_disk(
+        self,
+        zone_id: str,
+        snapshot_id: str,
+        category: str,
+        size_gib: int,
+        client_token: str,
+        *,
+        performance_level: str | None = None,
+        name: str = "",
+        tags: models.Tags = (),
+    ) -> str:
+        params: dict[str, Any] = {
+            "ZoneId": zone_id,
+            "SnapshotId": snapshot_id,
+            "DiskCategory": category,
+            "Size": size_gib,
+            "ClientToken": client_token,
+        }
+        if performance_level and category == "cloud_essd":
+            params["PerformanceLevel"] = performance_level
+        if name:
+            params["DiskName"] = name
+        if tags:
+            params["Tag"] = _tag_params(tags)
+        return str(self.call("ecs", "CreateDisk", params)["DiskId"])
+
+    def delete_disk(self, disk_id: str) -> None:
+        try:
+            self.call("ecs", "DeleteDisk", {"DiskId": disk_id})
+        except errors.NotFound:
+            return
+
+    # -- snapshots -------------------------------------------------------------------------------
+    def create_snapshot(self, disk_id: str, name: str, client_token: str, tags: models.Tags = ()) -> str:
+        params: dict[str, Any] = {"DiskId": disk_id, "SnapshotName": name, "ClientToken": client_token}
+        if tags:
+            params["Tag"] = _tag_params(tags)
+        return str(self.call("ecs", "CreateSnapshot", params)["SnapshotId"])
+
+    def describe_snapshots(self, snapshot_ids: Sequence[str] = (), *, tags: models.Tags = ()) -> list[models.Snapshot]:
+        params: dict[str, Any] = {}
+        if snapshot_ids:
+            params["SnapshotIds"] = json.dumps(list(snapshot_ids))
+        if tags:
+            params["Tag"] = _tag_params(tags)
+        rows = self._pages("ecs", "DescribeSnapshots", params, ("Snapshots", "Snapshot"))
+        return [convert.snapshot(d) for d in rows]
+
+    def delete_snapshot(self, snapshot_id: str) -> None:
+        """Force: a snapshot disks were created from can go once they no longer need it to exist."""
+        try:
+            self.call("ecs", "DeleteSnapshot", {"SnapshotId": snapshot_id, "Force": True})
+        except errors.NotFound:
+            return
 
     def describe_user_data(self, instance_id: str) -> str | None:
         body = self.call("ecs", "DescribeUserData", {"InstanceId": instance_id})
@@ -163,6 +238,10 @@ class Cloud:
     def start_instance(self, instance_id: str) -> None:
         self.call("ecs", "StartInstance", {"InstanceId": instance_id})
 
+    def stop_instance(self, instance_id: str) -> None:
+        """Stopped in KeepCharging mode: its vCPUs and memory stay reserved, so it starts again without stock."""
+        self.call("ecs", "StopInstance", {"InstanceId": instance_id, "StoppedMode": "KeepCharging"})
+
     def delete_instance(self, instance_id: str, *, force: bool = True) -> None:
         try:
             self.call("ecs", "DeleteInstance", {"InstanceId": instance_id, "Force": force})
@@ -178,6 +257,17 @@ class Cloud:
         self, instance_id: str, name: str, client_token: str, tags: models.Tags = (), description: str = ""
     ) -> str:
         params: dict[str, Any] = {"InstanceId": instance_id, "ImageName": name, "ClientToken": client_token}
+        if description:
+            params["Description"] = description
+        if tags:
+            params["Tag"] = _tag_params(tags)
+        return str(self.call("ecs", "CreateImage", params)["ImageId"])
+
+    def create_image_from_snapshot(
+        self, snapshot_id: str, name: str, client_token: str, tags: models.Tags = (), description: str = ""
+    ) -> str:
+        """A custom image of one system-disk snapshot: no data disk in it."""
+        params: dict[str, Any] = {"SnapshotId": snapshot_id, "ImageName": name, "ClientToken": client_token}
         if description:
             params["Description"] = description
         if tags:
@@ -300,4 +390,15 @@ class Cloud:
 
 
 # Actions whose request has no RegionId field (from_map would ignore it anyway).
-_NO_REGION = frozenset({"StartInstance", "DeleteInstance", "DescribeInstanceTypes"})
+_NO_REGION = frozenset(
+    {
+        "StartInstance",
+        "StopInstance",
+        "DeleteInstance",
+        "DescribeInstanceTypes",
+        "AttachDisk",
+        "DeleteDisk",
+        "CreateSnapshot",
+        "DeleteSnapshot",
+    }
+)

@@ -99,6 +99,23 @@ def disk(d: Json) -> models.Disk:
         device=d.get("Device", "") or "",
         delete_with_instance=bool(d.get("DeleteWithInstance", True)),
         performance_level=d.get("PerformanceLevel") or None,
+        zone_id=d.get("ZoneId", "") or "",
+        status=d.get("Status", "") or "",
+        instance_id=d.get("InstanceId", "") or "",
+        tags=tags(d),
+    )
+
+
+def snapshot(d: Json) -> models.Snapshot:
+    progress = str(d.get("Progress") or "0").rstrip("%") or "0"
+    status = d.get("Status", "") or ""
+    return models.Snapshot(
+        snapshot_id=d.get("SnapshotId", "") or "",
+        disk_id=d.get("SourceDiskId", "") or "",
+        status=status,
+        progress=int(float(progress)),
+        available=status == "accomplished" or bool(d.get("Available")),
+        tags=tags(d),
     )
 
 

@@ -68,3 +68,17 @@ def move_eip(
         near = expected_release is not None and cloud.clock() >= expected_release - NEAR_RELEASE_S
         near = near or current.status in TRANSITIONS  # the cloud is moving it: the end is seconds away
         cloud.sleep(min(FAST_POLL_S if near else poll_s, max(deadline - cloud.clock() - 1, 0.1)))
+
+
+def associate_if_free(cloud: Cloud, eip: models.Eip, new_id: str) -> bool:
+    """One look, one AssociateEipAddress if the address is free (same token as ``move_eip``); never waits.
+
+    Used while the replacement is held for its disks: the address's transition then overlaps the attaches."""
+    current = _current(cloud, eip.allocation_id)
+    if current is None or current.status != "Available":
+        return False
+    try:
+        cloud.associate_eip(eip.allocation_id, new_id, naming.eip_token(eip.allocation_id, new_id))
+    except (errors.InvalidRequest, errors.NotFound):
+        return False
+    return True

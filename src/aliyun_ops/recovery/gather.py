@@ -97,7 +97,14 @@ def _eip(cloud: Cloud, original: models.Instance) -> models.Eip | None:
 
 
 def gather(
-    cloud: Cloud, original: models.Instance, settings: Settings, pool: ThreadPoolExecutor, *, price_all: bool = False
+    cloud: Cloud,
+    original: models.Instance,
+    settings: Settings,
+    pool: ThreadPoolExecutor,
+    *,
+    price_all: bool = False,
+    disks: list[models.Disk] | None = None,
+    keep_zone: bool = False,
 ) -> Inputs:
     """Run every read at once; prices follow stock and catalog (they depend on both).
 
@@ -109,7 +116,7 @@ def gather(
     notes: list[str] = []
     oid = original.instance_id
     jobs: dict[str, Future[Any]] = {
-        "disks": pool.submit(cloud.describe_disks, oid),
+        "disks": pool.submit(lambda: disks if disks is not None else cloud.describe_disks(oid)),
         "user_data": pool.submit(_optional, lambda: cloud.describe_user_data(oid), None, "user data", notes),
         "ram_role": pool.submit(_optional, lambda: cloud.describe_ram_role(oid), None, "RAM role", notes),
         "catalog": pool.submit(_catalog, cloud, original),
@@ -124,6 +131,8 @@ def gather(
     offerings: list[models.Offering] = jobs["offerings"].result()
     in_stock = {o.instance_type for o in offerings if o.in_stock}
     zones = {v.zone_id for v in jobs["vswitches"].result()}
+    if keep_zone:  # the data disks live in the original zone: the same type elsewhere does not rank first
+        zones &= {original.zone_id}
     same_type_launchable = any(
         o.in_stock and o.instance_type == original.instance_type and o.zone_id in zones for o in offerings
     )

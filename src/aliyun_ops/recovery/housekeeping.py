@@ -1,7 +1,8 @@
 """Images made by the tool do not pile up: keep the newest K per lineage, delete the rest.
 
 Only images carrying ``aops:image-of`` (made by this tool) are ever considered, and the image
-the replacement was just launched from is always kept.
+the replacement was just launched from is always kept. DeleteImage leaves the snapshot an image was made
+from (a system-disk snapshot, billed on its own): the tool's snapshot of the same instance goes with it.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ if TYPE_CHECKING:
 
 
 def prune_images(cloud: Cloud, lineage: str, keep: int, in_use: str | None = None) -> list[str]:
-    """Delete all but the ``keep`` newest Available images of ``lineage``; returns the deleted ids."""
+    """Delete all but the ``keep`` newest Available images of ``lineage`` (and their system snapshots);
+    returns the deleted ids, images first."""
     images = [
         i
         for i in cloud.describe_images(tags=((TAG_LINEAGE, lineage),), statuses="Available")
@@ -32,4 +34,21 @@ def prune_images(cloud: Cloud, lineage: str, keep: int, in_use: str | None = Non
         except errors.InvalidRequest:  # e.g. still in use by a launch template: keep it, quietly
             continue
         deleted.append(image.image_id)
+    sources = {i.tag(TAG_IMAGE_OF) for i in images if i.image_id in deleted}
+    return deleted + _prune_snapshots(cloud, lineage, sources)
+
+
+def _prune_snapshots(cloud: Cloud, lineage: str, sources: set[str | None]) -> list[str]:
+    """The system snapshots (tagged ``aops:image-of``) of the instances whose images were just deleted."""
+    if not sources:
+        return []
+    deleted = []
+    for snap in cloud.describe_snapshots(tags=((TAG_LINEAGE, lineage),)):
+        if snap.tag(TAG_IMAGE_OF) not in sources or snap.status != "accomplished":
+            continue
+        try:
+            cloud.delete_snapshot(snap.snapshot_id)
+        except errors.InvalidRequest:  # still used by another image: it stays
+            continue
+        deleted.append(snap.snapshot_id)
     return deleted

@@ -83,6 +83,69 @@ def request_image(cloud: Cloud, original: models.Instance, incident: str, purpos
             delay = min(delay * 2, 8.0)
 
 
+def request_system_snapshot(cloud: Cloud, original: models.Instance, system: models.Disk, incident: str) -> str | None:
+    """CreateSnapshot of the system disk only (idempotent): the image is made from it once it is accomplished,
+    so the image's build time does not depend on the data disks. None if the disk is already gone.
+
+    Raises ``ImageRefused`` when the disk stayed busy for ``BUSY_RETRY_S``."""
+    iid = original.instance_id
+    give_up = cloud.clock() + BUSY_RETRY_S
+    delay = 1.0
+    while True:
+        try:
+            return cloud.create_snapshot(
+                system.disk_id,
+                naming.image_name(iid, "system"),
+                naming.image_token(iid, "system-snapshot"),
+                naming.image_tags(original, incident),
+            )
+        except errors.NotFound:
+            return None
+        except errors.InvalidRequest as exc:
+            if not exc.code.startswith(("IncorrectDiskStatus", INSTANCE_BUSY)):
+                raise
+            if cloud.clock() + delay >= min(give_up, cloud.deadline or give_up):
+                raise ImageRefused(f"CreateSnapshot refused for {BUSY_RETRY_S:.0f} s: {exc.code}") from exc
+            cloud.sleep(delay)
+            delay = min(delay * 2, 8.0)
+
+
+def image_from_snapshot(
+    cloud: Cloud, original: models.Instance, snapshot_id: str, incident: str, *, until: float, max_poll_s: float
+) -> str | None:
+    """Wait for the system snapshot to be accomplished (CreateImage refuses one in progress), then CreateImage
+    from it (idempotent; a re-delivery finds the same image). None when the snapshot failed or was too slow."""
+    started = cloud.clock()
+    while True:
+        found = cloud.describe_snapshots([snapshot_id])
+        snap = found[0] if found else None
+        now = cloud.clock()
+        if snap is not None and snap.status == "accomplished":
+            break
+        if (snap is not None and snap.status == "failed") or (snap is None and now - started >= LISTING_GRACE_S):
+            return None
+        if now >= until:
+            return None
+        wait = MIN_POLL_S * 2 if snap is None else next_poll_progress(snap.progress, now - started, max_poll_s)
+        cloud.sleep(min(wait, max(until - now, 0.0)))
+    iid = original.instance_id
+    name = naming.image_name(iid)
+    try:
+        return cloud.create_image_from_snapshot(
+            snapshot_id,
+            name,
+            naming.image_token(iid, "from-system-snapshot"),
+            naming.image_tags(original, incident),
+            description=identity.encode(original),
+        )
+    except errors.IdempotencyConflict:
+        return _existing(cloud, name, iid)
+    except errors.InvalidRequest as exc:
+        if exc.code == IMAGE_NAME_TAKEN:
+            return _existing(cloud, name, iid)
+        raise
+
+
 def _existing(cloud: Cloud, name: str, instance_id: str) -> str:
     """The image an earlier request made under this name (retried while listings catch up)."""
     give_up = cloud.clock() + LISTING_GRACE_S
@@ -98,9 +161,13 @@ def _existing(cloud: Cloud, name: str, instance_id: str) -> str:
 
 def next_poll(image: models.Image, elapsed: float, max_s: float) -> float:
     """Estimate the remaining build time from the progress rate; poll about then, within bounds."""
-    if image.progress <= 0 or elapsed <= 0:
+    return next_poll_progress(image.progress, elapsed, max_s)
+
+
+def next_poll_progress(progress: int, elapsed: float, max_s: float) -> float:
+    if progress <= 0 or elapsed <= 0:
         return max_s
-    remaining = elapsed * (100 - image.progress) / image.progress
+    remaining = elapsed * (100 - progress) / progress
     return max(MIN_POLL_S, min(max_s, remaining))
 
 
@@ -133,15 +200,19 @@ def image_gone(exc: errors.CloudError) -> bool:
     return exc.code in IMAGE_REFUSED_AT_LAUNCH
 
 
-def fallback(cloud: Cloud, original: models.Instance, failed_image: str | None) -> ImageChoice:
+def fallback(
+    cloud: Cloud, original: models.Instance, failed_image: str | None, *, system_only: bool = False
+) -> ImageChoice:
     """The newest earlier Available image of the lineage; ``ImageUnavailable`` when there is none.
 
-    Never the public image the original was built from: that would be a blank server."""
+    Never the public image the original was built from: that would be a blank server. With ``system_only``
+    (the data disks move to the replacement) an image that carries data disks is not used: its stale copies
+    would take the devices the moved disks go back to."""
     lineage = naming.lineage_of(original)
     images = [
         i
         for i in cloud.describe_images(tags=((TAG_LINEAGE, lineage),), statuses="Available")
-        if i.image_id != failed_image and i.tag(TAG_IMAGE_OF)
+        if i.image_id != failed_image and i.tag(TAG_IMAGE_OF) and not (system_only and i.data_devices)
     ]
     if images:
         newest = max(images, key=lambda i: (i.creation_time, i.image_id))

@@ -28,16 +28,28 @@ Exactly once, across re-deliveries and concurrent deliveries of the same notice:
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from aliyun_ops import errors, models
+from aliyun_ops.disks import move as data
+from aliyun_ops.disks import plan as data_plan
 from aliyun_ops.recovery import naming
-from aliyun_ops.recovery.eip import move_eip
+from aliyun_ops.recovery.eip import associate_if_free, move_eip
 from aliyun_ops.recovery.gather import Inputs, find_replacements, gather
 from aliyun_ops.recovery.housekeeping import prune_images
-from aliyun_ops.recovery.image import ImageChoice, ImageRefused, fallback, image_gone, request_image, wait_image
+from aliyun_ops.recovery.image import (
+    ImageChoice,
+    ImageRefused,
+    fallback,
+    image_from_snapshot,
+    image_gone,
+    request_image,
+    request_system_snapshot,
+    wait_image,
+)
 from aliyun_ops.recovery.launch import build_spec, keeper, launch_first, plan_launch
 from aliyun_ops.recovery.summary import summarize
 
@@ -86,6 +98,11 @@ class Incident:
             started_at=cloud.clock(),
         )
         cloud.deadline = deadline
+        self.data_mode = data_plan.mode(original)
+        self.record.data_mode = self.data_mode
+        self.data_disks: tuple[models.Disk, ...] = ()  # the original's, in device order (move mode)
+        self.system_snapshot: str | None = None
+        self.candidate_type: models.InstanceType | None = None
 
     # -- helpers ---------------------------------------------------------------------------------
     def log(self, what: str) -> None:
@@ -130,15 +147,49 @@ class Incident:
         except errors.CloudError as exc:  # worst case a re-delivery repeats the message
             self.log(f"could not tag {new_id} as notified: {exc.code}")
 
-    def _run(self, pool: ThreadPoolExecutor) -> None:
-        image_id = None
-        if self.given_image is None:
-            try:
+    @property
+    def moving(self) -> bool:
+        """The data disks go to the replacement (not into the image)."""
+        return self.data_mode == data_plan.MOVE and bool(self.data_disks)
+
+    def _keep_data(self, disks: list[models.Disk]) -> None:
+        """Move mode: the data disks outlive the original (the first write: it is what keeps the data)."""
+        self.data_disks = data_plan.data_disks(disks)
+        if self.data_mode != data_plan.MOVE or not self.data_disks:
+            return
+        data.keep(self.cloud, self.original, disks)
+        self.log(
+            "data disks kept at release: " + ", ".join(f"{d.device} {d.disk_id}" for d in self.data_disks)
+        )
+
+    def _request_image(self, disks: list[models.Disk]) -> str | None:
+        """Copy mode: CreateImage of the whole instance. Move mode: a snapshot of the system disk only."""
+        try:
+            if not self.moving:
                 image_id = request_image(self.cloud, self.original, self.id)
                 self.log(f"image {image_id} requested" if image_id else "instance already gone: no fresh image")
-            except ImageRefused as exc:
-                self.log(f"no fresh image: {exc}")
-        inputs = gather(self.cloud, self.original, self.settings, pool)
+                return image_id
+            system = next((d for d in disks if d.kind == "system"), None)
+            if system is not None:
+                self.system_snapshot = request_system_snapshot(self.cloud, self.original, system, self.id)
+            self.log(
+                f"system disk snapshot {self.system_snapshot} requested (the image holds the system disk only)"
+                if self.system_snapshot
+                else "system disk already gone: no fresh image"
+            )
+        except ImageRefused as exc:
+            self.log(f"no fresh image: {exc}")
+        return None
+
+    def _run(self, pool: ThreadPoolExecutor) -> None:
+        image_id = None
+        disks = [] if self.given_image is not None else self.cloud.describe_disks(self.original.instance_id)
+        if self.given_image is None:
+            self._keep_data(disks)
+            image_id = self._request_image(disks)
+        else:
+            self._find_kept_disks()
+        inputs = gather(self.cloud, self.original, self.settings, pool, disks=disks or None, keep_zone=self.moving)
         self.log("inputs gathered" + "".join(f"; {n}" for n in inputs.notes))
         self.record.before = summarize(self.original, inputs.prices, inputs.eip)
         existing = keeper(list(inputs.replacements))
@@ -150,6 +201,16 @@ class Incident:
             self._finish(existing.instance_id, inputs, image_id, None)
             return
         pool.submit(self._notify, "incident_started")  # a new incident: say so once, not per delivery
+        if self.system_snapshot:
+            image_id = image_from_snapshot(
+                self.cloud,
+                self.original,
+                self.system_snapshot,
+                self.id,
+                until=self.deadline - LAUNCH_RESERVE_S,
+                max_poll_s=self.settings.image_poll_max_s,
+            )
+            self.log(f"image {image_id} requested from the system disk snapshot" if image_id else "no fresh image")
         self.record.image_id = image_id or ""  # a failure names the fresh image reconcile may finish from
         choice = self.given_image or self._image(image_id)
         try:
@@ -174,9 +235,28 @@ class Incident:
         self.check_deadline("waiting for the image")
         return self._fallback(image_id)
 
+    def _find_kept_disks(self) -> None:
+        """A relaunch of a lost lineage: its kept data disks (tagged with the lineage, detached) go along."""
+        if self.data_mode != data_plan.MOVE:
+            return
+        if self.given_image is not None and self.given_image.data_devices:
+            return  # a full image (copy mode): its data disks come from the image
+        lineage = naming.lineage_of(self.original)
+        kept = [
+            d
+            for d in self.cloud.describe_disks(tags=((models.TAG_LINEAGE, lineage),))
+            if not d.instance_id and d.status == "Available" and data_plan.device_of(d)
+        ]
+        self.data_disks = data_plan.data_disks(kept)
+        zones = {d.zone_id for d in self.data_disks}
+        if len(zones) == 1:  # relaunch where the disks are (the image's identity names the first instance's zone)
+            self.original = dataclasses.replace(self.original, zone_id=zones.pop())
+        if self.data_disks:
+            self.log("kept data disks found: " + ", ".join(f"{data_plan.device_of(d)} {d.disk_id}" for d in kept))
+
     def _fallback(self, failed_image: str | None) -> ImageChoice:
         """The lineage's newest image instead of ``failed_image`` (ImageUnavailable without one), recorded."""
-        choice = fallback(self.cloud, self.original, failed_image)
+        choice = fallback(self.cloud, self.original, failed_image, system_only=self.moving)
         self.log(f"using {choice.source} image {choice.image_id}: {choice.reason}")
         self.record.reason = choice.reason
         return choice
@@ -184,7 +264,9 @@ class Incident:
     def _launch(self, inputs: Inputs, image: ImageChoice) -> tuple[str, models.Candidate]:
         self.record.image_id, self.record.image_source = image.image_id, image.source
         self.check_deadline("planning")
-        plan, enriched = plan_launch(self.original, inputs, self.settings, self.unavailable.snapshot())
+        plan, enriched = plan_launch(
+            self.original, inputs, self.settings, self.unavailable.snapshot(), keep_zone=self.moving
+        )
         self.log(f"plan: {len(plan.candidates)} candidates" + (f", first {plan.chosen.reason}" if plan.chosen else ""))
         if not plan.candidates:
             why = "; ".join(f"{what}: {reason}" for what, reason in plan.skipped[:8]) or "no offering in stock"
@@ -193,44 +275,125 @@ class Incident:
             self.cloud,
             plan,
             lambda c: build_spec(
-                enriched, inputs, c, image.image_id, self.settings, self.id, data_devices=image.data_devices
+                enriched,
+                inputs,
+                c,
+                image.image_id,
+                self.settings,
+                self.id,
+                data_devices=() if self.moving else image.data_devices,
+                extra_tags=self._replacement_tags(inputs),
             ),
             self.id,
             self.unavailable,
             self.record.tried,
         )
+        self.candidate_type = candidate.itype
         self.record.chosen = f"{candidate.instance_type}@{candidate.zone_id} ({candidate.spot_strategy})"
         self.record.chosen_reason = candidate.reason
         self.log(f"launched {new_id} as {candidate.instance_type} in {candidate.zone_id}")
         return new_id, candidate
 
-    def _finish(self, new_id: str, inputs: Inputs, image_id: str | None, candidate: models.Candidate | None) -> None:
-        new = self._wait_running(new_id)
-        new = self._converge(new)
-        self.record.new_instance_id = new.instance_id
-        if self.release_original:
-            self.cloud.delete_instance(self.original.instance_id, force=True)
-            self.log(f"released the original {self.original.instance_id}")
+    def _replacement_tags(self, inputs: Inputs) -> models.Tags:
+        extra: list[tuple[str, str]] = []
+        if self.moving:
+            extra.append((models.TAG_DISKS, "pending"))  # held stopped until its data disks are attached
         if inputs.eip is not None:
-            self.record.eip = inputs.eip.ip_address
+            extra.append((models.TAG_EIP, inputs.eip.allocation_id))
+        return tuple(extra)
+
+    def _finish(self, new_id: str, inputs: Inputs, image_id: str | None, candidate: models.Candidate | None) -> None:
+        existing = self.cloud.describe_instance(new_id)
+        pending = existing is not None and existing.tag(models.TAG_DISKS) == "pending"
+        if self.moving or pending:
+            # Disks, then the address, then the boot: the guest starts with its data and its IP at once.
+            new, move = self._attach_data(new_id, inputs)
+            new = move.start(new.instance_id)
+        else:
+            new = self._wait_running(new_id)
             new = self._converge(new)
             self.record.new_instance_id = new.instance_id
-            self.log(
-                move_eip(
-                    self.cloud,
-                    inputs.eip,
-                    self.original.instance_id,
-                    new.instance_id,
-                    deadline=self.deadline,
-                    poll_s=self.settings.image_poll_max_s,
-                    expected_release=None if self.release_original else self.record.started_at + SPOT_NOTICE_S,
-                )
-            )
+            if self.release_original:
+                self._release_original()
+            if inputs.eip is not None:
+                new = self._converge(new)
+                self.record.new_instance_id = new.instance_id
+            self._move_eip(new, inputs)
         self.record.after = summarize(new, inputs.prices, inputs.eip, candidate)
         self._housekeeping(image_id)
         if self.record.status != "resumed":
             self.record.status = "replaced"
         self.record.reason = self.record.reason or f"replaced by {new.instance_id}"
+
+    def _move_eip(self, new: models.Instance, inputs: Inputs) -> None:
+        if inputs.eip is None:
+            return
+        self.record.eip = inputs.eip.ip_address
+        self.log(
+            move_eip(
+                self.cloud,
+                inputs.eip,
+                self.original.instance_id,
+                new.instance_id,
+                deadline=self.deadline,
+                poll_s=self.settings.image_poll_max_s,
+                expected_release=None if self.release_original else self.record.started_at + SPOT_NOTICE_S,
+            )
+        )
+
+    def _release_original(self) -> None:
+        self.cloud.delete_instance(self.original.instance_id, force=True)
+        self.log(f"released the original {self.original.instance_id}")
+
+    def _attach_data(self, new_id: str, inputs: Inputs) -> tuple[models.Instance, data.DataMove]:
+        """Hold the replacement stopped, let the release free the data disks and the address, attach the disks in
+        order while the address moves (still stopped: the caller starts it, and it boots with both)."""
+        move = data.DataMove(
+            self.cloud,
+            self.original.instance_id,
+            [data_plan.device_of(d) for d in self.data_disks],
+            lineage=naming.lineage_of(self.original),
+            known=[d.disk_id for d in self.data_disks],
+            deadline=self.deadline,
+            log=self.log,
+            category_for=self._data_category,
+            release_at=None if self.release_original else self.record.started_at + SPOT_NOTICE_S,
+            poll_s=self.settings.image_poll_max_s,
+        )
+        self.record.new_instance_id = new_id
+        move.hold(new_id)
+        held = self.cloud.describe_instance(new_id)
+        if held is None:
+            raise errors.ReplacementFailed(f"replacement {new_id} vanished while held for its data disks")
+        new = self._converge(held)
+        if new.instance_id != new_id:  # a concurrent delivery's replacement is the one kept
+            self.record.new_instance_id = new.instance_id
+            move.hold(new.instance_id)
+        if self.release_original:
+            self._release_original()
+        address = inputs.eip
+
+        def released() -> None:  # the release freed the address too: start moving it while the disks attach
+            if address is not None and associate_if_free(self.cloud, address, new.instance_id):
+                self.log(f"EIP {address.ip_address} associating with {new.instance_id}")
+
+        done = move.attach_all(new, on_release=released)
+        self._move_eip(new, inputs)
+        self.record.data_disks = [
+            f"{s.device}: {s.disk.disk_id} ({s.disk.size_gib} GiB {s.disk.category}) at {s.disk.device}"
+            for s in done
+            if s.disk is not None
+        ]
+        return new, move
+
+    def _data_category(self, disk: models.Disk) -> tuple[str, str | None]:
+        """A cross-zone copy's category: the original's, or the nearest the replacement's family takes."""
+        from aliyun_ops import planner
+
+        if self.candidate_type is None:
+            return disk.category, disk.performance_level
+        category, _ = planner.choose_system_disk(disk.category, disk.size_gib, self.candidate_type)
+        return category, disk.performance_level if category == disk.category else None
 
     def _wait_running(self, new_id: str) -> models.Instance:
         while True:

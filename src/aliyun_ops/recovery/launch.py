@@ -31,6 +31,8 @@ def plan_launch(
     inputs: Inputs,
     settings: Settings,
     unavailable: frozenset[tuple[str, str]] = frozenset(),
+    *,
+    keep_zone: bool | None = None,
 ) -> tuple[models.Plan, models.Instance]:
     """The ranked plan from what ``gather`` read, and the original enriched with those reads.
 
@@ -38,7 +40,10 @@ def plan_launch(
     run cannot drift from what a real run does.
     """
     from aliyun_ops import planner
+    from aliyun_ops.disks import plan as data_plan
 
+    if keep_zone is None:  # the data disks move (and are zonal) unless the user keeps them in a full image
+        keep_zone = data_plan.mode(original) == data_plan.MOVE and bool(data_plan.data_disks(inputs.disks))
     enriched = dataclasses.replace(
         original, disks=inputs.disks, user_data=inputs.user_data, ram_role_name=inputs.ram_role_name
     )
@@ -55,6 +60,8 @@ def plan_launch(
         deny_families=settings.deny_families,
         payg_offerings=inputs.payg_offerings,
         payg_fallback=settings.payg_fallback,
+        keep_zone=keep_zone,
+        data_categories=[d.category for d in data_plan.data_disks(inputs.disks)],
     )
     return plan, enriched
 
@@ -98,6 +105,7 @@ def build_spec(
     incident: str,
     *,
     data_devices: tuple[str, ...] = (),
+    extra_tags: models.Tags = (),
 ) -> LaunchSpec:
     from aliyun_ops import planner
 
@@ -122,7 +130,7 @@ def build_spec(
         ram_role_name=inputs.ram_role_name or original.ram_role_name,
         resource_group_id=original.resource_group_id,
         user_data=inputs.user_data or original.user_data,
-        tags=naming.replacement_tags(original, incident),
+        tags=naming.replacement_tags(original, incident, extra_tags),
         system_disk_category=category,
         system_disk_size=size,
         data_disks=_data_disks(inputs.disks, candidate, data_devices),
@@ -170,5 +178,10 @@ def _run(cloud: Cloud, spec: LaunchSpec, token: str) -> str:
 
 def keeper(replacements: list[models.Instance]) -> models.Instance | None:
     """The one replacement every delivery agrees to keep: the oldest, ties broken by id."""
-    live = [r for r in replacements if r.status not in ("Stopping", "Stopped", "Deleted")]
+    live = [
+        r
+        for r in replacements
+        if r.status not in ("Stopping", "Stopped", "Deleted")
+        or (r.status != "Deleted" and r.tag(models.TAG_DISKS) == "pending")  # held stopped for its data disks
+    ]
     return min(live, key=lambda r: (r.creation_time, r.instance_id)) if live else None

@@ -23,7 +23,7 @@ from aliyun_ops.models import (
 MAX_TAGS = 20  # ECS allows 20 tags per resource
 
 
-def _digest(*parts: str, length: int = 32) -> str:
+def digest(*parts: str, length: int = 32) -> str:
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:length]
 
 
@@ -40,16 +40,16 @@ def image_name(instance_id: str, purpose: str = "") -> str:
 
 
 def image_token(instance_id: str, purpose: str = "") -> str:
-    return "ao-img-" + _digest("image", instance_id, purpose)
+    return "ao-img-" + digest("image", instance_id, purpose)
 
 
 def launch_token(incident: str, candidate: models.Candidate) -> str:
     """Same incident + same candidate = the same instance, however many deliveries ask."""
-    return "ao-run-" + _digest(incident, candidate.instance_type, candidate.zone_id, candidate.spot_strategy)
+    return "ao-run-" + digest(incident, candidate.instance_type, candidate.zone_id, candidate.spot_strategy)
 
 
 def eip_token(allocation_id: str, instance_id: str) -> str:
-    return "ao-eip-" + _digest(allocation_id, instance_id)
+    return "ao-eip-" + digest(allocation_id, instance_id)
 
 
 def lineage_of(instance: models.Instance) -> str:
@@ -70,7 +70,7 @@ def _users(original: models.Instance, reserved: set[str], room: int) -> models.T
         for k, v in original.tags
         if k not in reserved
         and not k.startswith("acs:")  # system tags cannot be set by callers
-        and not (k.startswith(TAG_PREFIX) and k != models.TAG_MANAGED)
+        and not (k.startswith(TAG_PREFIX) and k not in (models.TAG_MANAGED, models.TAG_DATA))
     )
     return users[:room]
 
@@ -86,12 +86,14 @@ def image_tags(original: models.Instance, incident: str) -> models.Tags:
     return ours + _users(original, {k for k, _ in ours}, MAX_TAGS - len(ours))
 
 
-def replacement_tags(original: models.Instance, incident: str) -> models.Tags:
-    """The user's tags, then the lineage tags (ours win; the user's managed/selector tags are kept)."""
+def replacement_tags(original: models.Instance, incident: str, extra: models.Tags = ()) -> models.Tags:
+    """The user's tags, then the lineage tags and ``extra`` (ours win; the user's managed/selector/data tags are
+    kept)."""
     ours = (
         (TAG_REPLACES, original.instance_id),
         (TAG_LINEAGE, lineage_of(original)),
         (TAG_GENERATION, str(generation_of(original) + 1)),
         (TAG_INCIDENT, incident),
+        *extra,
     )
     return _users(original, {k for k, _ in ours}, MAX_TAGS - len(ours)) + ours

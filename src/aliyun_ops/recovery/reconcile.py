@@ -36,8 +36,50 @@ class Reconciler:
 
     def run(self) -> list[Outcome]:
         outcomes = [self._stopped(i) for i in self._reclaimed_stopped()]
+        everyone = self.cloud.describe_instances()
+        outcomes.extend(self._keep_data(everyone))
+        outcomes.extend(self._finish_held(everyone))
         outcomes.extend(self._lost_lineages())
         return outcomes
+
+    def _keep_data(self, instances: list[models.Instance]) -> list[Outcome]:
+        """A managed instance's data disks outlive it even if its notice never arrives (one DescribeDisks)."""
+        from aliyun_ops.disks import move as data
+        from aliyun_ops.disks import plan as data_plan
+        from aliyun_ops.service import Outcome
+
+        managed = {
+            i.instance_id: i
+            for i in instances
+            if self._managed(i) and i.status not in ("Pending", "Deleted") and data_plan.mode(i) == data_plan.MOVE
+        }
+        if not managed:
+            return []
+        by_instance: dict[str, list[models.Disk]] = {}
+        for d in self.cloud.describe_disks():
+            if d.instance_id in managed:
+                by_instance.setdefault(d.instance_id, []).append(d)
+        out = []
+        for iid, disks in sorted(by_instance.items()):
+            if any(data_plan.needs_keeping(d, iid) for d in data_plan.data_disks(disks)):
+                kept = data.keep(self.cloud, managed[iid], disks)
+                out.append(Outcome("kept", f"{iid}: {len(kept)} data disk(s) now kept at release"))
+        return out
+
+    def _finish_held(self, instances: list[models.Instance]) -> list[Outcome]:
+        """Replacements left stopped for their data disks by a delivery that died, once their original is gone."""
+        from aliyun_ops.recovery.resume import finish_held
+        from aliyun_ops.service import Outcome
+
+        alive = {i.instance_id for i in instances}
+        out = []
+        for held in instances:
+            original = held.tag(TAG_REPLACES)
+            if held.tag(models.TAG_DISKS) != "pending" or not original or original in alive:
+                continue
+            said = finish_held(self.cloud, held, deadline=self._deadline(), poll_s=self.settings.image_poll_max_s)
+            out.append(Outcome("resumed", f"{held.instance_id} finished with its data disks: " + "; ".join(said)))
+        return out
 
     def _managed(self, instance: models.Instance) -> bool:
         if instance.tag(TAG_MANAGED) == "false":

@@ -1,0 +1,236 @@
+"""Keep, hold, move: the data disks' way from the original to its replacement (the rules are in ``plan``).
+
+- ``keep`` (at the notice, and whenever reconcile sees a managed instance): ModifyDiskAttribute
+  ``DeleteWithInstance=false`` for every data disk, and tags each with its instance and device, so the release
+  detaches the disks with every byte written up to the last second, and a later run can find them.
+- ``DataMove.hold``: the replacement is stopped (KeepCharging: its capacity stays reserved) as soon as it is
+  Running, and stays stopped until its disks are attached. Its guest therefore never serves from an empty data
+  path: it runs only for the seconds between its first boot and the stop, before any address is moved to it.
+- ``DataMove.attach_all``: once the release frees the disks, each is attached in the original device order.
+  A disk in another zone is snapshotted (consistent: nothing writes to it any more), a disk is created from the
+  snapshot in the replacement's zone, attached, and only then is the old disk deleted.
+- ``DataMove.start``: StartInstance, the replacement boots with its data, and is tagged ``aops:disks=attached``.
+
+Every step is idempotent (ClientTokens from the disk ids, states re-read each round), so a delivery that died
+anywhere is finished by the next delivery or by reconcile. A disk of the original that no longer exists or is
+attached elsewhere is ``DataUnavailable``: the incident fails loudly and the replacement stays stopped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+from aliyun_ops import errors, models
+from aliyun_ops.disks import plan
+from aliyun_ops.models import TAG_DEVICE, TAG_DISK_OF, TAG_DISKS, TAG_LINEAGE
+from aliyun_ops.recovery import naming
+
+if TYPE_CHECKING:
+    from aliyun_ops.cloud import Cloud
+
+POLL_S = 1.0
+BOOT_POLL_S = 2.0
+NEAR_RELEASE_S = 10.0  # from this long before the expected release, disks are looked at every POLL_S
+BOOTING = ("Pending", "Starting")
+
+
+def keep(cloud: Cloud, instance: models.Instance, disks: Sequence[models.Disk]) -> tuple[models.Disk, ...]:
+    """Make the instance's data disks outlive it, and say on each whose data it is and where it goes."""
+    data = plan.data_disks(disks)
+    if plan.mode(instance) == plan.COPY:
+        return data
+    release = [d.disk_id for d in data if d.delete_with_instance]
+    if release:
+        cloud.keep_disks(release)
+    lineage = naming.lineage_of(instance)
+    for d in data:
+        if d.tag(TAG_DISK_OF) != instance.instance_id or d.tag(TAG_DEVICE) != d.device:
+            tags = ((TAG_DISK_OF, instance.instance_id), (TAG_DEVICE, d.device), (TAG_LINEAGE, lineage))
+            cloud.tag_resources("disk", [d.disk_id], tags)
+    return data
+
+
+def disk_token(kind: str, disk_id: str, zone_id: str) -> str:
+    return "ao-" + kind + "-" + naming.digest(kind, disk_id, zone_id)
+
+
+class DataMove:
+    """One original's data disks, onto one replacement, in device order."""
+
+    def __init__(
+        self,
+        cloud: Cloud,
+        original_id: str,
+        devices: Sequence[str],
+        *,
+        lineage: str,
+        known: Sequence[str] = (),
+        deadline: float,
+        log: Callable[[str], None],
+        category_for: Callable[[models.Disk], tuple[str, str | None]] | None = None,
+        release_at: float | None = None,
+        poll_s: float = POLL_S,
+    ) -> None:
+        self.cloud, self.original_id, self.lineage = cloud, original_id, lineage
+        self.devices = tuple(devices)
+        self.known = set(known)  # disk ids of the slots (tag-filtered listings lag)
+        self.deadline = deadline
+        self.log = log
+        self.category_for = category_for or (lambda d: (d.category, d.performance_level))
+        self.snapshots: dict[str, str] = {}  # old disk id -> the snapshot its copy is made from
+        self.release_at = release_at  # when the cloud is expected to release the original (the notice's end)
+        self.poll_s = max(poll_s, POLL_S)
+
+    # -- reading -----------------------------------------------------------------------------------
+    def _disks(self, first: bool) -> list[models.Disk]:
+        found: dict[str, models.Disk] = {}
+        if first or not self.known:
+            for d in self.cloud.describe_disks(tags=((TAG_DISK_OF, self.original_id),)):
+                found[d.disk_id] = d
+        if self.known:
+            for d in self.cloud.describe_disks(disk_ids=sorted(self.known)):
+                found[d.disk_id] = d
+        self.known.update(found)
+        if not self.devices:  # resumed without the notice's list: the slots the tags name
+            self.devices = tuple(sorted({plan.device_of(d) for d in found.values() if plan.device_of(d)}))
+        return [d for d in found.values() if d.tag(TAG_DISK_OF) == self.original_id or d.disk_id in self.known]
+
+    def _wait(self, doing: str, seconds: float = POLL_S) -> None:
+        if self.cloud.clock() >= self.deadline:
+            raise errors.DeadlineExceeded(f"deadline passed while {doing}; the next delivery or reconcile resumes")
+        self.cloud.sleep(min(seconds, max(self.deadline - self.cloud.clock(), 0.1)))
+
+    # -- the replacement ---------------------------------------------------------------------------
+    def hold(self, instance_id: str) -> None:
+        """Stopped, capacity kept, until its disks are attached."""
+        requested = False
+        while True:
+            inst = self.cloud.describe_instance(instance_id)
+            if inst is None:
+                raise errors.ReplacementFailed(f"replacement {instance_id} vanished while held for its data disks")
+            if inst.status == "Stopped":
+                return
+            if inst.status == "Running" and not requested:
+                try:
+                    self.cloud.stop_instance(instance_id)
+                    requested = True
+                    self.log(f"holding {instance_id} stopped until its data disks are attached")
+                except errors.InvalidRequest as exc:  # still settling: ask again next round
+                    self.log(f"stop of {instance_id} refused for now ({exc.code})")
+            # Booting: look every BOOT_POLL_S (the guest runs without its data from Running to the stop).
+            self._wait(f"holding {instance_id} for its data disks", BOOT_POLL_S if inst.status in BOOTING else POLL_S)
+
+    def attach_all(
+        self, replacement: models.Instance, *, on_release: Callable[[], None] | None = None
+    ) -> list[plan.Step]:
+        """Every slot's data on a disk attached to ``replacement``, in device order; the done slots.
+
+        ``on_release`` runs once, when no disk is on the original any more (the release has happened)."""
+        first = True
+        released = False
+        while True:
+            disks = self._disks(first)
+            first = False
+            todo = plan.steps(
+                self.devices,
+                disks,
+                original_id=self.original_id,
+                replacement_id=replacement.instance_id,
+                zone_id=replacement.zone_id,
+            )
+            lost = [s for s in todo if s.action == "lost"]
+            if lost:
+                raise errors.DataUnavailable(
+                    "data disk " + "; ".join(f"{s.device}: {s.why}" for s in lost)
+                    + f"; {replacement.instance_id} stays stopped rather than start without it"
+                )
+            for step in todo:
+                if step.action == "copy" and step.disk is not None:
+                    self._copy(step.disk, step.device, replacement.zone_id)
+                for old in step.leftovers:
+                    self._delete_leftover(old)
+            if not released and not any(s.disk is not None and s.disk.instance_id == self.original_id for s in todo):
+                released = True
+                if on_release is not None:
+                    on_release()
+            pending = [s for s in todo if s.action != "done"]
+            if not pending:
+                self._clean_snapshots()
+                return todo
+            step = pending[0]  # strictly in device order: later slots wait for the earlier ones
+            if step.action == "attach" and step.disk is not None:
+                try:
+                    self.cloud.attach_disk(replacement.instance_id, step.disk.disk_id)
+                    self.log(f"attached {step.disk.disk_id} ({step.device}) to {replacement.instance_id}")
+                except errors.InvalidRequest as exc:  # the instance or the disk is still settling
+                    self.log(f"attach of {step.disk.disk_id} refused for now ({exc.code})")
+            self._wait(f"moving data disk {step.device} ({step.why})", self._pause(step))
+
+    def _pause(self, step: plan.Step) -> float:
+        """Seconds until the next look: long while the release is far off, one second around it and after."""
+        on_original = step.action == "wait" and step.disk is not None and step.disk.instance_id == self.original_id
+        if not on_original or self.release_at is None:
+            return POLL_S
+        return max(POLL_S, min(self.poll_s, self.release_at - NEAR_RELEASE_S - self.cloud.clock()))
+
+    def _copy(self, old: models.Disk, device: str, zone_id: str) -> None:
+        """Snapshot of the detached disk, then a disk from it in ``zone_id`` (both idempotent by ClientToken)."""
+        tags = ((TAG_DISK_OF, self.original_id), (TAG_DEVICE, device), (TAG_LINEAGE, self.lineage))
+        snap_id = self.snapshots.get(old.disk_id)
+        if snap_id is None:
+            name = f"aops-{old.disk_id}-move"
+            snap_id = self.cloud.create_snapshot(old.disk_id, name, disk_token("snap", old.disk_id, zone_id), tags)
+            self.snapshots[old.disk_id] = snap_id
+            self.log(f"{old.disk_id} is in {old.zone_id}: snapshot {snap_id} to copy it into {zone_id}")
+        found = self.cloud.describe_snapshots([snap_id])
+        if not found or not found[0].available:
+            if found and found[0].status == "failed":
+                raise errors.DataUnavailable(f"snapshot {snap_id} of {old.disk_id} failed; {old.disk_id} is kept")
+            return
+        category, pl = self.category_for(old)
+        new_id = self.cloud.create_disk(
+            zone_id,
+            snap_id,
+            category,
+            old.size_gib,
+            disk_token("disk", old.disk_id, zone_id),
+            performance_level=pl,
+            name=f"aops-{old.disk_id}-copy",
+            tags=tags,
+        )
+        if new_id not in self.known:
+            self.known.add(new_id)
+            self.log(f"created {new_id} in {zone_id} from {snap_id} (copy of {old.disk_id})")
+
+    def _delete_leftover(self, old: models.Disk) -> None:
+        """The old disk of a slot whose copy is attached: its data now lives on the replacement."""
+        self.cloud.delete_disk(old.disk_id)
+        self.known.discard(old.disk_id)
+        self.log(f"deleted {old.disk_id} from {old.zone_id}: its copy is attached")
+
+    def _clean_snapshots(self) -> None:
+        ids = set(self.snapshots.values())
+        ids.update(s.snapshot_id for s in self.cloud.describe_snapshots(tags=((TAG_DISK_OF, self.original_id),)))
+        for snap_id in sorted(ids):
+            self.cloud.delete_snapshot(snap_id)
+            self.log(f"deleted the move snapshot {snap_id}")
+        self.snapshots.clear()
+
+    def start(self, instance_id: str) -> models.Instance:
+        """Started with every data disk attached; tagged so no later run holds or moves it again."""
+        while True:
+            inst = self.cloud.describe_instance(instance_id)
+            if inst is None:
+                raise errors.ReplacementFailed(f"replacement {instance_id} vanished before it started")
+            if inst.status == "Running":
+                self.cloud.tag_resources("instance", [instance_id], ((TAG_DISKS, "attached"),))
+                self.log(f"{instance_id} Running with its data disks")
+                return inst
+            if inst.status == "Stopped":
+                try:
+                    self.cloud.start_instance(instance_id)
+                except errors.InvalidRequest as exc:
+                    self.log(f"start of {instance_id} refused for now ({exc.code})")
+            # Its address is already on it: a late look only delays the record, not the user.
+            self._wait(f"starting {instance_id} with its data disks", self.poll_s)
