@@ -36,9 +36,11 @@ def test_demo_replaces_the_instance_and_keeps_its_ip(monkeypatch: pytest.MonkeyP
     seen: dict[str, Any] = {}
     original_verify = demo.verify
 
-    def verify(cloud: Any, record: Any, old_id: str, ip: str) -> tuple[bool, str]:
+    def verify(cloud: Any, record: Any, old_id: str, ip: str, markers: Any) -> tuple[bool, str]:
         seen.update(ip=ip, old=_raw_view(cloud, old_id), new=_raw_view(cloud, record.new_instance_id))
-        return original_verify(cloud, record, old_id, ip)
+        body = cloud.call("ecs", "DescribeDisks", {"InstanceId": record.new_instance_id, "DiskType": "data"})
+        seen["disks"] = [(d["DiskId"], markers(d["DiskId"])) for d in body["Disks"]["Disk"]]
+        return original_verify(cloud, record, old_id, ip, markers)
 
     monkeypatch.setattr(demo, "verify", verify)
     result = CliRunner().invoke(app, [*FAST, "--json"])
@@ -47,7 +49,12 @@ def test_demo_replaces_the_instance_and_keeps_its_ip(monkeypatch: pytest.MonkeyP
     assert record["status"] == "replaced" and record["new_instance_id"] != record["instance_id"]
     assert seen["new"] == {"status": "Running", "name": "shop-web-1", "ips": [seen["ip"]]}
     assert seen["old"]["status"] is None  # released by the cloud at the end of the notice
-    assert record["after"]["zone_id"] != record["before"]["zone_id"]  # its zone was sold out by the reclaim
+    # its type was sold out in its zone by the reclaim: an equivalent type in the zone its data disk lives in
+    assert record["after"]["zone_id"] == record["before"]["zone_id"]
+    assert record["after"]["instance_type"] != record["before"]["instance_type"]
+    ((disk_id, markers),) = seen["disks"]
+    assert markers == [demo.FIRST_MARKER, demo.LAST_MARKER]  # the write 1 s before the release is there
+    assert record["data_mode"] == "move" and len(record["data_disks"]) == 1 and disk_id in record["data_disks"][0]
     assert record["after"]["public_ip"] == record["before"]["public_ip"] == seen["ip"]
 
 
@@ -65,10 +72,12 @@ def test_demo_output_reads_as_a_story() -> None:
         "Deleted",
         "EIP",
         "Before and after",
+        "last write on it",
         "OK ",
     ):
         assert step in text, step
     assert text.index("spot notice") < text.index("launched") < text.index("Deleted")
+    assert text.index("guest: wrote") < text.index("Deleted") < text.index("Running with its data disks")
 
 
 def test_demo_fails_when_nothing_can_be_launched(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -6,9 +6,11 @@
    hostname, key pair, RAM role, tags, two security groups, user data and an elastic IP.
 3. The runtime server (the Function Compute custom runtime) starts on 127.0.0.1.
 4. The emulator reclaims the instance (its zone/type then sold out) and delivers the notice to it.
-5. The engine images, plans, launches, waits for Running and moves the elastic IP once the cloud
-   has released the original. The demo checks the outcome through the SDK, not through the record:
-   exit 0 only when the replacement is Running with the original's public IP.
+5. The instance has a 100 GiB data disk; its guest writes a marker to it at the start and another one
+   second before the release. The engine keeps the disk, images the system disk only, holds the
+   replacement stopped, attaches the disk once the cloud has released the original, starts it, and moves
+   the elastic IP. The demo checks the outcome through the SDK, not through the record: exit 0 only when
+   the replacement is Running with the original's public IP and its data disk holds the last-second marker.
 
 The engine runs on the emulator's clock (``clock``/``sleep`` injected), so the timeline reads in
 cloud seconds: a 70 s image and the 300 s notice, not the few real seconds they take here.
@@ -20,6 +22,7 @@ import base64
 import io
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -42,6 +45,9 @@ SECURITY_GROUPS = ["sg-bp1emu000000000web", "sg-bp1emu000000000ssh"]
 BASE_IMAGE = "aliyun_3_x64_20G_alibase_20240819.vhd"
 INSTANCE_TYPE = "ecs.c7.large"
 USER_DATA = "#!/bin/sh\nsystemctl enable --now nginx\n"
+NOTICE_S = 300.0
+FIRST_MARKER = "orders.db: order 1041 (written at boot)"
+LAST_MARKER = "orders.db: order 1042 (written 1 s before the release)"
 
 
 def register(app: typer.Typer) -> None:
@@ -95,6 +101,7 @@ def seed_instance(cloud: Cloud, emu: Emulator) -> tuple[str, str]:
         "InstanceChargeType": "PostPaid",
         "InternetMaxBandwidthOut": 0,
         "SystemDisk": {"Category": "cloud_essd", "Size": 40},
+        "DataDisk": [{"Category": "cloud_essd", "Size": 100, "PerformanceLevel": "PL1"}],
         "UserData": base64.b64encode(USER_DATA.encode()).decode(),
         "Tag": [{"Key": "app", "Value": "shop"}, {"Key": "env", "Value": "demo"}],
         "Amount": 1,
@@ -107,8 +114,16 @@ def seed_instance(cloud: Cloud, emu: Emulator) -> tuple[str, str]:
     return instance_id, str(eip["EipAddress"])
 
 
-def verify(cloud: Cloud, record: IncidentRecord | None, old_id: str, ip: str) -> tuple[bool, str]:
-    """Through the SDK: the replacement is Running and holds the original's public IP."""
+def data_disk(cloud: Cloud, instance_id: str) -> str:
+    (disk,) = [d for d in cloud.describe_disks(instance_id) if d.kind == "data"]
+    return disk.disk_id
+
+
+def verify(
+    cloud: Cloud, record: IncidentRecord | None, old_id: str, ip: str, markers: Callable[[str], list[str]]
+) -> tuple[bool, str]:
+    """Through the SDK: the replacement is Running, holds the original's public IP, and its data disk holds
+    what the guest wrote one second before the release."""
     if record is None or not record.new_instance_id:
         return False, "no replacement was launched"
     new = cloud.describe_instance(record.new_instance_id)
@@ -117,9 +132,15 @@ def verify(cloud: Cloud, record: IncidentRecord | None, old_id: str, ip: str) ->
     holders = [e.ip_address for e in cloud.describe_eips(instance_id=new.instance_id)]
     if ip not in holders:
         return False, f"replacement {new.instance_id} does not hold {ip} (has {holders or 'none'})"
+    disks = [d for d in cloud.describe_disks(new.instance_id) if d.kind == "data"]
+    if len(disks) != 1 or LAST_MARKER not in markers(disks[0].disk_id):
+        return False, f"replacement {new.instance_id} lacks the data written before the release"
     old = cloud.describe_instance(old_id)
     gone = "released" if old is None else f"still {old.status}"
-    return True, f"{new.instance_id} is Running with {ip}; the original {old_id} is {gone}"
+    return True, (
+        f"{new.instance_id} is Running with {ip} and data disk {disks[0].disk_id} holding the last-second write; "
+        f"the original {old_id} is {gone}"
+    )
 
 
 def engine_handle(story: Story, emu: Emulator, scale: float) -> Any:
@@ -146,6 +167,7 @@ class DemoResult:
     record: IncidentRecord | None
     events: list[tuple[float, str]]
     origin: float
+    disk_rows: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 def run_demo(time_scale: float, out: Console) -> DemoResult:
@@ -170,9 +192,12 @@ def run_demo(time_scale: float, out: Console) -> DemoResult:
         settings = Settings(region_id=REGION, ecs_endpoint=emu.endpoint, vpc_endpoint=emu.endpoint, protocol="http")
         cloud = Cloud(creds, settings)
         old_id, ip = seed_instance(cloud, emu)
+        disk_id = data_disk(cloud, old_id)
+        emu.control.write_marker(disk_id, FIRST_MARKER)
         out.print(
             f"Created spot instance [bold]shop-web-1[/] ({old_id}, {INSTANCE_TYPE} in {ZONE}) with key pair, "
-            f"RAM role, tags, two security groups, user data and elastic IP [bold]{ip}[/]."
+            f"RAM role, tags, two security groups, user data, elastic IP [bold]{ip}[/] and a 100 GiB data disk "
+            f"({disk_id}) its guest writes to."
         )
         story = Story(emu.clock.now)
         emu.backend.add_listener(story.on_cloud)
@@ -181,8 +206,13 @@ def run_demo(time_scale: float, out: Console) -> DemoResult:
             out.print(f"aliyun-ops runtime listening on {runtime.url}/invoke. The cloud now reclaims {old_id}.")
             delivered: dict[str, Any] = {}
 
+            def last_write() -> None:  # the guest keeps working until the very end
+                emu.backend.disks.write_marker(disk_id, LAST_MARKER)
+                story.note(f"guest: wrote '{LAST_MARKER}' to {disk_id}")
+
             def reclaim() -> None:
                 story.note(f"cloud: spot notice for {old_id}, released in 300 s; {INSTANCE_TYPE} in {ZONE} sold out")
+                emu.backend.schedule(NOTICE_S - 1, last_write)
                 delivered.update(emu.interrupt(old_id, deliver_to=f"{runtime.url}/invoke", mark_sold_out=True))
 
             worker = threading.Thread(target=reclaim, name="demo-reclaim", daemon=True)
@@ -194,16 +224,24 @@ def run_demo(time_scale: float, out: Console) -> DemoResult:
             answer = (delivered.get("delivered") or {}).get("status")
             why = story.error[:300] or "no replacement"
             return DemoResult(False, f"the runtime answered HTTP {answer}: {why}", None, story.events, 0.0)
-        ok, message = verify(cloud, record, old_id, ip)
+        ok, message = verify(cloud, record, old_id, ip, emu.control.markers)
         origin = story.events[0][0] if story.events else record.started_at
-        return DemoResult(ok, message, record, story.events, origin)
+        rows = [("data disk", f"{disk_id} 100 GiB cloud_essd", _disk_on(cloud, record.new_instance_id))]
+        after_markers = emu.control.markers(disk_id) if rows[0][2].startswith(disk_id) else []
+        rows.append(("last write on it", LAST_MARKER, after_markers[-1] if after_markers else "-"))
+        return DemoResult(ok, message, record, story.events, origin, rows)
+
+
+def _disk_on(cloud: Cloud, instance_id: str | None) -> str:
+    disks = [d for d in cloud.describe_disks(instance_id) if d.kind == "data"] if instance_id else []
+    return ", ".join(f"{d.disk_id} {d.size_gib} GiB {d.category} at {d.device}" for d in disks) or "-"
 
 
 def show(result: DemoResult, out: Console) -> None:
     if result.record is not None:
         merged = sorted([*result.record.timeline, *result.events], key=lambda e: e[0])
         out.print(render.timeline_table(merged, result.origin))
-        out.print(render.summary_table(result.record.before, result.record.after))
+        out.print(render.summary_table(result.record.before, result.record.after, result.disk_rows))
     mark = "[bold green]OK[/]" if result.ok else "[bold red]FAILED[/]"
     out.print(f"{mark} {result.message}")
     if result.ok:

@@ -94,8 +94,12 @@ def chosen_line(chosen: Candidate | None) -> Text:
     )
 
 
-def summary_table(before: InstanceSummary | None, after: InstanceSummary | None) -> Table:
-    """Before/after columns of an incident: type, zone, price, IP, id."""
+def summary_table(
+    before: InstanceSummary | None,
+    after: InstanceSummary | None,
+    extra: Sequence[tuple[str, str, str]] = (),
+) -> Table:
+    """Before/after columns of an incident: type, zone, price, IP, id (and ``extra`` rows: label, before, after)."""
     table = Table(title="Before and after", title_justify="left")
     table.add_column("")
     table.add_column("before")
@@ -114,6 +118,8 @@ def summary_table(before: InstanceSummary | None, after: InstanceSummary | None)
     ]
     for label, get in rows:
         table.add_row(label, get(before) if before else "-", get(after) if after else "-")
+    for label, was, now in extra:
+        table.add_row(label, was, now)
     return table
 
 
