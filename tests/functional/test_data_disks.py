@@ -242,3 +242,19 @@ def test_housekeeping_deletes_the_system_snapshots_of_the_images_it_deletes(worl
     system_snaps = [s for s in snapshots(world) if tags_of(s).get("aops:lineage") == first]
     used = {m["SnapshotId"] for i in mine for m in i["DiskDeviceMappings"]["DiskDeviceMapping"]}
     assert {s["SnapshotId"] for s in system_snaps} == used  # none left behind, billed for nothing
+
+
+def test_a_stop_mode_instance_migrated_after_its_zone_stayed_sold_out_takes_its_disks(world: World) -> None:
+    old = world.launch(behavior="Stop", eip=False, data_disks=DISKS[:1])
+    (disk,) = data_disks(world, old)
+    world.emu.control.write_marker(disk["DiskId"], "before the stop")
+    world.interrupt(old, mark_sold_out=True)
+    world.advance(320)
+    assert [o.status for o in world.reconcile(stopped_migrate_after_s=60)] == ["skipped", "kept"]
+    world.advance(120)
+    migrated = [o for o in world.reconcile(stopped_migrate_after_s=60) if o.status == "replaced"]
+    assert len(migrated) == 1 and migrated[0].record is not None
+    new = migrated[0].record.new_instance_id
+    assert world.instance(old) is None  # released by the migration, its disk kept
+    assert new is not None and [d["DiskId"] for d in data_disks(world, new)] == [disk["DiskId"]]
+    assert world.emu.control.markers(disk["DiskId"]) == ["before the stop"]
