@@ -29,6 +29,7 @@ TAG_DISK_OF = "aops:disk-of"  # on a kept data disk: the instance whose data it 
 TAG_DEVICE = "aops:device"  # on a kept data disk: its device name on that instance (the attach order)
 TAG_DISKS = "aops:disks"  # on a replacement: "pending" while held stopped for its data disks, then "attached"
 TAG_EIP = "aops:eip"  # on a replacement: the allocation id of the lineage's elastic IP
+TAG_SYSTEM_OF = "aops:system-of"  # on a system disk kept past its instance until its snapshot is done
 
 
 def tag_value(tags: Tags, key: str) -> str | None:
@@ -74,6 +75,8 @@ class Snapshot:
     progress: int = 0  # percent
     available: bool = False  # instant access: disks can be created from it (images only once accomplished)
     tags: Tags = ()
+    name: str = ""
+    description: str = ""
 
     def tag(self, key: str) -> str | None:
         return tag_value(self.tags, key)

@@ -258,3 +258,33 @@ def test_a_stop_mode_instance_migrated_after_its_zone_stayed_sold_out_takes_its_
     assert world.instance(old) is None  # released by the migration, its disk kept
     assert new is not None and [d["DiskId"] for d in data_disks(world, new)] == [disk["DiskId"]]
     assert world.emu.control.markers(disk["DiskId"]) == ["before the stop"]
+
+
+def test_a_system_snapshot_slower_than_the_notice_still_ends_with_the_server_and_its_data(world: World) -> None:
+    """The snapshot cannot finish before the release: the system disk is kept until it does, the incident fails
+    loudly (nothing blank launched), and reconcile makes the image, drops the kept system disk, and relaunches
+    the lineage with its data disk."""
+    from aliyun_ops.emulator.backend import load_default_scenario
+
+    scenario = load_default_scenario()
+    scenario["realism"] = {**scenario["realism"], "snapshot": {"fullMiBps": 64, "incrementalMiBps": 64,
+                                                               "changedFraction": 0.05}}
+    world.emu.reset(scenario)  # a 40 GiB system disk now takes 640 s to snapshot
+    old = world.launch(data_disks=DISKS[:1])
+    (disk,) = data_disks(world, old)
+    (system,) = disks(world, instance_id=old, disk_type="system")
+    event = world.interrupt(old)
+    write_before_release(world, [disk["DiskId"]], "last-second")
+    with pytest.raises(errors.ImageUnavailable):
+        world.handle(event)
+    assert not [i for i in world.instances() if tags_of(i).get("aops:replaces") == old]  # nothing blank
+    world.advance(700)
+    statuses = [o.status for o in world.reconcile()]
+    assert "imaged" in statuses and "cleaned" in statuses
+    assert system["DiskId"] not in {d["DiskId"] for d in disks(world)}  # not billed past its use
+    world.advance(60)
+    recovered = [o for o in world.reconcile() if o.status == "recovered"]
+    assert len(recovered) == 1 and recovered[0].record is not None
+    new = recovered[0].record.new_instance_id
+    assert new is not None and [d["DiskId"] for d in data_disks(world, new)] == [disk["DiskId"]]
+    assert world.emu.control.markers(disk["DiskId"]) == ["last-second"]

@@ -183,8 +183,12 @@ class Cloud:
             return
 
     # -- snapshots -------------------------------------------------------------------------------
-    def create_snapshot(self, disk_id: str, name: str, client_token: str, tags: models.Tags = ()) -> str:
+    def create_snapshot(
+        self, disk_id: str, name: str, client_token: str, tags: models.Tags = (), description: str = ""
+    ) -> str:
         params: dict[str, Any] = {"DiskId": disk_id, "SnapshotName": name, "ClientToken": client_token}
+        if description:
+            params["Description"] = description
         if tags:
             params["Tag"] = _tag_params(tags)
         return str(self.call("ecs", "CreateSnapshot", params)["SnapshotId"])

@@ -116,6 +116,8 @@ def snapshot(d: Json) -> models.Snapshot:
         progress=int(float(progress)),
         available=status == "accomplished" or bool(d.get("Available")),
         tags=tags(d),
+        name=d.get("SnapshotName", "") or "",
+        description=d.get("Description", "") or "",
     )
 
 

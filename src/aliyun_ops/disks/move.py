@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from aliyun_ops import errors, models
 from aliyun_ops.disks import plan
-from aliyun_ops.models import TAG_DEVICE, TAG_DISK_OF, TAG_DISKS, TAG_LINEAGE
+from aliyun_ops.models import TAG_DEVICE, TAG_DISK_OF, TAG_DISKS, TAG_IMAGE_OF, TAG_LINEAGE, TAG_SYSTEM_OF
 from aliyun_ops.recovery import naming
 
 if TYPE_CHECKING:
@@ -35,15 +35,25 @@ NEAR_RELEASE_S = 10.0  # from this long before the expected release, disks are l
 BOOTING = ("Pending", "Starting")
 
 
-def keep(cloud: Cloud, instance: models.Instance, disks: Sequence[models.Disk]) -> tuple[models.Disk, ...]:
-    """Make the instance's data disks outlive it, and say on each whose data it is and where it goes."""
+def keep(
+    cloud: Cloud, instance: models.Instance, disks: Sequence[models.Disk], *, system_too: bool = False
+) -> tuple[models.Disk, ...]:
+    """Make the instance's data disks outlive it, and say on each whose data it is and where it goes.
+
+    ``system_too`` (at the notice): the system disk also outlives the release, so that the snapshot the image
+    is made from finishes even if the release comes first; ``drop_system`` deletes it once that is done."""
     data = plan.data_disks(disks)
     if plan.mode(instance) == plan.COPY:
         return data
+    lineage = naming.lineage_of(instance)
+    system = next((d for d in disks if d.kind == "system"), None) if system_too else None
     release = [d.disk_id for d in data if d.delete_with_instance]
+    if system is not None and system.delete_with_instance:
+        release.append(system.disk_id)
     if release:
         cloud.keep_disks(release)
-    lineage = naming.lineage_of(instance)
+    if system is not None and system.tag(TAG_SYSTEM_OF) != instance.instance_id:
+        cloud.tag_resources("disk", [system.disk_id], ((TAG_SYSTEM_OF, instance.instance_id), (TAG_LINEAGE, lineage)))
     for d in data:
         if d.tag(TAG_DISK_OF) != instance.instance_id or d.tag(TAG_DEVICE) != d.device:
             tags = ((TAG_DISK_OF, instance.instance_id), (TAG_DEVICE, d.device), (TAG_LINEAGE, lineage))
@@ -234,3 +244,23 @@ class DataMove:
                     self.log(f"start of {instance_id} refused for now ({exc.code})")
             # Its address is already on it: a late look only delays the record, not the user.
             self._wait(f"starting {instance_id} with its data disks", self.poll_s)
+
+
+def drop_system(cloud: Cloud, instance_id: str, disks: Sequence[models.Disk] | None = None) -> list[str]:
+    """Delete the system disk kept past ``instance_id`` once it is detached and its snapshot is accomplished
+    (the image is made from the snapshot, never from the disk). Returns the deleted disk ids."""
+    kept = [
+        d
+        for d in (disks if disks is not None else cloud.describe_disks(tags=((TAG_SYSTEM_OF, instance_id),)))
+        if d.tag(TAG_SYSTEM_OF) == instance_id and not d.instance_id and d.status == "Available"
+    ]
+    if not kept:
+        return []
+    snaps = cloud.describe_snapshots(tags=((TAG_IMAGE_OF, instance_id),))
+    done = {s.disk_id for s in snaps if s.status == "accomplished" and s.tag(TAG_IMAGE_OF) == instance_id}
+    deleted = []
+    for d in kept:
+        if d.disk_id in done:
+            cloud.delete_disk(d.disk_id)
+            deleted.append(d.disk_id)
+    return deleted

@@ -98,6 +98,7 @@ def request_system_snapshot(cloud: Cloud, original: models.Instance, system: mod
                 naming.image_name(iid, "system"),
                 naming.image_token(iid, "system-snapshot"),
                 naming.image_tags(original, incident),
+                description=identity.encode(original),  # reconcile makes the image from it if we cannot
             )
         except errors.NotFound:
             return None
@@ -128,15 +129,17 @@ def image_from_snapshot(
             return None
         wait = MIN_POLL_S * 2 if snap is None else next_poll_progress(snap.progress, now - started, max_poll_s)
         cloud.sleep(min(wait, max(until - now, 0.0)))
-    iid = original.instance_id
+    return image_of_system_snapshot(
+        cloud, original.instance_id, snapshot_id, naming.image_tags(original, incident), identity.encode(original)
+    )
+
+
+def image_of_system_snapshot(cloud: Cloud, iid: str, snapshot_id: str, tags: models.Tags, description: str) -> str:
+    """CreateImage from the accomplished system snapshot of ``iid`` (idempotent: same name and token)."""
     name = naming.image_name(iid)
     try:
         return cloud.create_image_from_snapshot(
-            snapshot_id,
-            name,
-            naming.image_token(iid, "from-system-snapshot"),
-            naming.image_tags(original, incident),
-            description=identity.encode(original),
+            snapshot_id, name, naming.image_token(iid, "from-system-snapshot"), tags, description=description
         )
     except errors.IdempotencyConflict:
         return _existing(cloud, name, iid)

@@ -157,7 +157,7 @@ class Incident:
         self.data_disks = data_plan.data_disks(disks)
         if self.data_mode != data_plan.MOVE or not self.data_disks:
             return
-        data.keep(self.cloud, self.original, disks)
+        data.keep(self.cloud, self.original, disks, system_too=True)
         self.log(
             "data disks kept at release: " + ", ".join(f"{d.device} {d.disk_id}" for d in self.data_disks)
         )
@@ -379,6 +379,8 @@ class Incident:
 
         done = move.attach_all(new, on_release=released)
         self._move_eip(new, inputs)
+        for disk_id in data.drop_system(self.cloud, self.original.instance_id):
+            self.log(f"deleted the kept system disk {disk_id}: its snapshot is done")
         self.record.data_disks = [
             f"{s.device}: {s.disk.disk_id} ({s.disk.size_gib} GiB {s.disk.category}) at {s.disk.device}"
             for s in done

@@ -33,14 +33,49 @@ TAG_STOPPED_SINCE = "aops:stopped-since"
 class Reconciler:
     def __init__(self, cloud: Cloud, settings: Settings, *, notifier: Notifier | None = None) -> None:
         self.cloud, self.settings, self.notifier = cloud, settings, notifier
+        self._disks: list[models.Disk] | None = None
 
     def run(self) -> list[Outcome]:
         outcomes = [self._stopped(i) for i in self._reclaimed_stopped()]
         everyone = self.cloud.describe_instances()
         outcomes.extend(self._keep_data(everyone))
         outcomes.extend(self._finish_held(everyone))
+        outcomes.extend(self._system_snapshots(everyone))
         outcomes.extend(self._lost_lineages())
         return outcomes
+
+    def _region_disks(self) -> list[models.Disk]:
+        """Every disk of the region, read once per pass."""
+        if self._disks is None:
+            self._disks = self.cloud.describe_disks()
+        return self._disks
+
+    def _system_snapshots(self, instances: list[models.Instance]) -> list[Outcome]:
+        """After an incident that could not wait for its system snapshot: the image is made from it here (the
+        next pass relaunches the lineage from it), and the system disk kept for it is deleted once it is done."""
+        from aliyun_ops.disks import move as data
+        from aliyun_ops.recovery.image import image_of_system_snapshot
+        from aliyun_ops.service import Outcome
+
+        alive = {i.instance_id for i in instances}
+        snaps = [
+            s
+            for s in self.cloud.describe_snapshots()
+            if s.tag(TAG_IMAGE_OF) and s.name.endswith("-system") and s.tag(TAG_IMAGE_OF) not in alive
+        ]
+        imaged = {i.tag(TAG_IMAGE_OF) for i in self.cloud.describe_images() if i.tag(TAG_IMAGE_OF)}
+        out = []
+        for snap in snaps:
+            iid = snap.tag(TAG_IMAGE_OF) or ""
+            if snap.status == "accomplished" and iid not in imaged:
+                image_id = image_of_system_snapshot(self.cloud, iid, snap.snapshot_id, snap.tags, snap.description)
+                imaged.add(iid)
+                out.append(Outcome("imaged", f"image {image_id} of lost {iid} made from its system snapshot"))
+        kept = [d for d in self._region_disks() if d.tag(models.TAG_SYSTEM_OF) not in (None, "", *alive)]
+        for iid in sorted({d.tag(models.TAG_SYSTEM_OF) or "" for d in kept}):
+            for disk_id in data.drop_system(self.cloud, iid, [d for d in kept if d.tag(models.TAG_SYSTEM_OF) == iid]):
+                out.append(Outcome("cleaned", f"deleted {disk_id}, the system disk kept for {iid}'s snapshot"))
+        return out
 
     def _keep_data(self, instances: list[models.Instance]) -> list[Outcome]:
         """A managed instance's data disks outlive it even if its notice never arrives (one DescribeDisks)."""
@@ -56,7 +91,7 @@ class Reconciler:
         if not managed:
             return []
         by_instance: dict[str, list[models.Disk]] = {}
-        for d in self.cloud.describe_disks():
+        for d in self._region_disks():
             if d.instance_id in managed:
                 by_instance.setdefault(d.instance_id, []).append(d)
         out = []

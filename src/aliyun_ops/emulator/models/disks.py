@@ -159,14 +159,25 @@ class Disks:
             self.items[d.disk_id] = d
 
     def instance_released(self, inst: InstanceRecord) -> None:
-        """Disks with DeleteWithInstance go with it; the others stay, detached and Available, with every marker."""
+        """Disks with DeleteWithInstance go with it; the others stay, detached and Available, with every marker.
+
+        With ``realism.imageSourceReleased: "fail"`` a snapshot still in progress of a disk that goes with the
+        instance fails (the same stricter reading as for images: docs/emulator-fidelity.md §7)."""
         for d in inst.disks:
             d.generation += 1
             if d.delete_with_instance:
                 self.items.pop(d.disk_id, None)
+                self._source_gone(d.disk_id)
                 continue
             d.instance_id, d.device, d.status = "", "", "Available"
         inst.disks = []
+
+    def _source_gone(self, disk_id: str) -> None:
+        if self.b.realism.image_source_released != "fail":
+            return
+        for snap in self.snapshots.values():
+            if snap.disk_id == disk_id and snap.status == "progressing":
+                snap.status = "failed"
 
     # ---- transitions
     def _later(self, disk: DiskRecord, status: str, then: Any = None) -> None:
@@ -381,7 +392,7 @@ class Disks:
         self.reindex_tags(snap)
 
         def done() -> None:
-            if self.snapshots.get(snap.snapshot_id) is snap:
+            if self.snapshots.get(snap.snapshot_id) is snap and snap.status == "progressing":
                 snap.status = "accomplished"
                 disk.snapshotted = True
 
