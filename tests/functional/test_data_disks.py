@@ -156,7 +156,9 @@ def test_another_zone_gets_copies_and_the_kept_disks_go_only_after_the_copies_ar
     assert not set(ids) & remaining  # the kept disks were deleted once their copies were attached
     journal = [(e["action"], e["params"]) for e in world.emu.journal.entries() if e["status"] == 200]
     for old_id, copy in zip(ids, after, strict=True):
-        attached = next(i for i, (a, p) in enumerate(journal) if a == "AttachDisk" and p.get("DiskId") == copy["DiskId"])
+        attached = next(
+            i for i, (a, p) in enumerate(journal) if a == "AttachDisk" and p.get("DiskId") == copy["DiskId"]
+        )
         deleted = next(i for i, (a, p) in enumerate(journal) if a == "DeleteDisk" and p.get("DiskId") == old_id)
         assert attached < deleted  # never deleted before its data lived on the replacement
     assert not [s for s in snapshots(world) if tags_of(s).get("aops:disk-of") == old]  # no move snapshot left
