@@ -66,14 +66,14 @@ def _cloud(sdk: _FlakySdk, now: list[float], deadline: float | None = None) -> C
 def test_throttling_is_retried_with_backoff_then_succeeds() -> None:
     now = [0.0]
     sdk = _FlakySdk([ClientException(code="Throttling.User", status_code=400)] * 3)
-    assert _cloud(sdk, now).create_image("i-1", "n", "t") == "m-1"
+    assert _cloud(sdk, now).create_image("n", "t", instance_id="i-1") == "m-1"
     assert sdk.calls == 4 and now[0] > 0
 
 
 def test_errors_that_cannot_succeed_are_not_retried() -> None:
     sdk = _FlakySdk([ClientException(code="OperationDenied.NoStock", status_code=403)])
     with pytest.raises(errors.NoStock):
-        _cloud(sdk, [0.0]).create_image("i-1", "n", "t")
+        _cloud(sdk, [0.0]).create_image("n", "t", instance_id="i-1")
     assert sdk.calls == 1
 
 
@@ -81,7 +81,7 @@ def test_retries_stop_at_the_deadline() -> None:
     now = [0.0]
     sdk = _FlakySdk([ServerException(code="ServiceUnavailable", status_code=503)] * 50)
     with pytest.raises(errors.ServiceError):
-        _cloud(sdk, now, deadline=3.0).create_image("i-1", "n", "t")
+        _cloud(sdk, now, deadline=3.0).create_image("n", "t", instance_id="i-1")
     assert now[0] <= 3.0 and sdk.calls < 8
 
 

@@ -258,20 +258,18 @@ class Cloud:
 
     # -- images ----------------------------------------------------------------------------------
     def create_image(
-        self, instance_id: str, name: str, client_token: str, tags: models.Tags = (), description: str = ""
+        self,
+        name: str,
+        client_token: str,
+        tags: models.Tags = (),
+        description: str = "",
+        *,
+        instance_id: str | None = None,
+        snapshot_id: str | None = None,
     ) -> str:
-        params: dict[str, Any] = {"InstanceId": instance_id, "ImageName": name, "ClientToken": client_token}
-        if description:
-            params["Description"] = description
-        if tags:
-            params["Tag"] = _tag_params(tags)
-        return str(self.call("ecs", "CreateImage", params)["ImageId"])
-
-    def create_image_from_snapshot(
-        self, snapshot_id: str, name: str, client_token: str, tags: models.Tags = (), description: str = ""
-    ) -> str:
-        """A custom image of one system-disk snapshot: no data disk in it."""
-        params: dict[str, Any] = {"SnapshotId": snapshot_id, "ImageName": name, "ClientToken": client_token}
+        """A custom image of the whole instance (every disk), or of one system-disk snapshot (no data disk)."""
+        source = {"InstanceId": instance_id} if instance_id else {"SnapshotId": snapshot_id}
+        params: dict[str, Any] = {**source, "ImageName": name, "ClientToken": client_token}
         if description:
             params["Description"] = description
         if tags:

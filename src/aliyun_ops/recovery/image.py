@@ -22,6 +22,7 @@ earlier (instant-access snapshots). An image not listed yet is pending, not fail
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -37,6 +38,7 @@ MIN_POLL_S = 1.0
 BUSY_RETRY_S = 60.0  # CreateImage refused as IncorrectInstanceStatus: retried this long (backoff 1 s .. 8 s)
 LISTING_GRACE_S = 30.0  # a just-created image missing from DescribeImages is pending this long
 FAILED_STATUSES = ("CreateFailed", "UnAvailable", "Deprecated")
+BUSY_CODES = (INSTANCE_BUSY, "IncorrectDiskStatus")  # the instance or disk is busy for a moment: retried
 IMAGE_REFUSED_AT_LAUNCH = frozenset({"IncorrectImageStatus", "InvalidImageId.NotFound", "InvalidImageId.NotExist"})
 
 
@@ -56,31 +58,15 @@ def request_image(cloud: Cloud, original: models.Instance, incident: str, purpos
     """CreateImage (idempotent); the existing image's id on a re-delivery; None if the instance is gone.
 
     Raises ``ImageRefused`` when the instance stayed busy for ``BUSY_RETRY_S``."""
-    name = naming.image_name(original.instance_id, purpose)
-    give_up = cloud.clock() + BUSY_RETRY_S
-    delay = 1.0
-    while True:
-        try:
-            return cloud.create_image(
-                original.instance_id,
-                name,
-                naming.image_token(original.instance_id, purpose),
-                naming.image_tags(original, incident),
-                description=identity.encode(original),
-            )
-        except errors.NotFound:
-            return None
-        except errors.IdempotencyConflict:
-            return _existing(cloud, name, original.instance_id)
-        except errors.InvalidRequest as exc:
-            if exc.code == IMAGE_NAME_TAKEN:
-                return _existing(cloud, name, original.instance_id)
-            if exc.code != INSTANCE_BUSY:
-                raise
-            if cloud.clock() + delay >= min(give_up, cloud.deadline or give_up):
-                raise ImageRefused(f"CreateImage refused for {BUSY_RETRY_S:.0f} s: {exc.code}") from exc
-            cloud.sleep(delay)
-            delay = min(delay * 2, 8.0)
+    iid = original.instance_id
+    name = naming.image_name(iid, purpose)
+
+    def create() -> str:
+        tags = naming.image_tags(original, incident)
+        token = naming.image_token(iid, purpose)
+        return cloud.create_image(name, token, tags, identity.encode(original), instance_id=iid)
+
+    return _while_busy(cloud, "CreateImage", lambda: _made_once(cloud, name, iid, create))
 
 
 def request_system_snapshot(cloud: Cloud, original: models.Instance, system: models.Disk, incident: str) -> str | None:
@@ -89,24 +75,34 @@ def request_system_snapshot(cloud: Cloud, original: models.Instance, system: mod
 
     Raises ``ImageRefused`` when the disk stayed busy for ``BUSY_RETRY_S``."""
     iid = original.instance_id
+
+    def create() -> str:
+        return cloud.create_snapshot(
+            system.disk_id,
+            naming.image_name(iid, "system"),
+            naming.image_token(iid, "system-snapshot"),
+            naming.image_tags(original, incident),
+            description=identity.encode(original),  # reconcile makes the image from it if we cannot
+        )
+
+    return _while_busy(cloud, "CreateSnapshot", create)
+
+
+def _while_busy(cloud: Cloud, action: str, create: Callable[[], str]) -> str | None:
+    """``create()``, repeated with backoff (1 s .. 8 s) while the instance or disk is busy, for ``BUSY_RETRY_S``
+    at most; None when the resource is gone; ``ImageRefused`` when it stayed busy."""
     give_up = cloud.clock() + BUSY_RETRY_S
     delay = 1.0
     while True:
         try:
-            return cloud.create_snapshot(
-                system.disk_id,
-                naming.image_name(iid, "system"),
-                naming.image_token(iid, "system-snapshot"),
-                naming.image_tags(original, incident),
-                description=identity.encode(original),  # reconcile makes the image from it if we cannot
-            )
+            return create()
         except errors.NotFound:
             return None
         except errors.InvalidRequest as exc:
-            if not exc.code.startswith(("IncorrectDiskStatus", INSTANCE_BUSY)):
+            if not exc.code.startswith(BUSY_CODES):
                 raise
             if cloud.clock() + delay >= min(give_up, cloud.deadline or give_up):
-                raise ImageRefused(f"CreateSnapshot refused for {BUSY_RETRY_S:.0f} s: {exc.code}") from exc
+                raise ImageRefused(f"{action} refused for {BUSY_RETRY_S:.0f} s: {exc.code}") from exc
             cloud.sleep(delay)
             delay = min(delay * 2, 8.0)
 
@@ -137,10 +133,18 @@ def image_from_snapshot(
 def image_of_system_snapshot(cloud: Cloud, iid: str, snapshot_id: str, tags: models.Tags, description: str) -> str:
     """CreateImage from the accomplished system snapshot of ``iid`` (idempotent: same name and token)."""
     name = naming.image_name(iid)
+    token = naming.image_token(iid, "from-system-snapshot")
+
+    def create() -> str:
+        return cloud.create_image(name, token, tags, description, snapshot_id=snapshot_id)
+
+    return _made_once(cloud, name, iid, create)
+
+
+def _made_once(cloud: Cloud, name: str, iid: str, create: Callable[[], str]) -> str:
+    """``create()``; the image an earlier request made when the name or the token is already taken."""
     try:
-        return cloud.create_image_from_snapshot(
-            snapshot_id, name, naming.image_token(iid, "from-system-snapshot"), tags, description=description
-        )
+        return create()
     except errors.IdempotencyConflict:
         return _existing(cloud, name, iid)
     except errors.InvalidRequest as exc:
