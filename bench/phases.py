@@ -4,7 +4,9 @@ each, both notified at the same moment) and reads its figures from the emulators
 - pair: one incident each: (a) round trips, (b) time / floor, (c) ours / baseline, (g) CPU, (h) RSS;
 - share: image builds from short to 200 s, all under a 300 s notice: (d);
 - mass: 100 reclaims at once under per-action qps limits: (e), ours only;
-- matrix: the scenarios of (i), for both tools.
+- matrix: the scenarios of (i), for both tools;
+- data: an instance with an EIP and {0..2000} GiB of data its guest writes to until 1 s before the release,
+  same zone and cross zone, for both tools: (j) data kept, (k) notice->Running, (l) the user-visible outage.
 
 Every world runs the emulator's default scenario, every real-cloud lag and refusal on. The bench sets
 only what it measures: timing and the snapshot speed (``seconds_per_gib``: the default scenario's
@@ -20,7 +22,7 @@ from typing import Any
 from bench.functions import FunctionProcess, start_all
 from bench.latency import EmuTime, LatencyModel, round_trip_gaps, waves
 from bench.scenarios import MATRIX, Scenario, install_stale_listing, verdict
-from bench.world import Notice, World
+from bench.world import Notice, World, eip_holder
 
 # Latencies no tool can avoid: CreateImage must reach the cloud before the image starts; once the image is
 # launchable, an answer saying so must come back and RunInstances reach the cloud (the DescribeImages that
@@ -44,10 +46,15 @@ class BenchConfig:
     throttle_rate: float = 0.25
     timing: dict[str, float] = field(default_factory=dict)  # scenario timing overrides
     cold_rounds: int = 3
+    data_scale: float = 20.0  # the data phase's time scale (the smoke run's is lower: its notice is short)
+    data_system_gib: int = 40
+    data_sizes: tuple[int, ...] = (0, 100, 500, 2000)  # GiB of data (ESSD), on two disks of half each
+    data_write_every_s: float = 50.0  # the guest writes to each data disk this often, and 1 s before the release
 
 
 SMOKE = BenchConfig(scale=60.0, mass_scale=30.0, notice_s=120.0, timeout_s=240.0, pair_disks=(20, 10),
                     seconds_per_gib=0.1, share_builds=(10.0, 40.0), mass_n=4, matrix_many=3, cold_rounds=1,
+                    data_scale=30.0, data_system_gib=20, data_sizes=(100,),
                     timing={"imageBaseSeconds": 5.0, "instanceBootSeconds": 5.0, "pendingSeconds": 1.0})
 
 
@@ -227,6 +234,90 @@ def matrix(cfg: BenchConfig, latency: dict[float, LatencyModel]) -> dict[str, An
         _close(worlds, procs)
 
 
+DATA_ZONES = ("same", "cross")
+
+
+def guest_writes(cfg: BenchConfig) -> tuple[float, ...]:
+    """When (seconds after the notice) the guest writes to each data disk: regularly, then 1 s before the release."""
+    every = cfg.data_write_every_s
+    regular = [i * every for i in range(int((cfg.notice_s - 1) // every) + 1) if i * every < cfg.notice_s - 1]
+    return (*regular, cfg.notice_s - 1)
+
+
+def data(cfg: BenchConfig, latency: dict[float, LatencyModel]) -> dict[str, Any]:
+    """(j), (k), (l): one world per (zone case, data size, tool), all raced at once. Each original: a 40 GiB
+    system disk, the data on two ESSD disks of half the size each, an EIP. Cross zone: every type in the
+    original zone sells out right after the notice."""
+    worlds: list[World] = []
+    procs = _processes()
+    try:
+        for case in DATA_ZONES:
+            for gib in cfg.data_sizes:
+                for tool in ("ours", "baseline"):
+                    w = new_world(f"data-{case}-{gib}-{tool}", tool, cfg, scale=cfg.data_scale)
+                    halves = (gib - gib // 2, gib // 2) if gib else ()
+                    w.launch("app-0", system_gib=cfg.data_system_gib, data_sizes=halves)
+                    w.want_eip, w.sold_out_at_notice = True, case == "cross"
+                    w.guest_writes = guest_writes(cfg)
+                    w.prepare()
+                    worlds.append(w)
+        notices = race(worlds, procs, latency, cfg)
+        out: dict[str, Any] = {}
+        for w in worlds:
+            _, case, gib, tool = w.label.split("-")
+            said = procs[tool].done.get(f"{w.label}/0", {})
+            row = data_figures(w, notices[w.label][0], cfg.notice_s)
+            row.update(message=said.get("message", ""), timeline=said.get("timeline", []))
+            out.setdefault(case, {}).setdefault(gib, {})[tool] = row
+        return out
+    finally:
+        _close(worlds, procs)
+
+
+def data_figures(world: World, notice: Notice, notice_s: float) -> dict[str, Any]:
+    """One incident's (j), (k), (l), read from the emulator: markers on the replacement's disks slot by slot, its
+    boot log (first and last Running, with the disks In_use then), and when its EIP association completed."""
+    original, release = notice.original, notice.at + notice_s
+    expected = [d.markers + original.written.get(d.disk_id, []) for d in original.data]
+    out: dict[str, Any] = {"markers_total": sum(len(m) for m in expected), "markers_found": 0,
+                           "refused_writes": list(original.refused_writes), "disks": len(original.data)}
+    others = [i for i in world.instances() if i["name"] == original.name and i["id"] != original.instance_id]
+    running = [i for i in others if i["status"] == "Running"]
+    out["replacements"] = len(others)
+    if len(running) != 1:
+        out["why"] = f"{len(others)} replacements, {len(running)} Running" if others else "no replacement"
+        return out
+    new = running[0]
+    out["zone"] = new["zone"]
+    disks = world.data_of(new["id"])
+    out["disks_on_replacement"] = len(disks)
+    out["markers_found"] = sum(len(set(want) & set(got.markers)) for want, got in zip(expected, disks, strict=False))
+    boots = world.boots(new["id"])
+    if boots:
+        out["notice_to_running_s"] = boots[0]["at"] - notice.at
+        out["running_before_release"] = boots[0]["at"] < release
+        last = boots[-1]
+        attached = [d for d in last["disks"] if d["kind"] == "data"]
+        moved = original.eip is not None and eip_holder(world, original.eip) == new["id"]
+        eip_at = _eip_settled(world, new["id"]) if moved else None
+        if eip_at is None:
+            out["why"] = "EIP not moved"
+        elif len(attached) != len(original.data) or len(disks) != len(original.data):
+            out["why"] = f"{len(attached)} of {len(original.data)} data disks attached at its last boot"
+        else:
+            out["outage_s"] = max(last["at"], eip_at) - release
+        out["boots"] = len(boots)
+    return out
+
+
+def _eip_settled(world: World, instance_id: str) -> float | None:
+    """When the EIP association with the instance completed: the last accepted AssociateEipAddress for it plus
+    the emulator's Associating time."""
+    calls = [c["time"] for c in world.calls() if c["action"] == "AssociateEipAddress" and c["status"] == 200
+             and c["params"].get("InstanceId") == instance_id]
+    return max(calls) + float(world.backend.realism.eip_transition) if calls else None
+
+
 def _row(scenario: Scenario, worlds: list[World], procs: dict[str, FunctionProcess]) -> dict[str, Any]:
     row: dict[str, Any] = {"title": scenario.title}
     for w in worlds:
@@ -267,4 +358,4 @@ def calibrate_latency(cfg: BenchConfig) -> dict[float, LatencyModel]:
         real_ms = calibrate(lambda: world.client.describe_instances(request))
     finally:
         world.stop()
-    return {s: LatencyModel(cfg.latency_ms, s, real_ms) for s in {cfg.scale, cfg.mass_scale}}
+    return {s: LatencyModel(cfg.latency_ms, s, real_ms) for s in {cfg.scale, cfg.mass_scale, cfg.data_scale}}

@@ -83,6 +83,9 @@ class Original:
     ancestors: tuple[str, ...] = ()
     # Its data disks in device order, each with the markers it held at the notice (read by ``World.notice``).
     data: list[DataDisk] = field(default_factory=list)
+    # Markers its guest wrote after the notice (disk id -> markers), and writes the emulator refused.
+    written: dict[str, list[str]] = field(default_factory=dict)
+    refused_writes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -133,6 +136,7 @@ class World:
     stale: set[tuple[str, str, bool]] = field(default_factory=set)  # see scenarios.install_stale_listing
     want_eip: bool = False
     sold_out_at_notice: bool = False  # the original zone sells out for every type right after the notice
+    guest_writes: tuple[float, ...] = ()  # seconds after the notice at which each guest writes to each data disk
 
     def start(self) -> World:
         from aliyun_ops.deploy import load_ram_policy
@@ -177,7 +181,7 @@ class World:
     def launch(self, name: str, *, system_gib: int = 20, data_gib: int = 0, itype: str = TYPE, zone: str = ZONE,
                vswitch: str = VSWITCH, spot: bool = True, disk: str = ESSD, password: bool = True,
                key_pair: str | None = None, tags: dict[str, str] | None = None, original: bool = True,
-               data_sizes: tuple[int, ...] = ()) -> Original:
+               data_sizes: tuple[int, ...] = (), image: str = IMAGE) -> Original:
         """Launch an original: with a password unless ``password=False``, or ``key_pair`` (no password);
         ``original=False`` for a helper instance the figures do not count. Its data disks: one of
         ``data_gib``, or one per entry of ``data_sizes`` (GiB, in device order)."""
@@ -187,7 +191,7 @@ class World:
         data_gib = sum(sizes)
         data = [m.RunInstancesRequestDataDisk(category=disk, size=gib) for gib in sizes] or None
         made = self.client.run_instances(m.RunInstancesRequest(
-            region_id=REGION, image_id=IMAGE, instance_type=itype, zone_id=zone, v_switch_id=vswitch,
+            region_id=REGION, image_id=image, instance_type=itype, zone_id=zone, v_switch_id=vswitch,
             security_group_ids=GROUPS, instance_name=name, host_name=name, internet_charge_type="PayByTraffic",
             spot_strategy="SpotAsPriceGo" if spot else "NoSpot",
             password=PASSWORD if password and not key_pair else None, key_pair_name=key_pair,
@@ -256,12 +260,26 @@ class World:
             original.data = self.data_of(original.instance_id)
             at = self.emu.clock.now()
         sent = self.emu.interrupt(original.instance_id, notice_seconds=notice_s)
+        with self.backend.lock:
+            for disk in original.data:
+                for offset in self.guest_writes:
+                    self.backend.schedule(offset, functools.partial(self._guest_write, original, disk.disk_id, offset))
         if self.sold_out_at_notice:
             with self.backend.lock:
                 for itype in self.backend.catalogue.types:
                     for spot in (True, False):
                         self.backend.set_stock(ZONE, itype, spot, False)
         return Notice(original, at, sent["event"])
+
+    def _guest_write(self, original: Original, disk_id: str, offset: float) -> None:
+        """Runs in the emulator's timeline (its settle, in time order): the guest writes while it runs."""
+        marker = f"t+{offset:g}:{disk_id}"
+        try:
+            self.backend.disks.write_marker(disk_id, marker)
+        except Exception as err:  # the emulator refused: the disk or instance is no longer there to write to
+            original.refused_writes.append(f"{marker}: {getattr(err, 'code', '') or err}")
+            return
+        original.written.setdefault(disk_id, []).append(marker)
 
     # ---- readings
     def calls(self) -> list[dict[str, Any]]:
