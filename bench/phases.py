@@ -26,7 +26,8 @@ from bench.world import Notice, World, eip_holder
 
 # Latencies no tool can avoid: CreateImage must reach the cloud before the image starts; once the image is
 # launchable, an answer saying so must come back and RunInstances reach the cloud (the DescribeImages that
-# sees it may be in flight while it becomes launchable).
+# sees it may be in flight while it becomes launchable). An image made from a system-disk snapshot adds one:
+# the answer that the snapshot is accomplished must come back and CreateImage reach the cloud.
 MIN_LATENCIES = 2
 
 
@@ -110,15 +111,19 @@ def incident_figures(world: World, notice: Notice, result: dict[str, Any], laten
     calls = [c for c in world.calls() if c["time"] >= notice.at]
     gap = latency_ms / 2000.0
     out: dict[str, Any] = {"ok": bool(result.get("ok")), "message": result.get("message", "")}
-    creates = [c["time"] for c in calls if c["action"] == "CreateImage" and c["status"] == 200]
+    # the first write towards the image: CreateImage, or CreateSnapshot of the system disk (the image from it follows)
+    creates = [c["time"] for c in calls if c["action"] in ("CreateImage", "CreateSnapshot") and c["status"] == 200]
     if creates:
         out["rt_notice_to_create"] = waves([c["time"] for c in calls if c["time"] <= creates[0]], gap)
     times = world.image_times(result["image_id"]) if result.get("image_id") else None
     runs = [c["time"] for c in calls if c["action"] == "RunInstances" and c["status"] == 200]
     if times:
         ready = times.ready(usable=world.tool == "ours")
-        out["image_usable_s"] = times.ready(usable=True) - times.start
-        out["image_available_s"] = times.available - times.start
+        out["image_usable_s"] = times.cloud_s(usable=True)
+        out["image_available_s"] = times.cloud_s(usable=False)
+        out["image_steps"] = times.steps
+        if times.snapshot_start is not None and times.snapshot_done is not None:
+            out["snapshot_s"] = times.snapshot_done - times.snapshot_start
         if runs:
             run = next((t for t in runs if t >= ready), runs[0])
             out["rt_ready_to_run"] = waves([c["time"] for c in calls if ready < c["time"] <= run], gap)
@@ -127,7 +132,8 @@ def incident_figures(world: World, notice: Notice, result: dict[str, Any], laten
         out["notice_to_running_s"] = running[0] - notice.at
     out["boot_s"] = world.up_s
     if "image_usable_s" in out:  # what the cloud allows: the image launchable as soon as the model allows
-        out["floor_s"] = out["image_usable_s"] + world.up_s + MIN_LATENCIES * latency_ms / 1000.0
+        latencies = MIN_LATENCIES + out["image_steps"] - 1
+        out["floor_s"] = out["image_usable_s"] + world.up_s + latencies * latency_ms / 1000.0
     out["round_trip_ms"] = _median_ms(round_trip_gaps([c["time"] for c in calls], max_gap_s=0.5))
     out["calls"] = len(calls)
     out["refused"] = dict(Counter(c["code"] for c in calls if c["status"] != 200))
@@ -199,14 +205,19 @@ def mass(cfg: BenchConfig, latency: dict[float, LatencyModel]) -> dict[str, Any]
         lat = latency[world.scale]
         images = [t for d in procs["ours"].done.values() if d.get("image_id")
                   for t in [world.image_times(d["image_id"])] if t is not None]
-        usable = min((t.ready(usable=True) - t.start for t in images), default=world.build_s(40))
+        fastest = min(images, key=lambda t: t.cloud_s(usable=True), default=None)
+        usable = fastest.cloud_s(usable=True) if fastest else world.build_s(40)
+        steps = fastest.steps if fastest else 1
         burst = max(1.0, lat.real_qps(cfg.mass_qps))  # the emulator's bucket holds one real second of calls
-        bound = (usable + world.up_s + MIN_LATENCIES * cfg.latency_ms / 1000
+        # every incident makes at least one call of each write (CreateImage, and CreateSnapshot when the image
+        # comes from one), one DescribeImages and one RunInstances, each action at mass_qps
+        bound = (usable + world.up_s + (MIN_LATENCIES + steps - 1) * cfg.latency_ms / 1000
                  + max(0.0, cfg.mass_n - burst) / cfg.mass_qps)
         failures = Counter(d.get("message", "")[:90] for d in procs["ours"].done.values() if not d.get("ok"))
         throttled = sum(1 for c in world.calls() if c["code"] == "Throttling.User" and c["time"] >= first)
         return {"replaced": len(ends), "total": cfg.mass_n, "elapsed_s": (max(ends) - first) if ends else None,
-                "bound_s": bound, "burst": burst, "image_usable_s": usable, "failures": failures.most_common(2),
+                "bound_s": bound, "burst": burst, "image_usable_s": usable, "image_steps": steps,
+                "failures": failures.most_common(2),
                 "qps": cfg.mass_qps,
                 "throttled_calls": throttled,
                 "cpu_s": procs["ours"].stats.get("cpu_s"), "peak_rss_mib": procs["ours"].stats.get("peak_rss_mib")}

@@ -105,10 +105,26 @@ class ImageTimes:
     usable: float  # RunInstances accepts it (instant access, or Available)
     available: float  # DescribeImages' default filter shows it (if its source is not released first)
     listed: float  # DescribeImages lists it at all (imageListLagSeconds)
+    # An image made from a snapshot of the system disk: when that snapshot started and was accomplished
+    # (CreateImage takes only an accomplished snapshot). None for an image made from the instance.
+    snapshot_start: float | None = None
+    snapshot_done: float | None = None
 
     def ready(self, usable: bool) -> float:
         """When a caller that waits for Usable (or only for Available) can first see it launchable."""
         return max(self.usable if usable else self.available, self.listed)
+
+    def cloud_s(self, usable: bool) -> float:
+        """The cloud's share of the way from the first write to a launchable image: the snapshot's build (if
+        any) plus the image's, without the caller's round trips between them."""
+        snapshot = (self.snapshot_done - self.snapshot_start) if self.snapshot_start is not None \
+            and self.snapshot_done is not None else 0.0
+        return snapshot + self.ready(usable) - self.start
+
+    @property
+    def steps(self) -> int:
+        """Writes in sequence to get the image: CreateImage, or CreateSnapshot then CreateImage."""
+        return 1 if self.snapshot_start is None else 2
 
 
 @dataclass
@@ -293,7 +309,12 @@ class World:
                 return None
             available = img.started_at + img.build_seconds
             usable = available if img.usable_from is None else min(img.usable_from, available)
-            return ImageTimes(img.started_at, usable, available, img.listed_from)
+            system = next((r.get("SnapshotId", "") for r in img.disks if r.get("Type") == "system"), "")
+            snap = self.backend.disks.snapshots.get(system)
+            if snap is None:
+                return ImageTimes(img.started_at, usable, available, img.listed_from)
+            return ImageTimes(img.started_at, usable, available, img.listed_from, snap.started_at,
+                              snap.started_at + snap.build_seconds)
 
     def running_at(self, name: str, after: float) -> list[float]:
         """When each instance launched with this name after ``after`` is (or will be) Running."""
