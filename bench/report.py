@@ -143,10 +143,10 @@ def _data(d: dict[str, Any]) -> list[tuple[str, str, str]]:
                 missed = len(rows) - len(times)
                 worst = [f"max {max(times):.0f} s"] if times else []
                 worst += [f"never in {missed}/{len(rows)}"] if missed else []
-                parts.append(f"{label[case]} {', '.join(worst)}")
-        lv.append(f"{name} " + "; ".join(parts))
+                parts.append(f"{label[case]} {' and '.join(worst)}")
+        lv.append(f"{name} " + ", ".join(parts))
     return [("j", "; ".join(j), detail(_kept)), ("k", "; ".join(k), detail(_running)),
-            ("l", " | ".join(lv), detail(_outage))]
+            ("l", "; ".join(lv), detail(_outage))]
 
 
 def _why(figures: dict[str, Any]) -> str:
