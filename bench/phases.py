@@ -4,7 +4,9 @@ each, both notified at the same moment) and reads its figures from the emulators
 - pair: one incident each: (a) round trips, (b) time / floor, (c) ours / baseline, (g) CPU, (h) RSS;
 - share: image builds from short to 200 s, all under a 300 s notice: (d);
 - mass: 100 reclaims at once under per-action qps limits: (e), ours only;
-- matrix: the scenarios of (i), for both tools.
+- matrix: the scenarios of (i), for both tools;
+- data: an instance with an EIP and {0..2000} GiB of data its guest writes to until 1 s before the release,
+  same zone and cross zone, for both tools: (j) data kept, (k) notice->Running, (l) the user-visible outage.
 
 Every world runs the emulator's default scenario, every real-cloud lag and refusal on. The bench sets
 only what it measures: timing and the snapshot speed (``seconds_per_gib``: the default scenario's
@@ -20,11 +22,12 @@ from typing import Any
 from bench.functions import FunctionProcess, start_all
 from bench.latency import EmuTime, LatencyModel, round_trip_gaps, waves
 from bench.scenarios import MATRIX, Scenario, install_stale_listing, verdict
-from bench.world import Notice, World
+from bench.world import Notice, World, eip_holder
 
 # Latencies no tool can avoid: CreateImage must reach the cloud before the image starts; once the image is
 # launchable, an answer saying so must come back and RunInstances reach the cloud (the DescribeImages that
-# sees it may be in flight while it becomes launchable).
+# sees it may be in flight while it becomes launchable). An image made from a system-disk snapshot adds one:
+# the answer that the snapshot is accomplished must come back and CreateImage reach the cloud.
 MIN_LATENCIES = 2
 
 
@@ -44,10 +47,15 @@ class BenchConfig:
     throttle_rate: float = 0.25
     timing: dict[str, float] = field(default_factory=dict)  # scenario timing overrides
     cold_rounds: int = 3
+    data_scale: float = 20.0  # the data phase's time scale (the smoke run's is lower: its notice is short)
+    data_system_gib: int = 40
+    data_sizes: tuple[int, ...] = (0, 100, 500, 2000)  # GiB of data (ESSD), on two disks of half each
+    data_write_every_s: float = 50.0  # the guest writes to each data disk this often, and 1 s before the release
 
 
 SMOKE = BenchConfig(scale=60.0, mass_scale=30.0, notice_s=120.0, timeout_s=240.0, pair_disks=(20, 10),
                     seconds_per_gib=0.1, share_builds=(10.0, 40.0), mass_n=4, matrix_many=3, cold_rounds=1,
+                    data_scale=30.0, data_system_gib=20, data_sizes=(100,),
                     timing={"imageBaseSeconds": 5.0, "instanceBootSeconds": 5.0, "pendingSeconds": 1.0})
 
 
@@ -69,16 +77,19 @@ def new_world(label: str, tool: str, cfg: BenchConfig, scale: float | None = Non
 def race(worlds: list[World], procs: dict[str, FunctionProcess], latency: dict[float, LatencyModel],
          cfg: BenchConfig, *, qps: float | None = None, duplicates: dict[str, float] | None = None,
          ) -> dict[str, list[Notice]]:
-    """Warm each tool's process, notify every original of every world at once, hand the notices over,
-    wait for every invocation and for the replacements to be Running."""
+    """Warm each tool's process, notify every original of every world, each notice handed over to its tool as
+    soon as it is issued (notifying every world first would deliver the first ones late), wait for every
+    invocation and for the replacements to be Running."""
     clocks = {w.label: EmuTime.of(w.emu.clock) for w in worlds}
     for tool, proc in procs.items():
         first = next(w for w in worlds if w.tool == tool)
         proc.warm(first.emu.endpoint, clocks[first.label])
     clocks = {w.label: w.arm(latency[w.scale], qps) for w in worlds}
-    notices = {w.label: [w.notice(o, cfg.notice_s) for o in w.originals] for w in worlds}
+    notices: dict[str, list[Notice]] = {w.label: [] for w in worlds}
     for w in worlds:
-        for i, n in enumerate(notices[w.label]):
+        for i, original in enumerate(w.originals):
+            n = w.notice(original, cfg.notice_s)
+            notices[w.label].append(n)
             procs[w.tool].send(f"{w.label}/{i}", n.event, w.emu.endpoint, clocks[w.label], cfg.timeout_s)
             if duplicates and w.label in duplicates:
                 procs[w.tool].send(f"{w.label}/{i}/again", n.event, w.emu.endpoint, clocks[w.label], cfg.timeout_s,
@@ -103,15 +114,19 @@ def incident_figures(world: World, notice: Notice, result: dict[str, Any], laten
     calls = [c for c in world.calls() if c["time"] >= notice.at]
     gap = latency_ms / 2000.0
     out: dict[str, Any] = {"ok": bool(result.get("ok")), "message": result.get("message", "")}
-    creates = [c["time"] for c in calls if c["action"] == "CreateImage" and c["status"] == 200]
+    # the first write towards the image: CreateImage, or CreateSnapshot of the system disk (the image from it follows)
+    creates = [c["time"] for c in calls if c["action"] in ("CreateImage", "CreateSnapshot") and c["status"] == 200]
     if creates:
         out["rt_notice_to_create"] = waves([c["time"] for c in calls if c["time"] <= creates[0]], gap)
     times = world.image_times(result["image_id"]) if result.get("image_id") else None
     runs = [c["time"] for c in calls if c["action"] == "RunInstances" and c["status"] == 200]
     if times:
         ready = times.ready(usable=world.tool == "ours")
-        out["image_usable_s"] = times.ready(usable=True) - times.start
-        out["image_available_s"] = times.available - times.start
+        out["image_usable_s"] = times.cloud_s(usable=True)
+        out["image_available_s"] = times.cloud_s(usable=False)
+        out["image_steps"] = times.steps
+        if times.snapshot_start is not None and times.snapshot_done is not None:
+            out["snapshot_s"] = times.snapshot_done - times.snapshot_start
         if runs:
             run = next((t for t in runs if t >= ready), runs[0])
             out["rt_ready_to_run"] = waves([c["time"] for c in calls if ready < c["time"] <= run], gap)
@@ -120,7 +135,8 @@ def incident_figures(world: World, notice: Notice, result: dict[str, Any], laten
         out["notice_to_running_s"] = running[0] - notice.at
     out["boot_s"] = world.up_s
     if "image_usable_s" in out:  # what the cloud allows: the image launchable as soon as the model allows
-        out["floor_s"] = out["image_usable_s"] + world.up_s + MIN_LATENCIES * latency_ms / 1000.0
+        latencies = MIN_LATENCIES + out["image_steps"] - 1
+        out["floor_s"] = out["image_usable_s"] + world.up_s + latencies * latency_ms / 1000.0
     out["round_trip_ms"] = _median_ms(round_trip_gaps([c["time"] for c in calls], max_gap_s=0.5))
     out["calls"] = len(calls)
     out["refused"] = dict(Counter(c["code"] for c in calls if c["status"] != 200))
@@ -192,14 +208,19 @@ def mass(cfg: BenchConfig, latency: dict[float, LatencyModel]) -> dict[str, Any]
         lat = latency[world.scale]
         images = [t for d in procs["ours"].done.values() if d.get("image_id")
                   for t in [world.image_times(d["image_id"])] if t is not None]
-        usable = min((t.ready(usable=True) - t.start for t in images), default=world.build_s(40))
+        fastest = min(images, key=lambda t: t.cloud_s(usable=True), default=None)
+        usable = fastest.cloud_s(usable=True) if fastest else world.build_s(40)
+        steps = fastest.steps if fastest else 1
         burst = max(1.0, lat.real_qps(cfg.mass_qps))  # the emulator's bucket holds one real second of calls
-        bound = (usable + world.up_s + MIN_LATENCIES * cfg.latency_ms / 1000
+        # every incident makes at least one call of each write (CreateImage, and CreateSnapshot when the image
+        # comes from one), one DescribeImages and one RunInstances, each action at mass_qps
+        bound = (usable + world.up_s + (MIN_LATENCIES + steps - 1) * cfg.latency_ms / 1000
                  + max(0.0, cfg.mass_n - burst) / cfg.mass_qps)
         failures = Counter(d.get("message", "")[:90] for d in procs["ours"].done.values() if not d.get("ok"))
         throttled = sum(1 for c in world.calls() if c["code"] == "Throttling.User" and c["time"] >= first)
         return {"replaced": len(ends), "total": cfg.mass_n, "elapsed_s": (max(ends) - first) if ends else None,
-                "bound_s": bound, "burst": burst, "image_usable_s": usable, "failures": failures.most_common(2),
+                "bound_s": bound, "burst": burst, "image_usable_s": usable, "image_steps": steps,
+                "failures": failures.most_common(2),
                 "qps": cfg.mass_qps,
                 "throttled_calls": throttled,
                 "cpu_s": procs["ours"].stats.get("cpu_s"), "peak_rss_mib": procs["ours"].stats.get("peak_rss_mib")}
@@ -225,6 +246,105 @@ def matrix(cfg: BenchConfig, latency: dict[float, LatencyModel]) -> dict[str, An
         return {s.key: _row(s, worlds, procs) for s in MATRIX}
     finally:
         _close(worlds, procs)
+
+
+DATA_ZONES = ("same", "cross")
+
+
+def guest_writes(cfg: BenchConfig) -> tuple[float, ...]:
+    """When (seconds after the notice) the guest writes to each data disk: regularly, then 1 s before the release."""
+    every = cfg.data_write_every_s
+    regular = [i * every for i in range(int((cfg.notice_s - 1) // every) + 1) if i * every < cfg.notice_s - 1]
+    return (*regular, cfg.notice_s - 1)
+
+
+def data(cfg: BenchConfig, latency: dict[float, LatencyModel]) -> dict[str, Any]:
+    """(j), (k), (l): one world per (zone case, data size, tool). Each original: a 40 GiB system disk, the data on
+    two ESSD disks of half the size each, an EIP. Cross zone: every type in the original zone sells out right
+    after the notice. One race per data size (both zone cases, both tools): a function process running many
+    incidents at once on a small machine delays each of them (its CPU time counts x scale)."""
+    out: dict[str, Any] = {}
+    for gib in cfg.data_sizes:
+        for case, sizes in _data_race(cfg, latency, gib).items():
+            out.setdefault(case, {}).update(sizes)
+    return out
+
+
+def _data_race(cfg: BenchConfig, latency: dict[float, LatencyModel], gib: int) -> dict[str, Any]:
+    worlds: list[World] = []
+    procs = _processes()
+    try:
+        for case in DATA_ZONES:
+            for tool in ("ours", "baseline"):
+                w = new_world(f"data-{case}-{gib}-{tool}", tool, cfg, scale=cfg.data_scale)
+                halves = (gib - gib // 2, gib // 2) if gib else ()
+                w.launch("app-0", system_gib=cfg.data_system_gib, data_sizes=halves)
+                w.want_eip, w.sold_out_at_notice = True, case == "cross"
+                w.guest_writes = guest_writes(cfg)
+                w.prepare()
+                worlds.append(w)
+        notices = race(worlds, procs, latency, cfg)
+        out: dict[str, Any] = {}
+        for w in worlds:
+            _, case, _, tool = w.label.split("-")
+            said = procs[tool].done.get(f"{w.label}/0", {})
+            row = data_figures(w, notices[w.label][0], cfg.notice_s)
+            timeline = said.get("timeline", [])
+            row.update(message=said.get("message", ""), timeline=timeline)
+            if timeline:  # when the tool's first step was logged (the notice's delivery and first calls)
+                row["first_log_s"] = timeline[0][0] - notices[w.label][0].at
+            out.setdefault(case, {}).setdefault(gib, {})[tool] = row
+        return out
+    finally:
+        _close(worlds, procs)
+
+
+def data_figures(world: World, notice: Notice, notice_s: float) -> dict[str, Any]:
+    """One incident's (j), (k), (l), read from the emulator: markers on the replacement's disks slot by slot, its
+    boot log (first and last Running, with the disks In_use then), and when its EIP association completed."""
+    original, release = notice.original, notice.at + notice_s
+    expected = [d.markers + original.written.get(d.disk_id, []) for d in original.data]
+    out: dict[str, Any] = {"markers_total": sum(len(m) for m in expected), "markers_found": 0,
+                           "refused_writes": list(original.refused_writes), "disks": len(original.data)}
+    others = [i for i in world.instances() if i["name"] == original.name and i["id"] != original.instance_id]
+    running = [i for i in others if i["status"] == "Running"]
+    out["replacements"] = len(others)
+    if len(running) != 1:
+        out["why"] = f"{len(others)} replacements, {len(running)} Running" if others else "no replacement"
+        return out
+    new = running[0]
+    out["zone"] = new["zone"]
+    runs = [c["time"] for c in world.calls() if c["action"] == "RunInstances" and c["status"] == 200
+            and c["params"].get("InstanceName") == original.name and c["time"] >= notice.at]
+    if runs:  # Running by the model: pending + boot after the accepted RunInstances
+        out["launched_s"] = runs[0] - notice.at
+    disks = world.data_of(new["id"])
+    out["disks_on_replacement"] = len(disks)
+    out["markers_found"] = sum(len(set(want) & set(got.markers)) for want, got in zip(expected, disks, strict=False))
+    boots = world.boots(new["id"])
+    if boots:
+        out["notice_to_running_s"] = boots[0]["at"] - notice.at
+        out["running_before_release"] = boots[0]["at"] < release
+        last = boots[-1]
+        attached = [d for d in last["disks"] if d["kind"] == "data"]
+        moved = original.eip is not None and eip_holder(world, original.eip) == new["id"]
+        eip_at = _eip_settled(world, new["id"]) if moved else None
+        if eip_at is None:
+            out["why"] = "EIP not moved"
+        elif len(attached) != len(original.data) or len(disks) != len(original.data):
+            out["why"] = f"{len(attached)} of {len(original.data)} data disks attached at its last boot"
+        else:
+            out["outage_s"] = max(last["at"], eip_at) - release
+        out["boots"] = len(boots)
+    return out
+
+
+def _eip_settled(world: World, instance_id: str) -> float | None:
+    """When the EIP association with the instance completed: the last accepted AssociateEipAddress for it plus
+    the emulator's Associating time."""
+    calls = [c["time"] for c in world.calls() if c["action"] == "AssociateEipAddress" and c["status"] == 200
+             and c["params"].get("InstanceId") == instance_id]
+    return max(calls) + float(world.backend.realism.eip_transition) if calls else None
 
 
 def _row(scenario: Scenario, worlds: list[World], procs: dict[str, FunctionProcess]) -> dict[str, Any]:
@@ -267,4 +387,4 @@ def calibrate_latency(cfg: BenchConfig) -> dict[float, LatencyModel]:
         real_ms = calibrate(lambda: world.client.describe_instances(request))
     finally:
         world.stop()
-    return {s: LatencyModel(cfg.latency_ms, s, real_ms) for s in {cfg.scale, cfg.mass_scale}}
+    return {s: LatencyModel(cfg.latency_ms, s, real_ms) for s in {cfg.scale, cfg.mass_scale, cfg.data_scale}}

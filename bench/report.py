@@ -18,8 +18,13 @@ LABELS = {
     "g": "(g) CPU per incident",
     "h": "(h) peak RSS of the function",
     "i": "(i) scenario matrix (correct replacements)",
+    "j": "(j) data kept (markers on the replacement)",
+    "k": "(k) notice->Running against data size",
+    "l": "(l) user-visible outage against data size",
 }
-TARGETS = {"b": "<= 1.05", "d": "100%", "e": "<= 1.3", "h": "<= 200 MiB"}
+TARGETS = {"b": "<= 1.05", "d": "100%", "e": "<= 1.3", "h": "<= 200 MiB", "j": "100%",
+           "k": "before the release, flat", "l": "<= 60 s same zone"}
+TOOLS = (("ours", "ours"), ("baseline", "old"))
 
 
 def _num(value: Any, fmt: str = "{:.3f}") -> str:
@@ -37,14 +42,17 @@ def figures(r: dict[str, Any]) -> list[tuple[str, str, str]]:
     out = [
         ("a", f"ours {ours.get('rt_notice_to_create', 'n/a')} + {ours.get('rt_ready_to_run', 'n/a')}, "
               f"old {old.get('rt_notice_to_create', 'n/a')} + {old.get('rt_ready_to_run', 'n/a')}",
-         "notice->CreateImage + image ready->RunInstances (ready: Usable for ours, Available for the old tool); "
+         "notice->first image write (CreateImage, or CreateSnapshot of the system disk) + image ready->RunInstances "
+         "(ready: Usable for ours, Available for the old tool); "
          "measured gap between the old tool's sequential calls "
          f"{_num(old.get('round_trip_ms'), '{:.0f}')} ms emulated (modelled latency + client work x scale)"),
         ("b", _num(_ratio(ours.get("notice_to_running_s"), ours.get("floor_s"))),
          f"{_num(ours.get('notice_to_running_s'), '{:.1f}')} s / floor {_num(ours.get('floor_s'), '{:.1f}')} s "
          f"(image usable after {_num(ours.get('image_usable_s'), '{:.0f}')} s of its "
-         f"{_num(ours.get('image_available_s'), '{:.0f}')} s build + boot {_num(ours.get('boot_s'), '{:.0f}')} s"
-         " + 2 x latency)"),
+         f"{_num(ours.get('image_available_s'), '{:.0f}')} s build"
+         + (f" (system disk snapshot {ours['snapshot_s']:.0f} s, then the image from it)" if "snapshot_s" in ours
+            else "")
+         + f" + boot {_num(ours.get('boot_s'), '{:.0f}')} s + {1 + ours.get('image_steps', 1)} x latency)"),
         ("c", _num(_ratio(ours.get("notice_to_running_s"), old.get("notice_to_running_s"))),
          f"{_num(ours.get('notice_to_running_s'), '{:.1f}')} s vs {_num(old.get('notice_to_running_s'), '{:.1f}')} s"
          + ("" if old.get("notice_to_running_s") is not None or not old else
@@ -59,7 +67,8 @@ def figures(r: dict[str, Any]) -> list[tuple[str, str, str]]:
     out.append(("e", _mass(mass),
                 f"{mass.get('replaced', 'n/a')}/{mass.get('total', 'n/a')} replaced in "
                 f"{_num(mass.get('elapsed_s'), '{:.1f}')} s, bound {_num(mass.get('bound_s'), '{:.1f}')} s "
-                f"(image usable {_num(mass.get('image_usable_s'), '{:.0f}')} s + boot + 2 x latency + queueing) "
+                f"(image usable {_num(mass.get('image_usable_s'), '{:.0f}')} s + boot + "
+                f"{1 + mass.get('image_steps', 1)} x latency + queueing) "
                 f"({mass.get('qps', 'n/a')} calls/s per action, burst {_num(mass.get('burst'), '{:.0f}')}); "
                 f"{mass.get('throttled_calls', 'n/a')} calls throttled"
                 + "".join(f"; {n} failed: {m}" for m, n in mass.get("failures", []))))
@@ -69,7 +78,75 @@ def figures(r: dict[str, Any]) -> list[tuple[str, str, str]]:
                 f"{mass.get('total', 'n/a')} concurrent incidents in one process (e): "
                 f"{_num(mass.get('peak_rss_mib'), '{:.0f} MiB')}"))
     out.append(("i", _matrix_total(matrix), "per scenario below"))
+    out += _data(r.get("data", {}))
     return out
+
+
+def _cases(d: dict[str, Any]) -> list[tuple[str, int, dict[str, Any]]]:
+    """(zone case, data GiB, {tool: row}) in order: same zone first, then by size (JSON makes the sizes strings)."""
+    return [(case, int(gib), tools) for case in ("same", "cross") for gib, tools in
+            sorted(d.get(case, {}).items(), key=lambda kv: int(kv[0]))]
+
+
+def _kept(row: dict[str, Any]) -> str:
+    if not row:
+        return "n/a"
+    if not row.get("markers_total"):
+        return "no data disk"
+    pct = 100 * row["markers_found"] / row["markers_total"]
+    return f"{row['markers_found']}/{row['markers_total']} ({pct:.0f}%)"
+
+
+def _running(row: dict[str, Any]) -> str:
+    if row.get("notice_to_running_s") is None:
+        return f"never ({row.get('why') or 'n/a'})"
+    return f"{row['notice_to_running_s']:.0f} s" + ("" if row.get("running_before_release") else " (after the release)")
+
+
+def _outage(row: dict[str, Any]) -> str:
+    if row.get("outage_s") is None:
+        return f"never ({row.get('why') or 'n/a'})"
+    return f"{row['outage_s']:.0f} s"
+
+
+def _data(d: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(j), (k), (l): a summary per tool; every case in the detail line (and in the Markdown table)."""
+    cases = _cases(d)
+    if not cases:
+        return [(k, "n/a", "") for k in "jkl"]
+    label = {"same": "same zone", "cross": "cross zone"}
+
+    def detail(fmt: Any) -> str:
+        return "; ".join(f"{label[c]} {g} GiB: " + ", ".join(f"{name} {fmt(t.get(tool, {}))}" for tool, name in TOOLS)
+                         for c, g, t in cases)
+
+    j = []
+    for tool, name in TOOLS:
+        rows = [t.get(tool, {}) for _, _, t in cases if t.get(tool, {}).get("markers_total")]
+        found, total = sum(r["markers_found"] for r in rows), sum(r["markers_total"] for r in rows)
+        full = sum(r["markers_found"] == r["markers_total"] for r in rows)
+        j.append(f"{name} {full}/{len(rows)} cases at 100% ({found}/{total} markers)")
+    k = []
+    for tool, name in TOOLS:
+        rows = [t.get(tool, {}) for _, _, t in cases]
+        times = [r["notice_to_running_s"] for r in rows if r.get("notice_to_running_s") is not None]
+        before = sum(bool(r.get("running_before_release")) for r in rows)
+        span = f", {min(times):.0f}-{max(times):.0f} s" if times else ""
+        k.append(f"{name} {before}/{len(rows)} before the release{span}")
+    lv = []
+    for tool, name in TOOLS:
+        parts = []
+        for case in ("same", "cross"):
+            rows = [t.get(tool, {}) for c, _, t in cases if c == case]
+            times = [r["outage_s"] for r in rows if r.get("outage_s") is not None]
+            if rows:
+                missed = len(rows) - len(times)
+                worst = [f"max {max(times):.0f} s"] if times else []
+                worst += [f"never in {missed}/{len(rows)}"] if missed else []
+                parts.append(f"{label[case]} {' and '.join(worst)}")
+        lv.append(f"{name} " + ", ".join(parts))
+    return [("j", "; ".join(j), detail(_kept)), ("k", "; ".join(k), detail(_running)),
+            ("l", "; ".join(lv), detail(_outage))]
 
 
 def _why(figures: dict[str, Any]) -> str:
@@ -158,4 +235,12 @@ def markdown(r: dict[str, Any]) -> str:
     for row in r.get("matrix", {}).values():
         cells = [_cell(row.get(t, {})) for t in ("ours", "baseline")]
         rows.append(f"| {row['title']} | {cells[0]} | {cells[1]} |")
+    cases = _cases(r.get("data", {}))
+    if cases:
+        rows += ["", "| zone | data | (j) kept, ours | (j) old | (k) notice->Running, ours | (k) old | "
+                 "(l) outage, ours | (l) old |", "|---|---|---|---|---|---|---|---|"]
+        for case, gib, t in cases:
+            o, b = t.get("ours", {}), t.get("baseline", {})
+            rows.append(f"| {case} | {gib} GiB | {_kept(o)} | {_kept(b)} | {_running(o)} | {_running(b)} | "
+                        f"{_outage(o)} | {_outage(b)} |")
     return "\n".join(rows)

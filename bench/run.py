@@ -1,7 +1,7 @@
 """`python -m bench [--smoke] [--json PATH] [--markdown PATH]`: run every phase, print every figure.
 
 Order: calibrate the per-call cost, cold start (real time), then the time-scaled phases one after the
-other (pair, share, mass, matrix), so that they do not share the CPU with each other. A phase that
+other (pair, share, mass, matrix, data), so that they do not share the CPU with each other. A phase that
 fails prints its error and "n/a" for its figures; the run goes on and the exit status is 1.
 """
 
@@ -54,7 +54,8 @@ def run(cfg: phases.BenchConfig, mode: str, only: list[str] | None = None, paral
     started = time.monotonic()
     now = datetime.datetime.now().astimezone().isoformat(" ", "seconds")
     result: dict[str, Any] = {"mode": mode, "scale": cfg.scale, "latency_ms": cfg.latency_ms, "notice_s": cfg.notice_s,
-                              "mass_scale": cfg.mass_scale, "machine": machine(), "date": now, "errors": {}}
+                              "mass_scale": cfg.mass_scale, "data_scale": cfg.data_scale, "machine": machine(),
+                              "date": now, "errors": {}}
     latency = phases.calibrate_latency(cfg)
     result["overhead_ms"] = latency[cfg.scale].overhead_ms
     steps: list[tuple[str, Callable[[], dict[str, Any]]]] = [
@@ -63,6 +64,7 @@ def run(cfg: phases.BenchConfig, mode: str, only: list[str] | None = None, paral
         ("share", lambda: phases.share(cfg, latency)),
         ("mass", lambda: phases.mass(cfg, latency)),
         ("matrix", lambda: phases.matrix(cfg, latency)),
+        ("data", lambda: phases.data(cfg, latency)),
     ]
     chosen = [(name, step) for name, step in steps if not only or name in only]
     if parallel:
@@ -93,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--smoke", action="store_true", help="a tiny run (seconds): every label, no meaningful value")
     parser.add_argument("--json", type=Path, help="also write the raw readings here")
     parser.add_argument("--markdown", type=Path, help="also write the headline table here")
-    parser.add_argument("--only", nargs="*", choices=["coldstart", "pair", "share", "mass", "matrix"])
+    parser.add_argument("--only", nargs="*", choices=["coldstart", "pair", "share", "mass", "matrix", "data"])
     args = parser.parse_args(argv)
     if not _engine_available():
         print("engine not available yet: aliyun_ops.service cannot be imported", file=sys.stderr)

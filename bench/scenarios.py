@@ -1,11 +1,15 @@
 """The scenario matrix of figure (i), and what counts as a correct replacement.
 
 Every scenario starts from the emulator's default account: originals are ``ecs.c7.large`` spot
-instances in cn-hangzhou-g (vSwitch main-g, security groups web + ssh). A replacement is correct when
-exactly one instance other than the original carries its name, that instance is Running, and it kept
-the identity the old tool also claims to keep (hostname, VPC, security groups) and the address users
-reach (the EIP, when one was attached). Key pair, RAM role and tags are not counted: the old tool never
-carries them, and counting them would only repeat that in every row.
+instances in cn-hangzhou-g (vSwitch main-g, security groups web + ssh), each with data disks its guest
+wrote a marker to at setup. A replacement is correct when exactly one instance other than the original
+carries its name, that instance is Running, it kept the identity the old tool also claims to keep
+(hostname, VPC, security groups) and the address users reach (the EIP, when one was attached), and it
+has the original's data: it was launched from an image of the instance (or of an earlier instance of
+its lineage), never a public base image, and it has as many data disks as the original, the disk in
+each device slot holding every marker the original's disk in that slot held at the notice. Key pair,
+RAM role and tags are not counted: the old tool never carries them, and counting them would only
+repeat that in every row.
 
 Every world has the default scenario's real-cloud behaviour on (lags, 2% transient refusals, 5% busy
 CreateImage, instant access for ESSD images, images failing with their released source). A scenario
@@ -107,8 +111,9 @@ def _source_released(world: World, cfg: Any) -> None:
     world.advance_until(lambda: _image_status(world, made.body.image_id) == "Available", world.build_s(40))
     world.client.delete_instance(m.DeleteInstanceRequest(instance_id=first.instance_id, force=True))
     data = max(1, int(world.gib_for(cfg.notice_s * 1.5)) - 20)
-    world.launch("web-0", system_gib=20, data_gib=data, disk="cloud_efficiency",
-                 tags={**lineage, TAG_GENERATION: "1", TAG_REPLACES: first.instance_id})
+    second = world.launch("web-0", system_gib=20, data_gib=data, disk="cloud_efficiency",
+                          tags={**lineage, TAG_GENERATION: "1", TAG_REPLACES: first.instance_id})
+    second.ancestors = (first.instance_id,)
 
 
 def _status(world: World, instance_id: str) -> str:
@@ -157,6 +162,22 @@ def judge(world: World, original: Original) -> tuple[bool, str]:
         return False, "identity changed"
     if original.eip and eip_holder(world, original.eip) != new["id"]:
         return False, "EIP not moved"
+    return data_kept(world, original, new)
+
+
+def data_kept(world: World, original: Original, new: dict[str, Any]) -> tuple[bool, str]:
+    """The replacement has the original's data: an image of the instance (or its lineage), as many data disks,
+    and each slot's disk holds every marker the original's disk in that slot held at the notice."""
+    if not world.image_sources(new["image_id"]) & {original.instance_id, *original.ancestors}:
+        return False, "not launched from an image of the instance"
+    disks = world.data_of(new["id"])
+    if len(disks) != len(original.data):
+        return False, f"{len(disks)} data disks, the original had {len(original.data)}"
+    for mine, theirs in zip(disks, original.data, strict=True):
+        if mine.status != "In_use":
+            return False, f"data disk {mine.device} {mine.status}"
+        if not set(theirs.markers) <= set(mine.markers):
+            return False, f"data disk {mine.device} lacks the original's data"
     return True, "ok"
 
 

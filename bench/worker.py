@@ -63,7 +63,8 @@ def run_ours(job: dict[str, Any], t: EmuTime) -> dict[str, Any]:
     record = outcome.record
     return {"ok": True, "status": outcome.status, "message": outcome.message,
             "new_instance_id": record.new_instance_id if record else None,
-            "image_id": record.image_id if record else None, "image_source": record.image_source if record else None}
+            "image_id": record.image_id if record else None, "image_source": record.image_source if record else None,
+            "timeline": [[at, what] for at, what in record.timeline] if record else []}
 
 
 def run_baseline(job: dict[str, Any], t: EmuTime) -> dict[str, Any]:

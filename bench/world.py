@@ -79,6 +79,22 @@ class Original:
     name: str
     build_gib: int  # system + data disk GiB: what the image build time grows with
     eip: str | None = None  # the EIP's address when one is attached
+    # Earlier instances of its lineage: an image of one of them is an image "of the instance" too.
+    ancestors: tuple[str, ...] = ()
+    # Its data disks in device order, each with the markers it held at the notice (read by ``World.notice``).
+    data: list[DataDisk] = field(default_factory=list)
+    # Markers its guest wrote after the notice (disk id -> markers), and writes the emulator refused.
+    written: dict[str, list[str]] = field(default_factory=dict)
+    refused_writes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class DataDisk:
+    device: str
+    disk_id: str
+    size_gib: int
+    markers: list[str] = field(default_factory=list)
+    status: str = "In_use"
 
 
 @dataclass(frozen=True)
@@ -89,10 +105,26 @@ class ImageTimes:
     usable: float  # RunInstances accepts it (instant access, or Available)
     available: float  # DescribeImages' default filter shows it (if its source is not released first)
     listed: float  # DescribeImages lists it at all (imageListLagSeconds)
+    # An image made from a snapshot of the system disk: when that snapshot started and was accomplished
+    # (CreateImage takes only an accomplished snapshot). None for an image made from the instance.
+    snapshot_start: float | None = None
+    snapshot_done: float | None = None
 
     def ready(self, usable: bool) -> float:
         """When a caller that waits for Usable (or only for Available) can first see it launchable."""
         return max(self.usable if usable else self.available, self.listed)
+
+    def cloud_s(self, usable: bool) -> float:
+        """The cloud's share of the way from the first write to a launchable image: the snapshot's build (if
+        any) plus the image's, without the caller's round trips between them."""
+        snapshot = (self.snapshot_done - self.snapshot_start) if self.snapshot_start is not None \
+            and self.snapshot_done is not None else 0.0
+        return snapshot + self.ready(usable) - self.start
+
+    @property
+    def steps(self) -> int:
+        """Writes in sequence to get the image: CreateImage, or CreateSnapshot then CreateImage."""
+        return 1 if self.snapshot_start is None else 2
 
 
 @dataclass
@@ -119,6 +151,8 @@ class World:
     faults: list[dict[str, Any]] = field(default_factory=list)  # extra fault rules once armed
     stale: set[tuple[str, str, bool]] = field(default_factory=set)  # see scenarios.install_stale_listing
     want_eip: bool = False
+    sold_out_at_notice: bool = False  # the original zone sells out for every type right after the notice
+    guest_writes: tuple[float, ...] = ()  # seconds after the notice at which each guest writes to each data disk
 
     def start(self) -> World:
         from aliyun_ops.deploy import load_ram_policy
@@ -162,14 +196,18 @@ class World:
     # ---- setup (before any latency rule: fast)
     def launch(self, name: str, *, system_gib: int = 20, data_gib: int = 0, itype: str = TYPE, zone: str = ZONE,
                vswitch: str = VSWITCH, spot: bool = True, disk: str = ESSD, password: bool = True,
-               key_pair: str | None = None, tags: dict[str, str] | None = None, original: bool = True) -> Original:
+               key_pair: str | None = None, tags: dict[str, str] | None = None, original: bool = True,
+               data_sizes: tuple[int, ...] = (), image: str = IMAGE) -> Original:
         """Launch an original: with a password unless ``password=False``, or ``key_pair`` (no password);
-        ``original=False`` for a helper instance the figures do not count."""
+        ``original=False`` for a helper instance the figures do not count. Its data disks: one of
+        ``data_gib``, or one per entry of ``data_sizes`` (GiB, in device order)."""
         from alibabacloud_ecs20140526 import models as m
 
-        data = [m.RunInstancesRequestDataDisk(category=disk, size=data_gib)] if data_gib else None
+        sizes = data_sizes or ((data_gib,) if data_gib else ())
+        data_gib = sum(sizes)
+        data = [m.RunInstancesRequestDataDisk(category=disk, size=gib) for gib in sizes] or None
         made = self.client.run_instances(m.RunInstancesRequest(
-            region_id=REGION, image_id=IMAGE, instance_type=itype, zone_id=zone, v_switch_id=vswitch,
+            region_id=REGION, image_id=image, instance_type=itype, zone_id=zone, v_switch_id=vswitch,
             security_group_ids=GROUPS, instance_name=name, host_name=name, internet_charge_type="PayByTraffic",
             spot_strategy="SpotAsPriceGo" if spot else "NoSpot",
             password=PASSWORD if password and not key_pair else None, key_pair_name=key_pair,
@@ -207,8 +245,12 @@ class World:
         original.eip = made.body.eip_address
 
     def prepare(self) -> None:
-        """After the originals are launched: boot them, attach EIPs, then change the stock."""
+        """After the originals are launched: boot them, have each guest write a marker to each of its data
+        disks (what a correct replacement must hold), attach EIPs, then change the stock."""
         self.boot_all()
+        for original in self.originals:
+            for disk in self.data_of(original.instance_id):
+                self.backend.disks.write_marker(disk.disk_id, f"setup:{disk.disk_id}")
         if self.want_eip:
             for original in self.originals:
                 self.attach_eip(original)
@@ -228,9 +270,32 @@ class World:
 
     # ---- the incident
     def notice(self, original: Original, notice_s: float) -> Notice:
-        at = self.emu.clock.now()
+        """The spot notice; first the original's data disks and their markers at this moment."""
+        with self.backend.lock:
+            self.backend.settle()
+            original.data = self.data_of(original.instance_id)
+            at = self.emu.clock.now()
         sent = self.emu.interrupt(original.instance_id, notice_seconds=notice_s)
+        with self.backend.lock:
+            for disk in original.data:
+                for offset in self.guest_writes:
+                    self.backend.schedule(offset, functools.partial(self._guest_write, original, disk.disk_id, offset))
+        if self.sold_out_at_notice:
+            with self.backend.lock:
+                for itype in self.backend.catalogue.types:
+                    for spot in (True, False):
+                        self.backend.set_stock(ZONE, itype, spot, False)
         return Notice(original, at, sent["event"])
+
+    def _guest_write(self, original: Original, disk_id: str, offset: float) -> None:
+        """Runs in the emulator's timeline (its settle, in time order): the guest writes while it runs."""
+        marker = f"t+{offset:g}:{disk_id}"
+        try:
+            self.backend.disks.write_marker(disk_id, marker)
+        except Exception as err:  # the emulator refused: the disk or instance is no longer there to write to
+            original.refused_writes.append(f"{marker}: {getattr(err, 'code', '') or err}")
+            return
+        original.written.setdefault(disk_id, []).append(marker)
 
     # ---- readings
     def calls(self) -> list[dict[str, Any]]:
@@ -244,7 +309,12 @@ class World:
                 return None
             available = img.started_at + img.build_seconds
             usable = available if img.usable_from is None else min(img.usable_from, available)
-            return ImageTimes(img.started_at, usable, available, img.listed_from)
+            system = next((r.get("SnapshotId", "") for r in img.disks if r.get("Type") == "system"), "")
+            snap = self.backend.disks.snapshots.get(system)
+            if snap is None:
+                return ImageTimes(img.started_at, usable, available, img.listed_from)
+            return ImageTimes(img.started_at, usable, available, img.listed_from, snap.started_at,
+                              snap.started_at + snap.build_seconds)
 
     def running_at(self, name: str, after: float) -> list[float]:
         """When each instance launched with this name after ``after`` is (or will be) Running."""
@@ -256,6 +326,34 @@ class World:
             self.backend.settle()
             return [_summary(i) for i in self.backend.instances.items.values()]
 
+    def data_of(self, instance_id: str) -> list[DataDisk]:
+        """The data disks attached to the instance now (any state), in device order, with their markers."""
+        with self.backend.lock:
+            self.backend.settle()
+            inst = self.backend.instances.items.get(instance_id)
+            disks = sorted((d for d in inst.disks if d.kind == "data"), key=lambda d: d.device) if inst else []
+            return [DataDisk(d.device, d.disk_id, d.size, list(d.markers), d.status) for d in disks]
+
+    def image_sources(self, image_id: str) -> set[str]:
+        """The instances an image was made from: directly (CreateImage InstanceId), or through the snapshot
+        of its system disk. Empty for a public image or an unknown one."""
+        with self.backend.lock:
+            img = next((i for i in self.backend.images.items.values() if i.image_id == image_id), None)
+            if img is None or img.owner_alias != "self":
+                return set()
+            found = {img.source_instance_id} if img.source_instance_id else set()
+            for row in img.disks:
+                snap = self.backend.disks.snapshots.get(row.get("SnapshotId", ""))
+                if row.get("Type") == "system" and snap is not None and snap.instance_id:
+                    found.add(snap.instance_id)
+            return found
+
+    def boots(self, instance_id: str) -> list[dict[str, Any]]:
+        """The emulator's boot log of the instance: each time it reached Running, with its In_use disks."""
+        with self.backend.lock:
+            self.backend.settle()
+            return list(self.backend.instances.boot_log(instance_id))
+
     def wait_until(self, emulated_at: float, real_cap_s: float) -> None:
         """Sleep (really) until the emulator's clock reaches ``emulated_at``, at most ``real_cap_s``."""
         deadline = time.monotonic() + real_cap_s
@@ -266,7 +364,8 @@ class World:
 def _summary(inst: Any) -> dict[str, Any]:
     return {"id": inst.instance_id, "name": inst.launch.name, "hostname": inst.launch.hostname,
             "status": inst.status, "zone": inst.zone_id, "vpc": inst.vpc_id, "type": inst.instance_type,
-            "groups": sorted(inst.launch.security_group_ids), "public_ip": inst.public_ip}
+            "groups": sorted(inst.launch.security_group_ids), "public_ip": inst.public_ip,
+            "image_id": inst.launch.image_id}
 
 
 def _clients(endpoint: str) -> tuple[Any, Any]:
