@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from tenacity import RetryCallState, Retrying, retry_if_exception, wait_exponential, wait_random
 
 from aliyun_ops import errors, models
-from aliyun_ops.cloud import convert
+from aliyun_ops.cloud import batch, convert
 from aliyun_ops.cloud.errors import DRY_RUN_OK, translate
 from aliyun_ops.cloud.sdk import Sdk
 from aliyun_ops.cloud.spec import LaunchSpec
@@ -50,6 +50,13 @@ class Cloud:
         self.clock = clock
         self.deadline: float | None = None  # epoch seconds; retries never wait past it
         self._sdk = sdk or Sdk(credentials, settings)
+        # Reads by id are shared with the other incidents of this process that use the same account and endpoint.
+        self._batch_key = (
+            credentials.access_key_id,
+            settings.ecs_endpoint,
+            settings.region_id,
+            id(sdk) if sdk is not None else None,
+        )
 
     # -- plumbing ---------------------------------------------------------------------------------
     def _stopper(self, budget_s: float | None) -> Callable[[RetryCallState], bool]:
@@ -105,7 +112,20 @@ class Cloud:
             page += 1
 
     # -- instances -------------------------------------------------------------------------------
+    def _shared(self, kind: str, key: Callable[[Any], str]) -> batch.Coalescer[Any]:
+        return batch.shared((kind, self._batch_key), lambda: batch.Coalescer(key))
+
     def describe_instances(
+        self, instance_ids: Sequence[str] = (), *, tags: models.Tags = (), status: str | None = None
+    ) -> list[models.Instance]:
+        if instance_ids and not tags and not status:
+            found: list[models.Instance] = self._shared("instances", lambda i: i.instance_id).get(
+                instance_ids, self._describe_instances
+            )
+            return found
+        return self._describe_instances(instance_ids, tags=tags, status=status)
+
+    def _describe_instances(
         self, instance_ids: Sequence[str] = (), *, tags: models.Tags = (), status: str | None = None
     ) -> list[models.Instance]:
         out: list[models.Instance] = []
@@ -130,6 +150,16 @@ class Cloud:
         self, instance_id: str | None = None, *, disk_ids: Sequence[str] = (), tags: models.Tags = ()
     ) -> list[models.Disk]:
         """An instance's disks (device order), given disks, disks by tag (the tag index lags), or the region's."""
+        if disk_ids and not instance_id and not tags:
+            found: list[models.Disk] = self._shared("disks", lambda d: d.disk_id).get(
+                disk_ids, lambda ids: self._describe_disks(disk_ids=ids)
+            )
+            return found
+        return self._describe_disks(instance_id, disk_ids=disk_ids, tags=tags)
+
+    def _describe_disks(
+        self, instance_id: str | None = None, *, disk_ids: Sequence[str] = (), tags: models.Tags = ()
+    ) -> list[models.Disk]:
         params: dict[str, Any] = {}
         if instance_id:
             params["InstanceId"] = instance_id
@@ -194,6 +224,14 @@ class Cloud:
         return str(self.call("ecs", "CreateSnapshot", params)["SnapshotId"])
 
     def describe_snapshots(self, snapshot_ids: Sequence[str] = (), *, tags: models.Tags = ()) -> list[models.Snapshot]:
+        if snapshot_ids and not tags:
+            found: list[models.Snapshot] = self._shared("snapshots", lambda s: s.snapshot_id).get(
+                snapshot_ids, self._describe_snapshots
+            )
+            return found
+        return self._describe_snapshots(snapshot_ids, tags=tags)
+
+    def _describe_snapshots(self, snapshot_ids: Sequence[str] = (), *, tags: models.Tags = ()) -> list[models.Snapshot]:
         params: dict[str, Any] = {}
         if snapshot_ids:
             params["SnapshotIds"] = json.dumps(list(snapshot_ids))

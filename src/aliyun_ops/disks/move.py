@@ -32,33 +32,45 @@ if TYPE_CHECKING:
 POLL_S = 1.0
 BOOT_POLL_S = 2.0
 NEAR_RELEASE_S = 10.0  # from this long before the expected release, disks are looked at every POLL_S
-BOOTING = ("Pending", "Starting")
+FAR_POLL_S = 60.0  # before that, at most this long between two looks
 
 
 def keep(
     cloud: Cloud, instance: models.Instance, disks: Sequence[models.Disk], *, system_too: bool = False
 ) -> tuple[models.Disk, ...]:
-    """Make the instance's data disks outlive it, and say on each whose data it is and where it goes.
+    """Make the instance's data disks outlive it (``keep_now``), and say on each whose data it is and where it
+    goes (``label``)."""
+    keep_now(cloud, instance, disks, system_too=system_too)
+    label(cloud, instance, disks, system_too=system_too)
+    return plan.data_disks(disks)
+
+
+def keep_now(
+    cloud: Cloud, instance: models.Instance, disks: Sequence[models.Disk], *, system_too: bool = False
+) -> None:
+    """One ModifyDiskAttribute: every data disk with ``DeleteWithInstance=false``.
 
     ``system_too`` (at the notice): the system disk also outlives the release, so that the snapshot the image
     is made from finishes even if the release comes first; ``drop_system`` deletes it once that is done."""
-    data = plan.data_disks(disks)
     if plan.mode(instance) == plan.COPY:
-        return data
-    lineage = naming.lineage_of(instance)
-    system = next((d for d in disks if d.kind == "system"), None) if system_too else None
-    release = [d.disk_id for d in data if d.delete_with_instance]
-    if system is not None and system.delete_with_instance:
-        release.append(system.disk_id)
-    if release:
+        return
+    release = [d.disk_id for d in disks if d.delete_with_instance and (d.kind == "data" or system_too)]
+    if release and plan.data_disks(disks):
         cloud.keep_disks(release)
-    if system is not None and system.tag(TAG_SYSTEM_OF) != instance.instance_id:
-        cloud.tag_resources("disk", [system.disk_id], ((TAG_SYSTEM_OF, instance.instance_id), (TAG_LINEAGE, lineage)))
-    for d in data:
-        if d.tag(TAG_DISK_OF) != instance.instance_id or d.tag(TAG_DEVICE) != d.device:
-            tags = ((TAG_DISK_OF, instance.instance_id), (TAG_DEVICE, d.device), (TAG_LINEAGE, lineage))
+
+
+def label(cloud: Cloud, instance: models.Instance, disks: Sequence[models.Disk], *, system_too: bool = False) -> None:
+    """The tags a later run finds the kept disks by: whose data, which device (one TagResources per disk)."""
+    if plan.mode(instance) == plan.COPY or not plan.data_disks(disks):
+        return
+    iid, lineage = instance.instance_id, naming.lineage_of(instance)
+    system = next((d for d in disks if d.kind == "system"), None) if system_too else None
+    if system is not None and system.tag(TAG_SYSTEM_OF) != iid:
+        cloud.tag_resources("disk", [system.disk_id], ((TAG_SYSTEM_OF, iid), (TAG_LINEAGE, lineage)))
+    for d in plan.data_disks(disks):
+        if d.tag(TAG_DISK_OF) != iid or d.tag(TAG_DEVICE) != d.device:
+            tags = ((TAG_DISK_OF, iid), (TAG_DEVICE, d.device), (TAG_LINEAGE, lineage))
             cloud.tag_resources("disk", [d.disk_id], tags)
-    return data
 
 
 def disk_token(kind: str, disk_id: str, zone_id: str) -> str:
@@ -129,7 +141,12 @@ class DataMove:
                 except errors.InvalidRequest as exc:  # still settling: ask again next round
                     self.log(f"stop of {instance_id} refused for now ({exc.code})")
             # Booting: look every BOOT_POLL_S (the guest runs without its data from Running to the stop).
-            self._wait(f"holding {instance_id} for its data disks", BOOT_POLL_S if inst.status in BOOTING else POLL_S)
+            self._wait(f"holding {instance_id} for its data disks", self._boot_pause(inst.status))
+
+    def _boot_pause(self, status: str) -> float:
+        """Pending takes a while (poll_s); Starting ends at Running, when the guest runs without its data: close
+        looks (BOOT_POLL_S) keep that short; Stopping: one second."""
+        return self.poll_s if status == "Pending" else BOOT_POLL_S if status == "Starting" else POLL_S
 
     def attach_all(
         self, replacement: models.Instance, *, on_release: Callable[[], None] | None = None
@@ -182,7 +199,9 @@ class DataMove:
         on_original = step.action == "wait" and step.disk is not None and step.disk.instance_id == self.original_id
         if not on_original or self.release_at is None:
             return POLL_S
-        return max(POLL_S, min(self.poll_s, self.release_at - NEAR_RELEASE_S - self.cloud.clock()))
+        # Nothing changes before the release: one look a minute until just before it (a reclaim wave's hundreds of
+        # held replacements must not spend the account's API rate on polls that cannot see anything new).
+        return max(POLL_S, min(FAR_POLL_S, self.release_at - NEAR_RELEASE_S - self.cloud.clock()))
 
     def _copy(self, old: models.Disk, device: str, zone_id: str) -> None:
         """Snapshot of the detached disk, then a disk from it in ``zone_id`` (both idempotent by ClientToken)."""

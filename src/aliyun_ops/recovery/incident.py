@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from aliyun_ops import errors, models
@@ -103,6 +103,7 @@ class Incident:
         self.data_disks: tuple[models.Disk, ...] = ()  # the original's, in device order (move mode)
         self.system_snapshot: str | None = None
         self.candidate_type: models.InstanceType | None = None
+        self._labels: Future[None] | None = None
 
     # -- helpers ---------------------------------------------------------------------------------
     def log(self, what: str) -> None:
@@ -152,15 +153,19 @@ class Incident:
         """The data disks go to the replacement (not into the image)."""
         return self.data_mode == data_plan.MOVE and bool(self.data_disks)
 
-    def _keep_data(self, disks: list[models.Disk]) -> None:
-        """Move mode: the data disks outlive the original (the first write: it is what keeps the data)."""
+    def _keep_data(self, disks: list[models.Disk], pool: ThreadPoolExecutor) -> Future[None] | None:
+        """Move mode: the data disks outlive the original. The ModifyDiskAttribute runs beside the first image
+        write (each is one call, on its own API rate limit); the tags follow in the background."""
         self.data_disks = data_plan.data_disks(disks)
-        if self.data_mode != data_plan.MOVE or not self.data_disks:
-            return
-        data.keep(self.cloud, self.original, disks, system_too=True)
-        self.log(
-            "data disks kept at release: " + ", ".join(f"{d.device} {d.disk_id}" for d in self.data_disks)
-        )
+        if not self.moving:
+            return None
+
+        def keep() -> None:
+            data.keep_now(self.cloud, self.original, disks, system_too=True)
+            self.log("data disks kept at release: " + ", ".join(f"{d.device} {d.disk_id}" for d in self.data_disks))
+            self._labels = pool.submit(data.label, self.cloud, self.original, disks, system_too=True)
+
+        return pool.submit(keep)
 
     def _request_image(self, disks: list[models.Disk]) -> str | None:
         """Copy mode: CreateImage of the whole instance. Move mode: a snapshot of the system disk only."""
@@ -185,8 +190,10 @@ class Incident:
         image_id = None
         disks = [] if self.given_image is not None else self.cloud.describe_disks(self.original.instance_id)
         if self.given_image is None:
-            self._keep_data(disks)
+            kept = self._keep_data(disks, pool)
             image_id = self._request_image(disks)
+            if kept is not None:
+                kept.result()  # a failure to keep the data fails the incident, before anything is launched
         else:
             self._find_kept_disks()
         inputs = gather(self.cloud, self.original, self.settings, pool, disks=disks or None, keep_zone=self.moving)
@@ -361,6 +368,8 @@ class Incident:
             poll_s=self.settings.image_poll_max_s,
         )
         self.record.new_instance_id = new_id
+        if self._labels is not None:
+            self._labels.result()  # the kept disks say where they go before anything depends on it
         move.hold(new_id)
         held = self.cloud.describe_instance(new_id)
         if held is None:

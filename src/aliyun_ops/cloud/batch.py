@@ -1,0 +1,95 @@
+"""Concurrent reads by id, within one process, share calls: one DescribeX for the union of the ids asked.
+
+A reclaim wave runs many incidents in one function instance, each polling its own instance, disks and
+snapshots. The API takes up to 100 ids per call, and its rate limit is per action and per account, so
+hundreds of one-id polls throttle one another (and the user's other tools). ``Coalescer.get`` sends the ids
+asked while no call of its kind is in flight at once; ids asked while one is in flight wait for it and then
+go together in the next. No timer and no sleep: a lone caller calls at once, exactly as before.
+
+Freshness: a caller is answered only by a call that *started after* it asked, so batching never returns
+an older state than a call of its own would have. A failed shared call is not inherited: each waiter of it
+makes its own call, with its own deadline and retries.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Hashable, Sequence
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+MAX_IDS = 100  # DescribeInstances InstanceIds, DescribeDisks DiskIds, DescribeSnapshots SnapshotIds
+
+
+class Coalescer(Generic[T]):
+    def __init__(self, key: Callable[[T], str]) -> None:
+        self._key = key
+        self._cond = threading.Condition()
+        self._pending: set[str] = set()
+        self._started = 0  # calls started so far; a request waits for a call numbered after it asked
+        self._flying = False
+        self._done: dict[str, int] = {}  # id -> the number of the last call that answered for it
+        self._values: dict[str, T | None] = {}
+        self._failed: dict[str, int] = {}  # id -> the number of the last call that failed for it
+
+    def get(self, ids: Sequence[str], fetch: Callable[[list[str]], list[T]]) -> list[T]:
+        """The records of ``ids`` (those that exist), from a call that started after this request.
+
+        ``fetch`` is the caller's own call (its deadline, its retries): it makes the shared call when this caller
+        leads, and this caller's alone when the shared call it waited for failed."""
+        wanted = list(dict.fromkeys(ids))
+        if not wanted or len(wanted) > MAX_IDS:
+            return fetch(wanted) if wanted else []
+        with self._cond:
+            need = self._started + 1
+            self._pending.update(wanted)
+            while True:
+                if all(self._done.get(i, 0) >= need for i in wanted):
+                    return [v for i in wanted for v in [self._values.get(i)] if v is not None]
+                if any(self._failed.get(i, 0) >= need for i in wanted):
+                    break  # the shared call failed: ours alone, below
+                if not self._flying:
+                    others = sorted(self._pending.difference(wanted))[: MAX_IDS - len(wanted)]
+                    batch = [*wanted, *others]
+                    self._pending.difference_update(batch)
+                    self._started += 1
+                    number, self._flying = self._started, True
+                    self._cond.release()
+                    try:
+                        self._lead(batch, number, fetch)
+                    finally:
+                        self._cond.acquire()
+                    continue
+                self._cond.wait()
+        return fetch(wanted)
+
+    def _lead(self, batch: list[str], number: int, fetch: Callable[[list[str]], list[T]]) -> None:
+        try:
+            found = fetch(batch)
+        except BaseException:
+            with self._cond:
+                for i in batch:
+                    self._failed[i] = number
+                self._flying = False
+                self._cond.notify_all()
+            raise
+        by_id = {self._key(v): v for v in found}
+        with self._cond:
+            for i in batch:
+                self._done[i] = number
+                self._values[i] = by_id.get(i)
+            self._flying = False
+            self._cond.notify_all()
+
+
+_REGISTRY: dict[Hashable, Coalescer[object]] = {}
+_REGISTRY_LOCK = threading.Lock()
+
+
+def shared(key: Hashable, make: Callable[[], Coalescer[T]]) -> Coalescer[T]:
+    """The process's coalescer for ``key`` (an account, endpoint and region, and the kind of record)."""
+    with _REGISTRY_LOCK:
+        found = _REGISTRY.get(key)
+        if found is None:
+            found = _REGISTRY[key] = make()  # type: ignore[assignment]
+        return found  # type: ignore[return-value]
