@@ -137,3 +137,29 @@ def test_many_concurrent_pollers_make_fewer_calls_than_pollers(n: int) -> None:
     for t in threads:
         t.join(5)
     assert len(store.calls) == 2  # the first, then one for the other n - 1
+
+
+def test_concurrent_image_polls_become_one_listing_of_the_own_images() -> None:
+    """Several ids in DescribeImages' ImageId are not documented: shared polls list the own images instead."""
+    from typing import Any
+
+    from aliyun_ops.cloud import Cloud
+    from aliyun_ops.config import Credentials, Settings
+
+    class Sdk:
+        def __init__(self) -> None:
+            self.params: list[dict[str, Any]] = []
+
+        def call(self, product: str, action: str, params: dict[str, Any]) -> dict[str, Any]:
+            self.params.append(params)
+            rows = [{"ImageId": i, "ImageName": i, "Status": "Creating"} for i in ("m-1", "m-2", "m-3")]
+            if "ImageId" in params:
+                rows = [r for r in rows if r["ImageId"] == params["ImageId"]]
+            return {"Images": {"Image": rows}, "TotalCount": len(rows)}
+
+    sdk = Sdk()
+    cloud = Cloud(Credentials("ak", "sk"), Settings(region_id="cn-hangzhou"), sdk=sdk)
+    assert [i.image_id for i in cloud._images_by_id(["m-1", "m-3"], "Creating")] == ["m-1", "m-3"]
+    assert "ImageId" not in sdk.params[-1] and sdk.params[-1]["ImageOwnerAlias"] == "self"
+    assert [i.image_id for i in cloud.describe_images(["m-2"])] == ["m-2"]  # alone: by its id
+    assert sdk.params[-1]["ImageId"] == "m-2"

@@ -322,7 +322,32 @@ class Cloud:
         tags: models.Tags = (),
         statuses: str = IMAGE_STATUSES,
     ) -> list[models.Image]:
-        """Own images; the explicit Status list matters: the API's default shows only Available ones."""
+        """Own images; the explicit Status list matters: the API's default shows only Available ones.
+
+        One image by id is a shared read: concurrent polls of different images in one process become one
+        listing of the account's own images (one id per call otherwise: several ids in ImageId are not
+        documented)."""
+        if len(image_ids) == 1 and not name and not tags:
+            found: list[models.Image] = self._shared(f"images:{statuses}", lambda i: i.image_id).get(
+                image_ids, lambda ids: self._images_by_id(ids, statuses)
+            )
+            return found
+        return self._describe_images(image_ids, name=name, tags=tags, statuses=statuses)
+
+    def _images_by_id(self, image_ids: list[str], statuses: str) -> list[models.Image]:
+        if len(image_ids) == 1:
+            return self._describe_images(image_ids, statuses=statuses)
+        wanted = set(image_ids)
+        return [i for i in self._describe_images(statuses=statuses) if i.image_id in wanted]
+
+    def _describe_images(
+        self,
+        image_ids: Sequence[str] = (),
+        *,
+        name: str | None = None,
+        tags: models.Tags = (),
+        statuses: str = IMAGE_STATUSES,
+    ) -> list[models.Image]:
         params: dict[str, Any] = {"Status": statuses, "ImageOwnerAlias": "self"}
         if image_ids:
             params["ImageId"] = ",".join(image_ids)
