@@ -1,7 +1,9 @@
 """Does this event, about this instance, deserve a replacement? Pure: no I/O.
 
 Only a spot instance that the cloud is taking back is replaced. A person releasing or stopping an
-instance, a pay-as-you-go instance, or an instance opted out by tag are left alone. The cloud's own
+instance, a pay-as-you-go instance, or an instance opted out by tag are left alone. A Stop-mode spot
+instance (``SpotInterruptionBehavior=Stop``) is never replaced on an event, whatever its action says: the
+reclaim only stops it, and reconcile restarts or migrates it, so the lineage is always one instance. The cloud's own
 signal is the interruption notice with ``action == "delete"``; where the action is masked (as in the
 original README's sample, "de***") or missing, the instance's ``Recycling`` operation lock, which ECS
 sets on an instance under notice, confirms or refutes it. A state change (Stopped, Deleted) is acted
@@ -38,6 +40,14 @@ def decide(event: InstanceEvent, instance: Instance | None, settings: Settings) 
         return Decision(False, opted_out)
     if not instance.is_spot:
         return Decision(False, f"{instance.instance_id} is pay-as-you-go ({instance.instance_charge_type}), not spot")
+    if instance.spot_interruption_behavior == "Stop":
+        # The reclaim stops it and keeps its disks: a replacement now would be a second running copy once it is
+        # started again. Reconcile restarts it when stock returns, or migrates it after the configured wait.
+        return Decision(
+            False,
+            f"{instance.instance_id} is a Stop-mode spot instance: the reclaim stops it, reconcile starts it again "
+            "(or migrates it once its zone has stayed sold out)",
+        )
     recycling = RECYCLING in instance.lock_reasons
     if event.is_interruption:
         return _decide_interruption(event, recycling)

@@ -56,8 +56,18 @@ def test_pay_as_you_go_interruption_is_not_acted_on() -> None:
     assert not decision.act and "pay-as-you-go" in decision.reason
 
 
-def test_spot_stopped_by_the_cloud_is_acted_on() -> None:
+def test_a_stop_mode_spot_instance_is_never_replaced_on_an_event_whatever_its_action() -> None:
+    """The reclaim only stops it; reconcile starts it again: a replacement would be a second running copy."""
     stopped = replace(RECLAIMED, status="Stopped", stopped_mode="StopCharging", spot_interruption_behavior="Stop")
+    decision = decide(event("eventbridge_statechange_stopped"), stopped, Settings())
+    assert not decision.act and "Stop-mode" in decision.reason and "reconcile" in decision.reason
+    notified = replace(RECLAIMED, spot_interruption_behavior="Stop")  # Running, Recycling lock, action delete
+    assert not decide(event("cloudmonitor_interruption"), notified, Settings()).act
+    assert not decide(event("cloudmonitor_readme_sample"), notified, Settings()).act
+
+
+def test_a_terminate_mode_spot_instance_stopped_with_the_recycling_lock_is_acted_on() -> None:
+    stopped = replace(RECLAIMED, status="Stopped", spot_interruption_behavior="Terminate")
     assert decide(event("eventbridge_statechange_stopped"), stopped, Settings()).act
 
 
