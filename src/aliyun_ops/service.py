@@ -8,8 +8,10 @@ success, so Function Compute's retries, failure destinations and alerts work.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -18,8 +20,12 @@ from aliyun_ops import errors, models
 if TYPE_CHECKING:
     from aliyun_ops.cloud import Cloud
     from aliyun_ops.config import Credentials, Settings
+    from aliyun_ops.events import InstanceEvent
     from aliyun_ops.notify import Notifier
 
+# (endpoint, region, instance id) -> the handling in flight in this process
+_IN_FLIGHT: dict[tuple[str | None, str, str], Future[Outcome]] = {}
+_FLIGHT_LOCK = threading.Lock()
 # A release notice whose instance shows no Recycling lock yet is re-read this long before it is skipped.
 LOCK_WAIT_S = 20.0
 LOCK_POLL_S = 4.0
@@ -70,11 +76,51 @@ def handle_event(
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.time,
 ) -> Outcome:
-    from aliyun_ops import events, policy
+    from aliyun_ops import events
 
     event = events.parse_event(raw)
     if isinstance(event, events.Ignored):
         return Outcome("ignored", event.reason)
+    # The same instance id in another region or behind another endpoint is another instance.
+    key = (settings.ecs_endpoint, event.region_id or settings.region_id, event.instance_id)
+    return _single_flight(key, lambda: _handle(event, settings, credentials, deadline, notifier, sleep, clock))
+
+
+def _single_flight(key: tuple[str | None, str, str], run: Callable[[], Outcome]) -> Outcome:
+    """Deliveries about the same instance inside one function instance share one in-flight handling: the
+    first runs it (and alone announces it); the others wait for its outcome and return it, or its error."""
+    with _FLIGHT_LOCK:
+        flight = _IN_FLIGHT.get(key)
+        leader = flight is None
+        if flight is None:
+            flight = _IN_FLIGHT[key] = Future()
+    if not leader:
+        shared: Outcome = flight.result()
+        return Outcome(shared.status, f"{shared.message} (shared with a concurrent delivery)", shared.record)
+    try:
+        outcome = run()
+    except BaseException as exc:
+        flight.set_exception(exc)
+        raise
+    else:
+        flight.set_result(outcome)
+        return outcome
+    finally:
+        with _FLIGHT_LOCK:
+            _IN_FLIGHT.pop(key, None)
+
+
+def _handle(
+    event: InstanceEvent,
+    settings: Settings,
+    credentials: Credentials | None,
+    deadline: float | None,
+    notifier: Notifier | None,
+    sleep: Callable[[float], None],
+    clock: Callable[[], float],
+) -> Outcome:
+    from aliyun_ops import policy
+
     if event.region_id and event.region_id != settings.region_id:
         # validated like any setting (model_copy would skip the validators), not only by the event parser
         settings = type(settings).model_validate({**settings.model_dump(), "region_id": event.region_id})

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -52,3 +54,78 @@ def test_a_stop_mode_instance_whose_zone_stays_sold_out_is_migrated_once_and_the
     world.advance(60)
     (only,) = running_named(world, "batch-2")
     assert only["InstanceId"] != old and world.instance(old) is None
+
+
+def test_a_lineage_relaunched_by_reconcile_gets_its_elastic_ip_back(world: World) -> None:
+    from aliyun_ops import errors
+
+    old = world.launch(name="api-1", eip=True)
+    (allocation,) = [e["AllocationId"] for e in world.eips() if e.get("InstanceId") == old]
+    event = world.interrupt(old)
+    world.emu.control.faults(actions=["RunInstances"], error_rate=1.0, code="OperationDenied.NoStock", http_status=403)
+    with pytest.raises(errors.ReplacementFailed):
+        world.handle(event)
+    world.emu.control.clear_faults()
+    world.advance(NOTICE_S + 100)
+    recovered = [o for o in world.reconcile() if o.status == "recovered"]
+    assert len(recovered) == 1 and recovered[0].record is not None
+    new = recovered[0].record.new_instance_id
+    (eip,) = [e for e in world.eips() if e["AllocationId"] == allocation]
+    assert eip["InstanceId"] == new  # the image recorded the lineage's address (aops:eip)
+
+
+def test_reconcile_puts_a_free_lineage_eip_back_on_its_instance(world: World) -> None:
+    old = world.launch(name="api-2", eip=True)
+    (allocation,) = [e["AllocationId"] for e in world.eips() if e.get("InstanceId") == old]
+    new = world.handle(world.interrupt(old)).record.new_instance_id
+    world.advance(60)
+    from alibabacloud_vpc20160428 import models as vpc_models
+
+    req = vpc_models.UnassociateEipAddressRequest(region_id="cn-hangzhou", allocation_id=allocation, instance_id=new)
+    world.vpc.unassociate_eip_address_with_options(req, world.rt)  # lost, as if a delivery had died mid-move
+    world.advance(10)
+    assert [o.status for o in world.reconcile() if o.status == "repaired"] == ["repaired"]
+    world.advance(10)
+    (eip,) = [e for e in world.eips() if e["AllocationId"] == allocation]
+    assert eip["InstanceId"] == new
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.said: list[str] = []
+
+    def incident_started(self, record: Any) -> None:
+        with self.lock:
+            self.said.append("started")
+
+    def incident_finished(self, record: Any) -> None:
+        with self.lock:
+            self.said.append(f"finished {record.status}")
+
+
+def test_twenty_concurrent_deliveries_give_one_replacement_and_one_started_and_one_finished_message(
+    world: World,
+) -> None:
+    from aliyun_ops import service
+    from tests.functional.engine_support import CREDS, settings
+
+    old = world.launch(name="web-9")
+    event = world.interrupt(old)
+    recorder = Recorder()
+
+    def deliver() -> service.Outcome:
+        return service.handle_event(
+            event,
+            settings=settings(world.emu),
+            credentials=CREDS,
+            notifier=recorder,
+            sleep=world.advance,
+            clock=world.emu.clock.now,
+        )
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        outcomes = list(pool.map(lambda _: deliver(), range(20)))
+    assert {o.record.new_instance_id for o in outcomes if o.record} == {outcomes[0].record.new_instance_id}
+    assert len([i for i in world.instances() if tags_of(i).get("aops:replaces") == old]) == 1
+    assert sorted(recorder.said) == ["finished replaced", "started"]

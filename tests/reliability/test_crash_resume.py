@@ -22,6 +22,7 @@ from tests.reliability.support import bought, images_of, replacements
 
 # A coarser poll keeps a clean incident to ~40 calls (one case per call) without changing its steps.
 POLL_S = 30.0
+NOTICE_S = 300.0
 
 
 class Killed(BaseException):
@@ -156,3 +157,54 @@ def test_killed_after_every_call_of_a_data_disk_move_then_redelivered_loses_no_d
             broken.append(f"killed after call {n} ({clean[n - 1]}): {outcome.status}, {len(found)} live, {after}")
     record_counts(incidents=len(clean), replaced=len(clean) - len(broken), lost=len(broken), outcomes=statuses)
     assert not broken, "\n".join(broken)
+
+
+def _eip_holder(world: World, allocation: str) -> str | None:
+    (eip,) = [e for e in world.eips() if e["AllocationId"] == allocation]
+    holder: str | None = eip.get("InstanceId") or None
+    return holder
+
+
+def test_killed_after_every_call_then_redelivered_after_the_release_leaves_the_eip_on_the_one_replacement(
+    world: World, monkeypatch: pytest.MonkeyPatch, record_counts: Any
+) -> None:
+    """The delivery dies at call N; FC's retry comes only after the cloud released the original; reconcile runs.
+    The lineage ends with one Running replacement holding the EIP, or, when the function died before it asked
+    for any image, with nothing launched at all (never a blank server)."""
+    clean = _clean_incident_calls(world)
+    broken: list[str] = []
+    ends: dict[str, int] = {}
+    for n in range(1, len(clean) + 1):
+        world.emu.reset()
+        old = world.launch()
+        (allocation,) = [e["AllocationId"] for e in world.eips() if e.get("InstanceId") == old]
+        event = world.interrupt(old)
+        with monkeypatch.context() as patch:
+            killer = Killer(Sdk.call, n)
+            patch.setattr(Sdk, "call", lambda sdk, *args, k=killer: k(sdk, *args))
+            with pytest.raises(Killed):
+                world.handle(event, image_poll_max_s=POLL_S)
+        world.advance(NOTICE_S + 30)
+        world.handle(event, image_poll_max_s=POLL_S)  # FC's retry, after the release
+        world.reconcile(image_poll_max_s=POLL_S)
+        world.advance(60)
+        world.reconcile(image_poll_max_s=POLL_S)
+        found = replacements(world, old)
+        asked_image = "CreateImage" in clean[:n]
+        holder = _eip_holder(world, allocation)
+        if len(found) == 1 and found[0]["Status"] == "Running" and holder == found[0]["InstanceId"]:
+            end = "replaced, EIP on it"
+        elif not found and not asked_image and not _lineage_instances(world, old):
+            end = "nothing launched (died before the image)"
+        else:
+            end = ""
+        if end:
+            ends[end] = ends.get(end, 0) + 1
+        else:
+            broken.append(f"killed after call {n} ({clean[n - 1]}): {len(found)} replacements, EIP on {holder}")
+    record_counts(incidents=len(clean), replaced=ends.get("replaced, EIP on it", 0), lost=len(broken), outcomes=ends)
+    assert not broken, "\n".join(broken)
+
+
+def _lineage_instances(world: World, old: str) -> list[dict[str, Any]]:
+    return [i for i in world.instances() if tags_of(i).get("aops:lineage") == old]

@@ -92,7 +92,10 @@ def _closest(original: models.Instance, types: list[models.InstanceType], in_sto
 
 
 def _eip(cloud: Cloud, original: models.Instance) -> models.Eip | None:
+    """The EIP on the original; for a lost instance, the lineage's recorded one (by its allocation id)."""
     found = cloud.describe_eips(instance_id=original.instance_id)
+    if not found and original.eip is not None and not original.eip.ip_address:
+        found = cloud.describe_eips(allocation_id=original.eip.allocation_id)
     return found[0] if found else original.eip
 
 

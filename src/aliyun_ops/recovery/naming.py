@@ -76,13 +76,17 @@ def _users(original: models.Instance, reserved: set[str], room: int) -> models.T
 
 
 def image_tags(original: models.Instance, incident: str) -> models.Tags:
-    """Ours, then the user's: an image carries the tags so a lost lineage can be relaunched with them."""
-    ours = (
+    """Ours, then the user's: an image carries the tags so a lost lineage can be relaunched with them, and
+    with its elastic IP (``aops:eip``: the allocation id, the lineage's own record of its address)."""
+    ours: models.Tags = (
         (TAG_IMAGE_OF, original.instance_id),
         (TAG_LINEAGE, lineage_of(original)),
         (TAG_GENERATION, str(generation_of(original))),
         (TAG_INCIDENT, incident),
     )
+    allocation = original.eip.allocation_id if original.eip else original.tag(models.TAG_EIP)
+    if allocation:
+        ours += ((models.TAG_EIP, allocation),)
     return ours + _users(original, {k for k, _ in ours}, MAX_TAGS - len(ours))
 
 

@@ -11,6 +11,7 @@ Instances tagged ``aops:managed=false`` are left alone.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import TYPE_CHECKING
 
@@ -41,8 +42,28 @@ class Reconciler:
         outcomes.extend(self._keep_data(everyone))
         outcomes.extend(self._finish_held(everyone))
         outcomes.extend(self._system_snapshots(everyone))
+        outcomes.extend(self._eips_follow(everyone))
         outcomes.extend(self._lost_lineages())
         return outcomes
+
+    def _eips_follow(self, instances: list[models.Instance]) -> list[Outcome]:
+        """A lineage's elastic IP left unassociated (a delivery died between the release and the move) goes back
+        to the lineage's instance. Only a free address is taken: one still on the original is left to the
+        release, and one the user bound elsewhere is left alone."""
+        from aliyun_ops.recovery.eip import associate_if_free
+        from aliyun_ops.service import Outcome
+
+        out = []
+        for inst in instances:
+            allocation = inst.tag(models.TAG_EIP)
+            if not allocation or inst.status != "Running" or inst.eip is not None or not self._managed(inst):
+                continue
+            if inst.tag(models.TAG_DISKS) == "pending":
+                continue  # held for its disks: its move takes the address before it starts
+            eip = models.Eip(allocation_id=allocation, ip_address=allocation)
+            if associate_if_free(self.cloud, eip, inst.instance_id):
+                out.append(Outcome("repaired", f"EIP {allocation} back on {inst.instance_id}"))
+        return out
 
     def _region_disks(self) -> list[models.Disk]:
         """Every disk of the region, read once per pass."""
@@ -190,6 +211,9 @@ class Reconciler:
         gone = identity.decode(str(rows[0].get("Description") or ""), last, self.cloud.region_id, _identity_tags(image))
         if gone is None:
             return Outcome("skipped", f"lineage {lineage} lost its instance {last}, but its image has no identity")
+        allocation = image.tag(models.TAG_EIP)
+        if allocation and gone.eip is None:  # the lineage's address, as its image recorded it
+            gone = dataclasses.replace(gone, eip=models.Eip(allocation_id=allocation, ip_address=""))
         choice = ImageChoice(
             image.image_id, "lineage-fallback", f"recovered lineage {lineage} from {image.name}", image.data_devices
         )
