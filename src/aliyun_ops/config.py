@@ -3,8 +3,10 @@
 Settings precedence, highest first: explicit overrides (CLI flags, a runtime's request headers), then
 the environment, then the config file (``--config``, else ``ALIYUN_OPS_CONFIG``, else
 ``./aliyun-ops.yaml`` when present: YAML, keys are the ``Settings`` field names plus ``endpoint``),
-then the defaults below. ``endpoint`` / ``ALIYUN_OPS_ENDPOINT`` points ECS and VPC at one address
-(the emulator) unless a product's own endpoint is set.
+then the defaults below. ``endpoint`` / ``ALIYUN_OPS_ENDPOINT`` points ECS, VPC and CloudMonitor (CMS) at
+one address (the emulator) unless a product's own endpoint is set. A CMS endpoint left unset follows a
+loopback ECS endpoint (an emulator serves every product at one address), so a local run can never
+reach the real CloudMonitor; otherwise unset means the SDK's regional endpoint.
 
 Credentials, first found wins (``resolve_credentials``): the function's role (FC's context or its
 ``x-fc-*`` headers), then ``ALIBABA_CLOUD_ACCESS_KEY_ID`` / ``_SECRET`` / ``_SECURITY_TOKEN``, then the
@@ -33,6 +35,7 @@ ENV: dict[str, tuple[str, ...]] = {
     "region_id": ("ALIYUN_OPS_REGION", "FC_REGION"),
     "ecs_endpoint": ("ALIYUN_OPS_ECS_ENDPOINT",),
     "vpc_endpoint": ("ALIYUN_OPS_VPC_ENDPOINT",),
+    "cms_endpoint": ("ALIYUN_OPS_CMS_ENDPOINT",),  # CloudMonitor: the system-event history
     "protocol": ("ALIYUN_OPS_PROTOCOL",),
     "selector": ("ALIYUN_OPS_SELECTOR",),  # "key=value": act only on instances with this tag
     "max_spot_price": ("ALIYUN_OPS_MAX_SPOT_PRICE",),  # per hour
@@ -44,7 +47,7 @@ ENV: dict[str, tuple[str, ...]] = {
     "deadline_margin_s": ("ALIYUN_OPS_DEADLINE_MARGIN",),
     "image_poll_max_s": ("ALIYUN_OPS_IMAGE_POLL_MAX",),
     "stopped_migrate_after_s": ("ALIYUN_OPS_STOPPED_MIGRATE_AFTER",),
-    "endpoint": ("ALIYUN_OPS_ENDPOINT",),  # HOST:PORT for every product (not a field: fills both endpoints)
+    "endpoint": ("ALIYUN_OPS_ENDPOINT",),  # HOST:PORT for every product (not a field: fills every endpoint)
 }
 CONFIG_ENV = "ALIYUN_OPS_CONFIG"  # path of the config file
 DEFAULT_CONFIG_FILE = "aliyun-ops.yaml"
@@ -91,6 +94,7 @@ class Settings(pydantic.BaseModel):
     region_id: str = "cn-hangzhou"
     ecs_endpoint: str | None = None  # "127.0.0.1:8900" for the emulator
     vpc_endpoint: str | None = None
+    cms_endpoint: str | None = None  # CloudMonitor; unset follows a loopback ecs_endpoint (see the module)
     protocol: str = "https"
     selector: tuple[str, str] | None = None
     max_spot_price: float | None = None
@@ -131,6 +135,14 @@ class Settings(pydantic.BaseModel):
             raise ValueError("must not be negative")
         return value
 
+    @pydantic.model_validator(mode="before")
+    @classmethod
+    def _cms_follows_a_local_ecs(cls, data: Any) -> Any:
+        """An unset CMS endpoint beside a loopback ECS endpoint is that same emulator, never the real cloud."""
+        if isinstance(data, dict) and not data.get("cms_endpoint") and _is_loopback(data.get("ecs_endpoint")):
+            return {**data, "cms_endpoint": data["ecs_endpoint"]}
+        return data
+
     @pydantic.model_validator(mode="after")
     def _check_margin(self) -> Settings:
         if self.deadline_margin_s >= self.function_timeout_s:
@@ -153,6 +165,7 @@ class Settings(pydantic.BaseModel):
         if endpoint:
             values.setdefault("ecs_endpoint", endpoint)
             values.setdefault("vpc_endpoint", endpoint)
+            values.setdefault("cms_endpoint", endpoint)
         if "protocol" not in values and _is_loopback(values.get("ecs_endpoint")):
             values["protocol"] = "http"  # a local emulator speaks plain HTTP
         return _build(cls, values)

@@ -296,3 +296,16 @@ class IncidentRecord:
         from dataclasses import asdict
 
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class SystemEvent:
+    """One spot interruption in CloudMonitor's system-event history (``DescribeSystemEventAttribute``):
+    the cloud's own record that it reclaimed (or is reclaiming) an instance."""
+
+    instance_id: str
+    time: float  # epoch seconds (the API's Time is UNIX milliseconds)
+    event_id: str = ""  # the API's Id: the same id the delivered notice carried ("" on older API versions)
+    action: str | None = None  # Content.action ("delete"), when the event says
+    region_id: str = ""
+    name: str = ""  # Instance:PreemptibleInstanceInterruption

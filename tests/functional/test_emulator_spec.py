@@ -25,7 +25,7 @@ VSW_H = "vsw-bp1emu00000000000h"
 MISSING_ID = "i-bp1missing0000000000"
 MISSING_DISK = "d-bp1missing0000000000"
 MISSING_SNAPSHOT = "s-bp1missing0000000000"
-VERSIONS = {"ecs": "2014-05-26", "vpc": "2016-04-28"}
+VERSIONS = {"ecs": "2014-05-26", "vpc": "2016-04-28", "cms": "2019-01-01"}
 
 # A valid request per action, built from the default scenario.
 BASE: dict[str, dict[str, str]] = {
@@ -140,10 +140,21 @@ BASE: dict[str, dict[str, str]] = {
         "InstanceType": "EcsInstance",
     },
     "ReleaseEipAddress": {"RegionId": R, "AllocationId": "eip-bp1missing00000000"},
+    "DescribeSystemEventAttribute": {
+        "Product": "ECS",
+        "Name": "Instance:PreemptibleInstanceInterruption",
+        "Level": "WARN",
+        "StartTime": "1552199984949",
+        "EndTime": "1552221584949",
+        "PageNumber": "1",
+        "PageSize": "100",
+    },
 }
-PRODUCT = {a: "vpc" for a in ("DescribeVpcs", "DescribeVSwitches")} | {
-    a: "vpc" for a in BASE if a.endswith("EipAddress") or a == "DescribeEipAddresses"
-}
+PRODUCT = (
+    {a: "vpc" for a in ("DescribeVpcs", "DescribeVSwitches")}
+    | {a: "vpc" for a in BASE if a.endswith("EipAddress") or a == "DescribeEipAddresses"}
+    | {"DescribeSystemEventAttribute": "cms"}
+)
 
 # What the valid base request answers (its own business outcome, past validation): (status, code).
 VALID: dict[str, tuple[int, str]] = {
@@ -461,6 +472,10 @@ DERIVED: list[Case] = [
     Case("UnassociateEipAddress", {"AllocationId": None}, MP),
     Case("UnassociateEipAddress", {"Force": "yes"}, IP),
     Case("ReleaseEipAddress", {"AllocationId": None}, MP),
+    Case("DescribeSystemEventAttribute", {"PageSize": "101"}, IP),
+    Case("DescribeSystemEventAttribute", {"PageSize": "0"}, IP),
+    Case("DescribeSystemEventAttribute", {"PageNumber": "one"}, IP),
+    Case("DescribeSystemEventAttribute", {"Level": "ERROR"}, IP),
 ]
 
 # Accepted although close to a rule: where the rule must not over-reach.
@@ -492,6 +507,7 @@ def emu() -> Iterator[Emulator]:
 
 @pytest.fixture(scope="module")
 def clients(emu: Emulator) -> dict[str, Any]:
+    from alibabacloud_cms20190101.client import Client as CmsClient
     from alibabacloud_ecs20140526.client import Client as EcsClient
     from alibabacloud_tea_openapi.utils_models import Config
     from alibabacloud_vpc20160428.client import Client as VpcClient
@@ -505,7 +521,7 @@ def clients(emu: Emulator) -> dict[str, Any]:
             protocol="http",
         )
 
-    return {"ecs": EcsClient(config()), "vpc": VpcClient(config())}
+    return {"ecs": EcsClient(config()), "vpc": VpcClient(config()), "cms": CmsClient(config())}
 
 
 def send(clients: dict[str, Any], action: str, query: dict[str, str]) -> tuple[int, str, str]:

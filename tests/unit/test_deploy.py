@@ -35,7 +35,7 @@ def test_ram_policy_is_a_valid_document_without_wildcard_actions() -> None:
     assert policy["Version"] == "1"
     assert policy["Statement"] and all(s["Effect"] == "Allow" for s in policy["Statement"])
     for action in policy_actions(policy):
-        assert re.fullmatch(r"(ecs|vpc|ram):[A-Z][A-Za-z]+", action), action
+        assert re.fullmatch(r"(ecs|vpc|cms|ram):[A-Z][A-Za-z]+", action), action
     assert "*" not in json.dumps([s["Action"] for s in policy["Statement"]])
 
 
@@ -209,12 +209,14 @@ def test_offline_build_holds_the_dependencies_and_runs_without_site_packages(tmp
 
     out = build(tmp_path / "code", project, index=False, build_isolation=False, deps_from_env=True)
 
-    for package in ("alibabacloud_ecs20140526", "alibabacloud_vpc20160428", "tenacity", "pydantic_core", "httpx"):
+    vendored = ("alibabacloud_ecs20140526", "alibabacloud_vpc20160428", "alibabacloud_cms20190101", "tenacity")
+    for package in (*vendored, "pydantic_core", "httpx"):
         assert (out / package).is_dir(), f"{package} was not vendored"
     _assert_no_emulator(out)
     probe = (
         "import sys; sys.path.insert(0, sys.argv[1]); import site\n"
         "import aliyun_ops.runtime.fc as fc, alibabacloud_ecs20140526.client, alibabacloud_vpc20160428.client\n"
+        "import alibabacloud_cms20190101.client\n"
         "import aliyun_ops.cloud.sdk, aliyun_ops.notify, pythonjsonlogger.json\n"
         "print(callable(fc.handler), alibabacloud_ecs20140526.client.__file__)"
     )

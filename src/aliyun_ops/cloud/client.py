@@ -18,7 +18,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception, wait_exponent
 
 from aliyun_ops import errors, models
 from aliyun_ops.cloud import batch, convert
-from aliyun_ops.cloud.errors import DRY_RUN_OK, translate
+from aliyun_ops.cloud.errors import DRY_RUN_OK, check_body, translate
 from aliyun_ops.cloud.sdk import Sdk
 from aliyun_ops.cloud.spec import LaunchSpec
 
@@ -27,6 +27,10 @@ if TYPE_CHECKING:
 
 IMAGE_STATUSES = "Creating,Waiting,Available,CreateFailed,UnAvailable"
 MAX_ATTEMPTS = 8
+# CloudMonitor's record of a spot reclaim: product ECS, this event name (the name of the pushed notice).
+INTERRUPTION_EVENT = "Instance:PreemptibleInstanceInterruption"
+EVENT_PAGE_SIZE = 100  # DescribeSystemEventAttribute PageSize: 1 to 100
+MAX_EVENT_PAGES = 1000  # 100,000 interruptions in one window: past that the answer is not trusted
 
 
 def _tag_params(tags: models.Tags) -> list[dict[str, str]]:
@@ -34,7 +38,7 @@ def _tag_params(tags: models.Tags) -> list[dict[str, str]]:
 
 
 class Cloud:
-    """One region's ECS + VPC, through the official SDKs."""
+    """One region's ECS + VPC (and CloudMonitor's event history), through the official SDKs."""
 
     def __init__(
         self,
@@ -93,9 +97,11 @@ class Cloud:
     def _once(self, product: str, action: str, params: dict[str, Any]) -> dict[str, Any]:
         try:
             result: dict[str, Any] = self._sdk.call(product, action, params)
-            return result
         except Exception as exc:  # the SDK raises many unrelated types; translate() sorts them
             raise translate(exc, action) from None
+        if product == "cms":
+            check_body(result, action)  # CloudMonitor may report a failure inside a 200 answer
+        return result
 
     def _pages(
         self, product: str, action: str, params: dict[str, Any], path: tuple[str, str], size: int = 100
@@ -453,6 +459,44 @@ class Cloud:
         params = {"AllocationId": allocation_id, "InstanceId": instance_id, "InstanceType": "EcsInstance"}
         self.call("vpc", "UnassociateEipAddress", params)
 
+    # -- CloudMonitor: the system-event history ---------------------------------------------------
+    def reclaim_events(
+        self, start: float, end: float, instance_ids: Sequence[str] = ()
+    ) -> list[models.SystemEvent]:
+        """The spot interruptions CloudMonitor recorded in this region between ``start`` and ``end`` (epoch
+        seconds), oldest first, one per event id; only those of ``instance_ids`` when given.
+
+        DescribeSystemEventAttribute (cms 2019-01-01), Product ECS and the interruption's event Name, its
+        StartTime/EndTime in UNIX milliseconds. Its answer has no total: pages of 100 are read until a
+        short one. More than MAX_EVENT_PAGES pages raise ServiceError rather than answer with a part."""
+        params: dict[str, Any] = {
+            "Product": "ECS",
+            "Name": INTERRUPTION_EVENT,
+            "StartTime": str(int(start * 1000)),
+            "EndTime": str(int(end * 1000)),
+            "PageSize": EVENT_PAGE_SIZE,
+        }
+        wanted = set(instance_ids)
+        found: dict[tuple[str, str, float], models.SystemEvent] = {}
+        for page in range(1, MAX_EVENT_PAGES + 1):
+            body = self.call("cms", "DescribeSystemEventAttribute", {**params, "PageNumber": page})
+            rows = convert.items(body, "SystemEvents", "SystemEvent")
+            for row in rows:
+                event = convert.system_event(row)
+                if event is None or (event.region_id and event.region_id != self.region_id):
+                    continue
+                if event.name not in ("", INTERRUPTION_EVENT) or (wanted and event.instance_id not in wanted):
+                    continue
+                key = (event.event_id, event.instance_id, event.time if not event.event_id else 0.0)
+                found.setdefault(key, event)
+            if len(rows) < EVENT_PAGE_SIZE:
+                return sorted(found.values(), key=lambda e: (e.time, e.instance_id))
+        raise errors.ServiceError(
+            "TooManyEvents",
+            f"more than {MAX_EVENT_PAGES * EVENT_PAGE_SIZE} interruption events in the window",
+            action="DescribeSystemEventAttribute",
+        )
+
 
 # Actions whose request has no RegionId field (from_map would ignore it anyway).
 _NO_REGION = frozenset(
@@ -465,5 +509,6 @@ _NO_REGION = frozenset(
         "DeleteDisk",
         "CreateSnapshot",
         "DeleteSnapshot",
+        "DescribeSystemEventAttribute",  # CloudMonitor's request has a RegionId field the SDK never sends
     }
 )

@@ -6,6 +6,8 @@ and easy to test with captured responses.
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -209,3 +211,51 @@ def eip(d: Json) -> models.Eip:
         bandwidth=int(bandwidth) if bandwidth not in (None, "") else None,
         internet_charge_type=d.get("InternetChargeType") or None,
     )
+
+
+_EVENT_ARN = re.compile(r"^acs:ecs:(?P<region>[^:]*):[^:]*:instance/(?P<id>i-[A-Za-z0-9_-]+)$")
+_EVENT_INSTANCE = re.compile(r"^i-[A-Za-z0-9_-]{1,62}$")
+
+
+def system_event(d: Json) -> models.SystemEvent | None:
+    """One ``SystemEvents.SystemEvent`` item of DescribeSystemEventAttribute (cms 2019-01-01); None when it
+    names no instance or no time. ``Content`` is a JSON string (an object as pushed events carry it; the
+    reference's sample shows a list of whole events, so that shape is read too); ``ResourceId`` (the
+    instance's ARN, or its bare id) names the instance when ``Content`` does not."""
+    content = _event_content(d.get("Content"))
+    resource = str(d.get("ResourceId") or "")
+    arn = _EVENT_ARN.match(resource)
+    instance_id = str(content.get("instanceId") or content.get("resourceId") or "")
+    if not _EVENT_INSTANCE.match(instance_id):
+        instance_id = arn.group("id") if arn else resource if _EVENT_INSTANCE.match(resource) else ""
+    millis = _float(d.get("Time"))
+    if not instance_id or millis is None:
+        return None
+    action = content.get("action")
+    return models.SystemEvent(
+        instance_id=instance_id,
+        time=millis / 1000.0,
+        event_id=str(d.get("Id") or ""),
+        action=str(action) if isinstance(action, str) and action else None,
+        region_id=str(d.get("RegionId") or (arn.group("region") if arn else "")),
+        name=str(d.get("Name") or ""),
+    )
+
+
+def _event_content(raw: Any) -> dict[str, Any]:
+    """``Content`` as an object: parsed from its JSON string; a list of whole events gives its first event's
+    own ``content`` (itself an object or a JSON string); anything else is empty."""
+    value = _json(raw)
+    if isinstance(value, list):
+        first = value[0] if value else None
+        value = _json(first.get("content")) if isinstance(first, dict) else None
+    return value if isinstance(value, dict) else {}
+
+
+def _json(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except (ValueError, RecursionError):
+        return None

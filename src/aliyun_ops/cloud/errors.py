@@ -143,6 +143,21 @@ def translate(exc: BaseException, action: str) -> errors.CloudError:
     return errors.ServiceError("UnknownError", type(exc).__name__, action=action)
 
 
+def check_body(body: dict[str, Any], action: str) -> None:
+    """CloudMonitor (cms 2019-01-01) answers carry their own ``Code``/``Success``: a body saying the call
+    failed (``Success`` false, or a ``Code`` other than "200") raises the CloudError its code sorts into,
+    even when the HTTP answer was 200. A body without those fields passes."""
+    code = str(body.get("Code") if body.get("Code") is not None else "200")
+    success = str(body.get("Success") if body.get("Success") is not None else "true").lower()
+    if code == "200" and success != "false":
+        return
+    status = int(code) if code.isdigit() else None
+    cls = classify(code, status)
+    message = str(body.get("Message") or "")
+    rid = body.get("RequestId")
+    raise cls(code, message, action=action, status_code=status, request_id=str(rid) if rid else None)
+
+
 _HOST = re.compile(r"host=\\?'([^'\\]+)\\?', port=(\d+)")
 _CAUSE = re.compile(r"(\[Errno -?\d+\] [^\"'()]+|Read timed out|timed out|Name or service not known)")
 

@@ -1,13 +1,15 @@
 """The one place that imports the official Alibaba Cloud SDKs, lazily and once.
 
 ``import alibabacloud_ecs20140526.client`` costs about a second; a cold Function Compute start that only
-parses an event to ignore it should not pay it. ``Sdk`` builds the ECS and VPC clients on first use
-and calls any action by its API name with a request built from API-named parameters (``from_map``),
-returning the response body as a dict with the same names.
+parses an event to ignore it should not pay it. ``Sdk`` builds the ECS, VPC and CloudMonitor (``cms``)
+clients on first use, each product's SDK imported only then, and calls any action by its API name with a
+request built from API-named parameters (``from_map``), returning the response body as a dict with the
+same names.
 """
 
 from __future__ import annotations
 
+import importlib
 import re
 import threading
 from typing import TYPE_CHECKING, Any
@@ -17,21 +19,27 @@ if TYPE_CHECKING:
 
 _LOCK = threading.Lock()
 _MODULES: dict[str, Any] = {}
+# product -> (client module, models module): each product's SDK is imported the first time it is used, so
+# an incident that never reads CloudMonitor never pays for importing its SDK.
+_PRODUCTS = {
+    "ecs": ("alibabacloud_ecs20140526.client", "alibabacloud_ecs20140526.models"),
+    "vpc": ("alibabacloud_vpc20160428.client", "alibabacloud_vpc20160428.models"),
+    "cms": ("alibabacloud_cms20190101.client", "alibabacloud_cms20190101.models"),
+}
 
 
-def _modules() -> dict[str, Any]:
+def _modules(product: str | None = None) -> dict[str, Any]:
+    """The shared SDK pieces (``Config``, ``Runtime``) and, when named, one product's ``(Client, models)``."""
     with _LOCK:
-        if not _MODULES:
-            from alibabacloud_ecs20140526 import models as ecs_models
-            from alibabacloud_ecs20140526.client import Client as EcsClient
+        if "Config" not in _MODULES:
             from alibabacloud_tea_openapi.utils_models import Config
-            from alibabacloud_vpc20160428 import models as vpc_models
-            from alibabacloud_vpc20160428.client import Client as VpcClient
             from darabonba.runtime import RuntimeOptions
 
-            _MODULES.update(
-                ecs=(EcsClient, ecs_models), vpc=(VpcClient, vpc_models), Config=Config, Runtime=RuntimeOptions
-            )
+            _MODULES.update(Config=Config, Runtime=RuntimeOptions)
+        if product is not None and product not in _MODULES:
+            client_module, models_module = _PRODUCTS[product]
+            client = importlib.import_module(client_module).Client
+            _MODULES[product] = (client, importlib.import_module(models_module))
         return _MODULES
 
 
@@ -45,7 +53,8 @@ def _method_name(client: Any, action: str) -> str:
 
 
 class Sdk:
-    """Thin dynamic bridge: ``call("ecs", "RunInstances", {...}) -> dict``. Raises the SDK's exceptions."""
+    """Thin dynamic bridge: ``call("ecs", "RunInstances", {...}) -> dict`` (products ``ecs``, ``vpc``, ``cms``).
+    Raises the SDK's exceptions."""
 
     def __init__(self, credentials: Credentials, settings: Settings) -> None:
         self._credentials = credentials
@@ -56,8 +65,12 @@ class Sdk:
     def _client(self, product: str) -> Any:
         with self._lock:
             if product not in self._clients:
-                mods = _modules()
-                endpoint = self._settings.ecs_endpoint if product == "ecs" else self._settings.vpc_endpoint
+                mods = _modules(product)
+                endpoint = {
+                    "ecs": self._settings.ecs_endpoint,
+                    "vpc": self._settings.vpc_endpoint,
+                    "cms": self._settings.cms_endpoint,
+                }[product]
                 config = mods["Config"](
                     access_key_id=self._credentials.access_key_id,
                     access_key_secret=self._credentials.access_key_secret,
@@ -73,7 +86,7 @@ class Sdk:
 
     def call(self, product: str, action: str, params: dict[str, Any]) -> dict[str, Any]:
         client = self._client(product)
-        models = _modules()[product][1]
+        models = _modules(product)[product][1]
         request = getattr(models, f"{action}Request")().from_map(params)
         method = getattr(client, _method_name(client, action))
         response = method(request, _modules()["Runtime"]())

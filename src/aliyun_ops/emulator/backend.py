@@ -31,6 +31,7 @@ from aliyun_ops.emulator.models.images import Images
 from aliyun_ops.emulator.models.instances import InstanceRecord, Instances
 from aliyun_ops.emulator.models.network import Network
 from aliyun_ops.emulator.models.realism import Realism, load_realism
+from aliyun_ops.emulator.models.system_events import SystemEvents
 
 DEFAULT_ACCESS_KEY_ID = "emulator-access-key-id"
 DEFAULT_ACCESS_KEY_SECRET = "emulator-access-key-secret"
@@ -153,6 +154,7 @@ class Backend:
             self.images = Images(self, scenario)
             self.instances = Instances(self)
             self.disks = Disks(self)
+            self.system_events = SystemEvents()  # CloudMonitor's history of the events this emulator issued
 
     def timing(self, name: str) -> float:
         return float(self.timings[name])

@@ -23,9 +23,9 @@ from typing import Any
 Params = dict[str, str]
 ActionFn = Callable[[Any, Params], dict[str, Any]]
 
-# (product, Action) -> response function. product is "ecs" or "vpc".
+# (product, Action) -> response function. product is "ecs", "vpc" or "cms" (CloudMonitor).
 REGISTRY: dict[tuple[str, str], ActionFn] = {}
-API_VERSIONS = {"ecs": "2014-05-26", "vpc": "2016-04-28"}
+API_VERSIONS = {"ecs": "2014-05-26", "vpc": "2016-04-28", "cms": "2019-01-01"}
 
 
 def action(product: str, name: str) -> Callable[[ActionFn], ActionFn]:

@@ -10,6 +10,7 @@ never raised: the emulator keeps running whatever the target does.
 
 from __future__ import annotations
 
+import json
 import logging
 import queue
 import threading
@@ -87,6 +88,24 @@ class Event:
             "curLevel": self.level,
             "instanceName": self.instance_name,
             "serviceType": "ECS",
+        }
+
+    def history_item(self) -> dict[str, Any]:
+        """The event as CloudMonitor's history lists it (``DescribeSystemEventAttribute``'s
+        ``SystemEvents.SystemEvent[]``): PascalCase keys, ``Time`` in UNIX milliseconds, ``Content`` the
+        JSON text of the event's content, the same ``Id`` the delivered notice carried."""
+        return {
+            "Id": self.id,
+            "Product": "ECS",
+            "Name": self.name,
+            "Level": self.level,
+            "Status": "Normal",
+            "GroupId": "0",
+            "InstanceName": self.instance_name,
+            "ResourceId": self.arn,
+            "RegionId": self.region_id,
+            "Time": round(self.time * 1000),
+            "Content": json.dumps(self.payload, separators=(",", ":")),
         }
 
     def eventbridge(self) -> dict[str, Any]:

@@ -2,8 +2,9 @@
 
 Routing follows what the SDKs send: ACS3 requests name the API in ``x-acs-action``/``x-acs-version``
 headers, HMAC-SHA1 requests in the ``Action``/``Version`` query parameters. The Version picks the
-product. Errors are the real ones (``InvalidVersion``, ``InvalidAction.NotFound``, signature errors,
-``Forbidden.RAM``); any unexpected exception becomes ``InternalError`` 500 and is logged. Every body
+product (ECS 2014-05-26, VPC 2016-04-28, CloudMonitor 2019-01-01), all served at one address. Errors
+are the real ones (``InvalidVersion``, ``InvalidAction.NotFound``, signature errors, ``Forbidden.RAM``);
+any unexpected exception becomes ``InternalError`` 500 and is logged. Every body
 gets a ``RequestId``; every call is journaled. ``answer_format`` picks XML or JSON for the answer
 (the server renders it), errors included.
 """
@@ -191,6 +192,9 @@ class Dispatcher:
         if call.product == "vpc":
             body["HostId"] = "vpc.aliyuncs.com"
             body["Recommend"] = f"https://api.aliyun.com/troubleshoot?q={err.code}&product=Vpc"
+        elif call.product == "cms":
+            body["HostId"] = "metrics.aliyuncs.com"
+            body["Recommend"] = f"https://api.aliyun.com/troubleshoot?q={err.code}&product=Cms"
         return body
 
     def _record(self, call: Call, params: dict[str, str], result: RpcResult) -> None:

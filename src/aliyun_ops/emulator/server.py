@@ -1,4 +1,5 @@
-"""The emulator's HTTP server: one address for ECS and VPC RPC calls plus the ``/_emulator/`` control API.
+"""The emulator's HTTP server: one address for ECS, VPC and CloudMonitor RPC calls plus the ``/_emulator/``
+control API.
 
 RPC answers come in the format the request asks for (``dispatch.answer_format``): JSON as
 ``application/json;charset=utf-8``, XML (``xmlout``) as ``text/xml;charset=utf-8``. The control API
@@ -274,11 +275,12 @@ class Emulator:
         deliver_to: str | None = None,
         mark_sold_out: bool = False,
     ) -> dict[str, Any]:
-        """Mark a spot instance for release and deliver the notice; the receiver runs outside the lock
-        (it will usually call this emulator back)."""
+        """Mark a spot instance for release, record the interruption in CloudMonitor's event history and
+        deliver the notice; the receiver runs outside the lock (it will usually call this emulator back)."""
         with self.backend.lock:
             info = self.backend.interrupt(instance_id, notice_seconds=notice_seconds, mark_sold_out=mark_sold_out)
             event = interruption_event(info, self.backend.account_id, self.clock.now())
+            self.backend.system_events.record(event.history_item())  # CloudMonitor keeps it, delivered or not
         self.deliverer.publish(event)
         body = event.render(fmt)
         delivered = self.deliverer.post(deliver_to, body) if deliver_to else None
