@@ -29,6 +29,8 @@ TAG_DISK_OF = "aops:disk-of"  # on a kept data disk: the instance whose data it 
 TAG_DEVICE = "aops:device"  # on a kept data disk: its device name on that instance (the attach order)
 TAG_DISKS = "aops:disks"  # on a replacement: "pending" while held stopped for its data disks, then "attached"
 TAG_EIP = "aops:eip"  # on a replacement: the allocation id of the lineage's elastic IP
+TAG_LAUNCHED = "aops:launched"  # on an image: the instance last launched from it (the lineage's current one)
+TAG_RETIRED = "aops:retired"  # on a lineage's images: its instance was removed by its user; never relaunched
 TAG_SYSTEM_OF = "aops:system-of"  # on a system disk kept past its instance until its snapshot is done
 
 

@@ -129,3 +129,34 @@ def test_twenty_concurrent_deliveries_give_one_replacement_and_one_started_and_o
     assert {o.record.new_instance_id for o in outcomes if o.record} == {outcomes[0].record.new_instance_id}
     assert len([i for i in world.instances() if tags_of(i).get("aops:replaces") == old]) == 1
     assert sorted(recorder.said) == ["finished replaced", "started"]
+
+
+def test_a_replacement_the_user_deleted_stays_deleted_across_two_reconciles(world: World) -> None:
+    from alibabacloud_ecs20140526 import models as ecs_models
+
+    old = world.launch(name="zombie-1")
+    gen1 = world.handle(world.interrupt(old)).record.new_instance_id
+    world.advance(400)
+    req = ecs_models.DeleteInstanceRequest(instance_id=gen1, force=True)
+    world.ecs.delete_instance_with_options(req, world.rt)  # from the console, on purpose
+    world.advance(30)
+    first = world.reconcile()
+    assert [o.status for o in first if o.status in ("recovered", "retired")] == ["retired"]
+    world.advance(300)
+    second = world.reconcile()
+    assert not [o for o in second if o.status in ("recovered", "replaced")]
+    assert running_named(world, "zombie-1") == []
+    lineage_images = [i for i in world.images() if tags_of(i).get("aops:lineage") == old]
+    assert lineage_images and all(tags_of(i).get("aops:retired") == "true" for i in lineage_images)
+
+
+def test_a_missed_reclaim_of_a_later_generation_is_recovered_from_the_clouds_own_record(world: World) -> None:
+    old = world.launch(name="missed-1")
+    gen1 = world.handle(world.interrupt(old)).record.new_instance_id
+    world.advance(400)
+    world.interrupt(gen1)  # the cloud reclaims gen1; its notice is lost
+    world.advance(NOTICE_S + 10)
+    recovered = [o for o in world.reconcile() if o.status == "recovered"]
+    assert len(recovered) == 1 and recovered[0].record is not None
+    (only,) = running_named(world, "missed-1")
+    assert tags_of(only).get("aops:replaces") == gen1  # relaunched as gen1's successor, not gen0's

@@ -327,6 +327,7 @@ class Incident:
                 self.record.new_instance_id = new.instance_id
             self._move_eip(new, inputs)
         self.record.after = summarize(new, inputs.prices, inputs.eip, candidate)
+        self._record_launch(new.instance_id)
         self._housekeeping(image_id)
         if self.record.status != "resumed":
             self.record.status = "replaced"
@@ -347,6 +348,15 @@ class Incident:
                 expected_release=None if self.release_original else self.record.started_at + SPOT_NOTICE_S,
             )
         )
+
+    def _record_launch(self, new_id: str) -> None:
+        """The image it was launched from names the lineage's current instance (reconcile reads it)."""
+        if not self.record.image_id:
+            return
+        try:
+            self.cloud.tag_resources("image", [self.record.image_id], ((models.TAG_LAUNCHED, new_id),))
+        except errors.CloudError as exc:  # reconcile then judges by the image's source instance
+            self.log(f"could not record the launch on {self.record.image_id}: {exc.code}")
 
     def _release_original(self) -> None:
         self.cloud.delete_instance(self.original.instance_id, force=True)

@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 TAG_STOPPED_SINCE = "aops:stopped-since"
+# How far back CloudMonitor's history is asked for a lost instance's reclaim (an assumption: docs/reliability.md).
+RECLAIM_HISTORY_S = 7 * 86400.0
 
 
 class Reconciler:
@@ -190,6 +192,7 @@ class Reconciler:
                 newest[lineage].image_id,
             ):
                 newest[lineage] = image
+        newest = {lin: img for lin, img in newest.items() if img.tag(models.TAG_RETIRED) != "true"}
         if not newest:
             return []
         # One listing without tag filters: a tag-filtered list misses an instance launched or tagged in
@@ -201,11 +204,16 @@ class Reconciler:
         from aliyun_ops.recovery import Incident
         from aliyun_ops.service import Outcome
 
-        last = image.tag(TAG_IMAGE_OF) or ""
+        last = image.tag(models.TAG_LAUNCHED) or image.tag(TAG_IMAGE_OF) or ""  # the lineage's current instance
         if any(i.instance_id == last for i in alive) or keeper([i for i in alive if i.tag(TAG_REPLACES) == last]):
             return None
         if keeper([i for i in alive if i.tag(TAG_LINEAGE) == lineage]):
             return None
+        taken = self._reclaimed(last)
+        if taken is None:
+            return Outcome("skipped", f"lineage {lineage} lost {last}; CloudMonitor's history cannot be read now")
+        if not taken:
+            return self._retire(lineage, last)
         details = self.cloud.call("ecs", "DescribeImages", {"ImageId": image.image_id, "ImageOwnerAlias": "self"})
         rows = (details.get("Images") or {}).get("Image") or [{}]
         gone = identity.decode(str(rows[0].get("Description") or ""), last, self.cloud.region_id, _identity_tags(image))
@@ -222,6 +230,30 @@ class Reconciler:
         )
         record = incident.run()
         return Outcome("recovered", f"lineage {lineage} relaunched as {record.new_instance_id}", record)
+
+    def _reclaimed(self, instance_id: str) -> bool | None:
+        """Did the cloud reclaim ``instance_id``? CloudMonitor's system-event history says (None: unreadable)."""
+        now = self.cloud.clock()
+        try:
+            # The window's end is an hour ahead: a clock behind the cloud's must not hide a reclaim just made.
+            return bool(self.cloud.reclaim_events(now - RECLAIM_HISTORY_S, now + 3600.0, [instance_id]))
+        except errors.CloudError as exc:
+            log.warning("reclaim history of %s unreadable: %s", instance_id, exc.code)
+            return None
+
+    def _retire(self, lineage: str, instance_id: str) -> Outcome:
+        """The user removed the lineage's instance: follow them. Its images say so and it is never relaunched
+        (housekeeping frees the images later)."""
+        from aliyun_ops.service import Outcome
+
+        images = [i.image_id for i in self.cloud.describe_images(tags=((TAG_LINEAGE, lineage),)) if i.tag(TAG_IMAGE_OF)]
+        if images:
+            self.cloud.tag_resources("image", images, ((models.TAG_RETIRED, "true"),))
+        return Outcome(
+            "retired",
+            f"lineage {lineage}: {instance_id} is gone without a reclaim in CloudMonitor's history, so its user "
+            "removed it; the lineage is retired and will not be relaunched",
+        )
 
 
 def _identity_tags(image: models.Image) -> models.Tags:
