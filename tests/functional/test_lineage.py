@@ -140,10 +140,22 @@ def test_a_replacement_the_user_deleted_stays_deleted_across_two_reconciles(worl
     req = ecs_models.DeleteInstanceRequest(instance_id=gen1, force=True)
     world.ecs.delete_instance_with_options(req, world.rt)  # from the console, on purpose
     world.advance(30)
-    first = world.reconcile()
+    from aliyun_ops import service
+    from tests.functional.engine_support import CREDS, settings
+
+    recorder = Recorder()
+
+    def reconcile() -> list[service.Outcome]:
+        return service.reconcile(
+            settings=settings(world.emu), credentials=CREDS, notifier=recorder, sleep=world.advance,
+            clock=world.emu.clock.now,
+        )
+
+    first = reconcile()
     assert [o.status for o in first if o.status in ("recovered", "retired")] == ["retired"]
     world.advance(300)
-    second = world.reconcile()
+    second = reconcile()
+    assert recorder.said == ["finished retired"]  # the user is told once
     assert not [o for o in second if o.status in ("recovered", "replaced")]
     assert running_named(world, "zombie-1") == []
     lineage_images = [i for i in world.images() if tags_of(i).get("aops:lineage") == old]

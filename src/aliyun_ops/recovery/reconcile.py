@@ -249,11 +249,26 @@ class Reconciler:
         images = [i.image_id for i in self.cloud.describe_images(tags=((TAG_LINEAGE, lineage),)) if i.tag(TAG_IMAGE_OF)]
         if images:
             self.cloud.tag_resources("image", images, ((models.TAG_RETIRED, "true"),))
-        return Outcome(
-            "retired",
+        why = (
             f"lineage {lineage}: {instance_id} is gone without a reclaim in CloudMonitor's history, so its user "
-            "removed it; the lineage is retired and will not be relaunched",
+            "removed it; the lineage is retired and will not be relaunched"
         )
+        now = self.cloud.clock()
+        record = models.IncidentRecord(
+            incident_id=f"retire-{lineage}",
+            instance_id=instance_id,
+            region_id=self.cloud.region_id,
+            started_at=now,
+            finished_at=now,
+            status="retired",
+            reason=why,
+        )
+        if self.notifier is not None:  # said once: a retired lineage is not looked at again
+            try:
+                self.notifier.incident_finished(record)
+            except Exception:  # a notification never decides what reconcile does
+                log.warning("notification of the retired lineage %s failed", lineage, exc_info=True)
+        return Outcome("retired", why, record)
 
 
 def _identity_tags(image: models.Image) -> models.Tags:
