@@ -188,7 +188,7 @@ def _already_replaced(cloud: Cloud, instance_id: str, settings: Settings) -> Out
     existing = keeper(find_replacements(cloud, instance_id))
     if existing is None:
         return None
-    deadline = cloud.deadline or clock_deadline(cloud, settings)
+    deadline = cloud.deadline if cloud.deadline is not None else effective_deadline(settings, None, cloud.clock())
     if existing.tag(models.TAG_DISKS) == "pending":
         said = finish_held(cloud, existing, deadline=deadline, poll_s=settings.image_poll_max_s)
         return Outcome(
@@ -201,9 +201,6 @@ def _already_replaced(cloud: Cloud, instance_id: str, settings: Settings) -> Out
         f"{instance_id} is gone and was replaced by {existing.instance_id}" + "".join(f"; {s}" for s in said),
     )
 
-
-def clock_deadline(cloud: Cloud, settings: Settings) -> float:
-    return cloud.clock() + settings.function_timeout_s - settings.deadline_margin_s
 
 
 def reconcile(

@@ -124,15 +124,15 @@ class DataMove:
         self.cloud.sleep(min(seconds, max(self.deadline - self.cloud.clock(), 0.1)))
 
     # -- the replacement ---------------------------------------------------------------------------
-    def hold(self, instance_id: str) -> None:
-        """Stopped, capacity kept, until its disks are attached."""
+    def hold(self, instance_id: str) -> models.Instance:
+        """Stopped, capacity kept, until its disks are attached; the instance as last read, Stopped."""
         requested = False
         while True:
             inst = self.cloud.describe_instance(instance_id)
             if inst is None:
                 raise errors.ReplacementFailed(f"replacement {instance_id} vanished while held for its data disks")
             if inst.status == "Stopped":
-                return
+                return inst
             if inst.status == "Running" and not requested:
                 try:
                     self.cloud.stop_instance(instance_id)

@@ -205,7 +205,8 @@ class Incident:
             # An earlier delivery that finished told the user already; one that died midway did not.
             self._quiet = existing.tag(models.TAG_NOTIFIED) == "true"
             self.log(f"replacement {existing.instance_id} already launched by an earlier delivery")
-            self._finish(existing.instance_id, inputs, image_id, None)
+            held = existing.tag(models.TAG_DISKS) == "pending"  # launched held by the delivery that died
+            self._finish(existing.instance_id, inputs, image_id, None, held=held)
             return
         pool.submit(self._notify, "incident_started")  # a new incident: say so once, not per delivery
         if self.system_snapshot:
@@ -309,10 +310,16 @@ class Incident:
             extra.append((models.TAG_EIP, inputs.eip.allocation_id))
         return tuple(extra)
 
-    def _finish(self, new_id: str, inputs: Inputs, image_id: str | None, candidate: models.Candidate | None) -> None:
-        existing = self.cloud.describe_instance(new_id)
-        pending = existing is not None and existing.tag(models.TAG_DISKS) == "pending"
-        if self.moving or pending:
+    def _finish(
+        self,
+        new_id: str,
+        inputs: Inputs,
+        image_id: str | None,
+        candidate: models.Candidate | None,
+        *,
+        held: bool = False,
+    ) -> None:
+        if self.moving or held:
             # Disks, then the address, then the boot: the guest starts with its data and its IP at once.
             new, move = self._attach_data(new_id, inputs)
             new = move.start(new.instance_id)
@@ -380,11 +387,7 @@ class Incident:
         self.record.new_instance_id = new_id
         if self._labels is not None:
             self._labels.result()  # the kept disks say where they go before anything depends on it
-        move.hold(new_id)
-        held = self.cloud.describe_instance(new_id)
-        if held is None:
-            raise errors.ReplacementFailed(f"replacement {new_id} vanished while held for its data disks")
-        new = self._converge(held)
+        new = self._converge(move.hold(new_id))
         if new.instance_id != new_id:  # a concurrent delivery's replacement is the one kept
             self.record.new_instance_id = new.instance_id
             move.hold(new.instance_id)
