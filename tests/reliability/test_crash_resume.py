@@ -56,17 +56,22 @@ def _clean_incident_calls(world: World, **launch: Any) -> list[str]:
     return [c["action"] for c in world.emu.journal.entries()[start:]]
 
 
+def _killed_after(world: World, event: dict[str, Any], allowed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Deliver ``event`` to an engine that is killed as the answer to its ``allowed``-th API call arrives."""
+    with monkeypatch.context() as patch:
+        killer = Killer(Sdk.call, allowed)
+        patch.setattr(Sdk, "call", lambda sdk, *args: killer(sdk, *args))
+        with pytest.raises(Killed):
+            world.handle(event, image_poll_max_s=POLL_S)
+
+
 def _crash_then_redeliver(
     world: World, allowed: int, monkeypatch: pytest.MonkeyPatch, **launch: Any
 ) -> dict[str, Any]:
     world.emu.reset()
     old = world.launch(**launch)
     event = world.interrupt(old)
-    with monkeypatch.context() as patch:
-        killer = Killer(Sdk.call, allowed)
-        patch.setattr(Sdk, "call", lambda sdk, *args: killer(sdk, *args))
-        with pytest.raises(Killed):
-            world.handle(event, image_poll_max_s=POLL_S)
+    _killed_after(world, event, allowed, monkeypatch)
     outcome = world.handle(event, image_poll_max_s=POLL_S)  # the re-delivery, with a fresh engine
     found = replacements(world, old)
     return {
@@ -134,11 +139,7 @@ def test_killed_after_every_call_of_a_data_disk_move_then_redelivered_loses_no_d
         old = world.launch(data_disks=DATA)
         before = _data_of(world, old)
         event = world.interrupt(old)
-        with monkeypatch.context() as patch:
-            killer = Killer(Sdk.call, n)
-            patch.setattr(Sdk, "call", lambda sdk, *args, k=killer: k(sdk, *args))
-            with pytest.raises(Killed):
-                world.handle(event, image_poll_max_s=POLL_S)
+        _killed_after(world, event, n, monkeypatch)
         outcome = world.handle(event, image_poll_max_s=POLL_S)
         statuses[outcome.status] = statuses.get(outcome.status, 0) + 1
         world.advance(30)
@@ -179,11 +180,7 @@ def test_killed_after_every_call_then_redelivered_after_the_release_leaves_the_e
         old = world.launch()
         (allocation,) = [e["AllocationId"] for e in world.eips() if e.get("InstanceId") == old]
         event = world.interrupt(old)
-        with monkeypatch.context() as patch:
-            killer = Killer(Sdk.call, n)
-            patch.setattr(Sdk, "call", lambda sdk, *args, k=killer: k(sdk, *args))
-            with pytest.raises(Killed):
-                world.handle(event, image_poll_max_s=POLL_S)
+        _killed_after(world, event, n, monkeypatch)
         world.advance(NOTICE_S + 30)
         world.handle(event, image_poll_max_s=POLL_S)  # FC's retry, after the release
         world.reconcile(image_poll_max_s=POLL_S)
