@@ -37,6 +37,7 @@ class Reconciler:
     def __init__(self, cloud: Cloud, settings: Settings, *, notifier: Notifier | None = None) -> None:
         self.cloud, self.settings, self.notifier = cloud, settings, notifier
         self._disks: list[models.Disk] | None = None
+        self._images: list[models.Image] | None = None
 
     def run(self) -> list[Outcome]:
         outcomes = [self._stopped(i) for i in self._reclaimed_stopped()]
@@ -73,6 +74,12 @@ class Reconciler:
             self._disks = self.cloud.describe_disks()
         return self._disks
 
+    def _own_images(self) -> list[models.Image]:
+        """The account's own images of the region, every status, read once per pass."""
+        if self._images is None:
+            self._images = self.cloud.describe_images()
+        return self._images
+
     def _system_snapshots(self, instances: list[models.Instance]) -> list[Outcome]:
         """After an incident that could not wait for its system snapshot: the image is made from it here (the
         next pass relaunches the lineage from it), and the system disk kept for it is deleted once it is done."""
@@ -86,7 +93,7 @@ class Reconciler:
             for s in self.cloud.describe_snapshots()
             if s.tag(TAG_IMAGE_OF) and s.name.endswith("-system") and s.tag(TAG_IMAGE_OF) not in alive
         ]
-        imaged = {i.tag(TAG_IMAGE_OF) for i in self.cloud.describe_images() if i.tag(TAG_IMAGE_OF)}
+        imaged = {i.tag(TAG_IMAGE_OF) for i in self._own_images() if i.tag(TAG_IMAGE_OF)}
         out = []
         for snap in snaps:
             iid = snap.tag(TAG_IMAGE_OF) or ""
@@ -183,8 +190,10 @@ class Reconciler:
 
     def _lost_lineages(self) -> list[Outcome]:
         newest: dict[str, models.Image] = {}
-        for image in self.cloud.describe_images(statuses="Available"):
+        for image in self._own_images():
             lineage = image.tag(TAG_LINEAGE)
+            if image.status != "Available":
+                continue
             if not lineage or not image.tag(TAG_IMAGE_OF):
                 continue
             if lineage not in newest or (image.creation_time, image.image_id) > (
