@@ -47,6 +47,7 @@ ENV: dict[str, tuple[str, ...]] = {
     "deadline_margin_s": ("ALIYUN_OPS_DEADLINE_MARGIN",),
     "image_poll_max_s": ("ALIYUN_OPS_IMAGE_POLL_MAX",),
     "stopped_migrate_after_s": ("ALIYUN_OPS_STOPPED_MIGRATE_AFTER",),
+    "back_to_spot_after_s": ("ALIYUN_OPS_BACK_TO_SPOT_AFTER",),  # seconds a fallback stays pay-as-you-go at least
     "endpoint": ("ALIYUN_OPS_ENDPOINT",),  # HOST:PORT for every product (not a field: fills every endpoint)
 }
 CONFIG_ENV = "ALIYUN_OPS_CONFIG"  # path of the config file
@@ -106,6 +107,7 @@ class Settings(pydantic.BaseModel):
     deadline_margin_s: float = 10
     image_poll_max_s: float = 5.0
     stopped_migrate_after_s: float = 900
+    back_to_spot_after_s: float = 600
 
     @pydantic.field_validator("region_id")
     @classmethod
@@ -128,7 +130,7 @@ class Settings(pydantic.BaseModel):
             raise ValueError("must be greater than 0")
         return value
 
-    @pydantic.field_validator("keep_images", "deadline_margin_s", "stopped_migrate_after_s")
+    @pydantic.field_validator("keep_images", "deadline_margin_s", "stopped_migrate_after_s", "back_to_spot_after_s")
     @classmethod
     def _check_not_negative(cls, value: float) -> float:
         if not value >= 0:
@@ -268,6 +270,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "deadline_margin_s": _float,
     "image_poll_max_s": _float,
     "stopped_migrate_after_s": _float,
+    "back_to_spot_after_s": _float,
 }
 
 

@@ -6,7 +6,9 @@ No I/O here. Add fields only at the end of a record and only with a default.
 
 from __future__ import annotations
 
+import calendar
 import re
+import time
 from dataclasses import dataclass, field
 
 Tags = tuple[tuple[str, str], ...]
@@ -31,6 +33,7 @@ TAG_DISKS = "aops:disks"  # on a replacement: "pending" while held stopped for i
 TAG_EIP = "aops:eip"  # on a replacement: the allocation id of the lineage's elastic IP
 TAG_LAUNCHED = "aops:launched"  # on an image: the instance last launched from it (the lineage's current one)
 TAG_RETIRED = "aops:retired"  # on a lineage's images: its instance was removed by its user; never relaunched
+TAG_FALLBACK = "aops:fallback"  # on a pay-as-you-go fallback: reconcile moves it back to spot (remove to keep it)
 TAG_SYSTEM_OF = "aops:system-of"  # on a system disk kept past its instance until its snapshot is done
 
 
@@ -311,3 +314,13 @@ class SystemEvent:
     action: str | None = None  # Content.action ("delete"), when the event says
     region_id: str = ""
     name: str = ""  # Instance:PreemptibleInstanceInterruption
+
+
+def parse_time(text: str) -> float | None:
+    """An API time (``2024-05-19T10:00Z``, the usual form, or with seconds) as epoch seconds; None if unreadable."""
+    for fmt in ("%Y-%m-%dT%H:%MZ", "%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S.%fZ"):
+        try:
+            return float(calendar.timegm(time.strptime(text, fmt)))
+        except ValueError:
+            continue
+    return None

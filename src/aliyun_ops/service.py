@@ -33,7 +33,7 @@ LOCK_POLL_S = 4.0
 
 @dataclass(frozen=True)
 class Outcome:
-    status: str  # ignored | skipped | replaced | already-replaced | started | recovered | kept | resumed
+    status: str  # ignored | skipped | replaced | already-replaced | started | recovered | kept | resumed | respotted …
     message: str
     record: models.IncidentRecord | None = None
 

@@ -36,6 +36,7 @@ def test_every_variable_is_read() -> None:
         "ALIYUN_OPS_DEADLINE_MARGIN": "15",
         "ALIYUN_OPS_IMAGE_POLL_MAX": "2.5",
         "ALIYUN_OPS_STOPPED_MIGRATE_AFTER": "60",
+        "ALIYUN_OPS_BACK_TO_SPOT_AFTER": "120",
     }
     assert set(env) == {names[0] for field, names in ENV.items() if field != "endpoint"}  # endpoint: below
     assert Settings.from_env(env) == Settings(
@@ -54,6 +55,7 @@ def test_every_variable_is_read() -> None:
         deadline_margin_s=15,
         image_poll_max_s=2.5,
         stopped_migrate_after_s=60,
+        back_to_spot_after_s=120,
     )
 
 

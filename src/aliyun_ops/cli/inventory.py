@@ -121,21 +121,11 @@ def month_start(now: float) -> float:
     return float(calendar.timegm((t.tm_year, t.tm_mon, 1, 0, 0, 0)))
 
 
-def parse_creation(text: str) -> float | None:
-    """``2024-05-19T10:00Z`` (the API's usual form) or with seconds."""
-    for fmt in ("%Y-%m-%dT%H:%MZ", "%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S.%fZ"):
-        try:
-            return float(calendar.timegm(time.strptime(text, fmt)))
-        except ValueError:
-            continue
-    return None
-
-
 def instance_row(cloud: Cloud, inst: models.Instance, now: float) -> dict[str, Any]:
     """One managed instance with this month's cost at its current spot price against pay-as-you-go."""
     prices = cloud.describe_spot_prices(inst.instance_type, inst.zone_id)
     price = next((p for p in prices if p.zone_id == inst.zone_id), None)
-    created = parse_creation(inst.creation_time)
+    created = models.parse_time(inst.creation_time)
     hours = max(0.0, now - max(created or month_start(now), month_start(now))) / 3600
     spot = price.spot_price if price and inst.is_spot else (price.origin_price if price else None)
     return {

@@ -39,11 +39,14 @@ def move_eip(
     deadline: float,
     poll_s: float,
     expected_release: float | None = None,
+    take_now: bool = False,
 ) -> str:
     """Returns what happened, in words for the record; never raises for an EIP that cannot move.
 
     Polls every ``poll_s`` while the release is far off and every FAST_POLL_S around
     ``expected_release`` (the notice's time + its length), so the address is down for about a second.
+    ``take_now`` (a planned move: the old instance is healthy and stays up until the address has moved) takes
+    the address off ``old_id`` at once instead of waiting for a release.
     """
     token = naming.eip_token(eip.allocation_id, new_id)
     while True:
@@ -56,8 +59,9 @@ def move_eip(
         try:
             if current.status == "Available":
                 cloud.associate_eip(eip.allocation_id, new_id, token)
-            elif current.instance_id == old_id and current.status == "InUse" and now >= deadline - FORCE_MOVE_S:
-                cloud.unassociate_eip(eip.allocation_id, old_id)
+            elif current.instance_id == old_id and current.status == "InUse":
+                if take_now or now >= deadline - FORCE_MOVE_S:
+                    cloud.unassociate_eip(eip.allocation_id, old_id)
             elif current.instance_id not in (old_id, new_id, None, ""):
                 return f"EIP {eip.ip_address} is now bound to {current.instance_id}; left alone"
         except (errors.InvalidRequest, errors.NotFound) as exc:

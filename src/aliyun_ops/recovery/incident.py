@@ -77,12 +77,17 @@ class Incident:
         unavailable: UnavailableOfferings | None = None,
         release_original: bool = False,
         image: ImageChoice | None = None,
+        planned: bool = False,
+        reason: str = "",
     ) -> None:
         from aliyun_ops.planner import UnavailableOfferings
 
         self.cloud, self.settings, self.original = cloud, settings, original
         self.deadline = deadline
         self.release_original = release_original  # migration of a Stopped instance: release it after
+        # A move the engine chose (back to spot): the original is healthy, so it serves until the replacement is
+        # ready, gives up its address first and is stopped cleanly (its guest flushes its disks) before its release.
+        self.planned = planned
         self.given_image = image  # recovery of a lost lineage: launch from this image, no CreateImage
         self.notifier = notifier
         self._quiet = False  # a re-delivery of an incident whose outcome was already announced
@@ -96,6 +101,7 @@ class Incident:
             region_id=original.region_id or cloud.region_id,
             event_id=event_id,
             started_at=cloud.clock(),
+            reason=reason,
         )
         cloud.deadline = deadline
         self.data_mode = data_plan.mode(original)
@@ -290,7 +296,7 @@ class Incident:
                 self.settings,
                 self.id,
                 data_devices=() if self.moving else image.data_devices,
-                extra_tags=self._replacement_tags(inputs),
+                extra_tags=self._replacement_tags(inputs, c),
             ),
             self.id,
             self.unavailable,
@@ -302,8 +308,10 @@ class Incident:
         self.log(f"launched {new_id} as {candidate.instance_type} in {candidate.zone_id}")
         return new_id, candidate
 
-    def _replacement_tags(self, inputs: Inputs) -> models.Tags:
+    def _replacement_tags(self, inputs: Inputs, candidate: models.Candidate) -> models.Tags:
         extra: list[tuple[str, str]] = []
+        if candidate.spot_strategy == "NoSpot":  # a fallback: reconcile brings it back to spot when it can
+            extra.append((models.TAG_FALLBACK, "pay-as-you-go"))
         if self.moving:
             extra.append((models.TAG_DISKS, "pending"))  # held stopped until its data disks are attached
         if inputs.eip is not None:
@@ -327,6 +335,8 @@ class Incident:
             new = self._wait_running(new_id)
             new = self._converge(new)
             self.record.new_instance_id = new.instance_id
+            if self.planned:  # the original serves until the address is on its replacement
+                self._move_eip(new, inputs)
             if self.release_original:
                 self._release_original()
             if inputs.eip is not None:
@@ -353,6 +363,7 @@ class Incident:
                 deadline=self.deadline,
                 poll_s=self.settings.image_poll_max_s,
                 expected_release=None if self.release_original else self.record.started_at + SPOT_NOTICE_S,
+                take_now=self.planned,
             )
         )
 
@@ -366,6 +377,8 @@ class Incident:
             self.log(f"could not record the launch on {self.record.image_id}: {exc.code}")
 
     def _release_original(self) -> None:
+        if self.planned:
+            self._stop_original()
         self.cloud.delete_instance(self.original.instance_id, force=True)
         self.log(f"released the original {self.original.instance_id}")
 
@@ -409,6 +422,19 @@ class Incident:
             if s.disk is not None
         ]
         return new, move
+
+    def _stop_original(self) -> None:
+        """A clean stop (not forced: the guest shuts down and flushes its disks), waited for."""
+        oid = self.original.instance_id
+        while True:
+            now = self.cloud.describe_instance(oid)
+            if now is None or now.status == "Stopped":
+                self.log(f"stopped the original {oid} cleanly")
+                return
+            if now.status == "Running":
+                self.cloud.stop_instance(oid)
+            self.check_deadline(f"stopping the original {oid}")
+            self.cloud.sleep(min(self.settings.image_poll_max_s, max(self.deadline - self.cloud.clock(), 0.1)))
 
     def _data_category(self, disk: models.Disk) -> tuple[str, str | None]:
         """A cross-zone copy's category: the original's, or the nearest the replacement's family takes."""

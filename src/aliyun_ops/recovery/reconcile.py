@@ -6,6 +6,7 @@
    a zone/type with stock, and released.
 2. A managed lineage whose newest instance is gone without a replacement is relaunched from its newest
    image, with the identity the image description carries (``identity``).
+3. A pay-as-you-go fallback goes back to spot once spot stock of its type returns (``lifecycle.respot``).
 Instances tagged ``aops:managed=false`` are left alone.
 """
 
@@ -16,6 +17,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from aliyun_ops import errors, models
+from aliyun_ops.lifecycle import back_to_spot
 from aliyun_ops.models import TAG_IMAGE_OF, TAG_LINEAGE, TAG_MANAGED, TAG_REPLACES
 from aliyun_ops.recovery import identity
 from aliyun_ops.recovery.image import ImageChoice
@@ -47,6 +49,12 @@ class Reconciler:
         outcomes.extend(self._system_snapshots(everyone))
         outcomes.extend(self._eips_follow(everyone))
         outcomes.extend(self._lost_lineages())
+        outcomes.extend(  # last: a move takes minutes, and recoveries matter more
+            back_to_spot(
+                self.cloud, self.settings, everyone, managed=self._managed, deadline=self._deadline(),
+                notifier=self.notifier,
+            )
+        )
         return outcomes
 
     def _eips_follow(self, instances: list[models.Instance]) -> list[Outcome]:

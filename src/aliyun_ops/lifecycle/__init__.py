@@ -1,0 +1,7 @@
+"""A lineage's life between incidents: moves the engine chooses itself (back to spot)."""
+
+from __future__ import annotations
+
+from aliyun_ops.lifecycle.respot import back_to_spot
+
+__all__ = ["back_to_spot"]
