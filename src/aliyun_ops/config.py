@@ -28,7 +28,7 @@ from typing import Any
 import pydantic
 
 from aliyun_ops.errors import ConfigError
-from aliyun_ops.models import REGION_ID
+from aliyun_ops.models import ACCOUNT_ID, REGION_ID
 
 # Settings field -> environment variables, first one set wins. FC_REGION is set by Function Compute.
 ENV: dict[str, tuple[str, ...]] = {
@@ -48,6 +48,8 @@ ENV: dict[str, tuple[str, ...]] = {
     "image_poll_max_s": ("ALIYUN_OPS_IMAGE_POLL_MAX",),
     "stopped_migrate_after_s": ("ALIYUN_OPS_STOPPED_MIGRATE_AFTER",),
     "back_to_spot_after_s": ("ALIYUN_OPS_BACK_TO_SPOT_AFTER",),  # seconds a fallback stays pay-as-you-go at least
+    "regions": ("ALIYUN_OPS_REGIONS",),  # "cn-shanghai,cn-beijing": other regions an event may name (besides region)
+    "account_id": ("ALIYUN_OPS_ACCOUNT_ID",),  # events about another account are refused (FC passes its own)
     "endpoint": ("ALIYUN_OPS_ENDPOINT",),  # HOST:PORT for every product (not a field: fills every endpoint)
 }
 CONFIG_ENV = "ALIYUN_OPS_CONFIG"  # path of the config file
@@ -108,12 +110,28 @@ class Settings(pydantic.BaseModel):
     image_poll_max_s: float = 5.0
     stopped_migrate_after_s: float = 900
     back_to_spot_after_s: float = 600
+    regions: tuple[str, ...] = ()  # other regions an event may name; any other is refused (never a free string)
+    account_id: str | None = None
 
     @pydantic.field_validator("region_id")
     @classmethod
     def _check_region(cls, value: str) -> str:
         if not REGION_ID.match(value):
             raise ValueError(f"{value!r} is not a region id like cn-hangzhou")
+        return value
+
+    @pydantic.field_validator("regions")
+    @classmethod
+    def _check_regions(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for region in value:
+            cls._check_region(region)
+        return value
+
+    @pydantic.field_validator("account_id")
+    @classmethod
+    def _check_account(cls, value: str | None) -> str | None:
+        if value is not None and not ACCOUNT_ID.match(value):
+            raise ValueError(f"{value!r} is not an account id (a number)")
         return value
 
     @pydantic.field_validator("protocol")
@@ -271,6 +289,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "image_poll_max_s": _float,
     "stopped_migrate_after_s": _float,
     "back_to_spot_after_s": _float,
+    "regions": _families,
 }
 
 

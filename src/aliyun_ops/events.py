@@ -22,7 +22,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from aliyun_ops.errors import EventError
-from aliyun_ops.models import REGION_ID
+from aliyun_ops.models import ACCOUNT_ID, REGION_ID
 
 MAX_EVENT_BYTES = 256 * 1024
 
@@ -36,6 +36,7 @@ _INSTANCE_ID = re.compile(r"^i-[A-Za-z0-9_-]{1,62}$")
 _ARN = re.compile(r"^acs:ecs:(?P<region>[^:]*):(?P<account>[^:]*):instance/(?P<id>.*)$")
 # The event's region becomes the API endpoint's region: models.REGION_ID (configuration's rule), and short.
 _REGION_MAX = 64
+
 # DescribeSystemEventAttribute's Time is UNIX milliseconds; anything past 9999-12-31 is not a time.
 _MAX_TIME_MS = 253_402_300_800_000
 
@@ -128,7 +129,7 @@ def _decode(raw: object) -> dict[str, Any]:
     try:
         body = json.loads(text)
     except (ValueError, RecursionError) as exc:
-        raise EventError(f"event is not JSON: {_short(exc)}") from None
+        raise EventError(f"event is not JSON: {short_text(exc)}") from None
     if not isinstance(body, dict):
         raise EventError(f"event must be a JSON object, not {_json_type(body)}")
     return body
@@ -207,28 +208,44 @@ def _instance_event(body: dict[str, Any], env: _Envelope, name: str) -> Instance
     resource = _str(body, env.resource)
     arn = _arn(resource)
     bare = resource if resource and not arn and _INSTANCE_ID.match(resource) else ""  # a pull item's plain id
+    named = arn.get("id", "") if _INSTANCE_ID.match(arn.get("id", "")) else bare  # samples hold "<resource-id>"
     instance_id = _str(payload, "instanceId") or _str(payload, "resourceId") or arn.get("id", "") or bare
     if not instance_id:
         raise EventError(f"{name} event with no instance id")
     if not _INSTANCE_ID.match(instance_id):
-        raise EventError(f"{name} event with an invalid instance id {_short(instance_id)!r}")
+        raise EventError(f"{name} event with an invalid instance id {short_text(instance_id)!r}")
+    if named and named != instance_id:
+        raise EventError(f"{name} event names two instances: {instance_id} in {env.payload}, {named} in {env.resource}")
+    account_id = _account(body, env, arn)
     state = _str(payload, "state")
     if name == STATE_CHANGE and not state:
         raise EventError(f"{name} event without a state")
     region_id = _str(body, env.region) or arn.get("region", "")
     if region_id and (len(region_id) > _REGION_MAX or not REGION_ID.match(region_id)):
-        raise EventError(f"{name} event with an invalid region id {_short(region_id)!r}")
+        raise EventError(f"{name} event with an invalid region id {short_text(region_id)!r}")
     return InstanceEvent(
         event_id=_str(body, env.id) or "",
         format=env.format,
         name=name,
         instance_id=instance_id,
         region_id=region_id,
-        account_id=(_str(body, env.account) if env.account else None) or arn.get("account", ""),
+        account_id=account_id,
         action=_str(payload, "action"),
         state=state,
         time=_time_ms(body, env.time) if env.time_ms else _str(body, env.time) or "",
     )
+
+
+def _account(body: dict[str, Any], env: _Envelope, arn: dict[str, str]) -> str:
+    """The account the event is about: the envelope's (a number, or refused) or its resource name's; refused when
+    the two disagree. "" when the event names none."""
+    own = (_str(body, env.account) if env.account else None) or ""
+    if own and not ACCOUNT_ID.match(own):
+        raise EventError(f"event with an invalid account id {short_text(own)!r}")
+    in_arn = arn.get("account", "") if ACCOUNT_ID.match(arn.get("account", "")) else ""
+    if own and in_arn and own != in_arn:
+        raise EventError(f"event names two accounts: {own} in {env.account}, {in_arn} in {env.resource}")
+    return own or in_arn
 
 
 def _looks_cloudmonitor(body: dict[str, Any]) -> bool:
@@ -278,7 +295,8 @@ def _payload(body: dict[str, Any], key: str) -> dict[str, Any]:
             value = json.loads(value)
         except (ValueError, RecursionError) as exc:
             raise EventError(
-                f"event field {key!r} must be an object or a JSON string of one; this string is not JSON: {_short(exc)}"
+                f"event field {key!r} must be an object or a JSON string of one; "
+                f"this string is not JSON: {short_text(exc)}"
             ) from None
         if not isinstance(value, dict):
             raise EventError(
@@ -298,7 +316,7 @@ def _time_ms(body: dict[str, Any], key: str) -> str:
     if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 16:
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < _MAX_TIME_MS:
-        raise EventError(f"event field {key!r} must be UNIX milliseconds, not {_short(repr(value))}")
+        raise EventError(f"event field {key!r} must be UNIX milliseconds, not {short_text(repr(value))}")
     moment = datetime.fromtimestamp(value / 1000, tz=timezone.utc)
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -313,6 +331,6 @@ def _json_type(value: object) -> str:
     return names.get(type(value), "a number")
 
 
-def _short(value: object, limit: int = 80) -> str:
+def short_text(value: object, limit: int = 80) -> str:
     text = str(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."

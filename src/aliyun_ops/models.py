@@ -15,6 +15,7 @@ Tags = tuple[tuple[str, str], ...]
 # A region id ("cn-hangzhou", "eu-west-1", "cn-shanghai-finance-1"): the one rule for configuration and
 # events alike, since a region picks the API endpoint the SDK talks to.
 REGION_ID = re.compile(r"^[a-z]{2,}(-[a-z0-9]+)+$")
+ACCOUNT_ID = re.compile(r"^[0-9]{1,20}$")  # an Alibaba Cloud account id (UID): "1537742922454562"
 
 # Tag keys the tool writes and reads. Aliyun refuses tag keys that start with "aliyun" or "acs:"
 # (InvalidTagKey.Malformed), so the prefix is "aops:" (aliyun-ops), not "aliyun-ops:".

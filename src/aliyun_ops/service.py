@@ -75,15 +75,39 @@ def handle_event(
     notifier: Notifier | None = None,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.time,
+    account_id: str | None = None,
 ) -> Outcome:
+    """``account_id``: the function's own account (FC passes it); an event about another one is refused."""
     from aliyun_ops import events
 
     event = events.parse_event(raw)
     if isinstance(event, events.Ignored):
         return Outcome("ignored", event.reason)
+    settings = _acting_settings(event, settings, account_id)
     # The same instance id in another region or behind another endpoint is another instance.
-    key = (settings.ecs_endpoint, event.region_id or settings.region_id, event.instance_id)
+    key = (settings.ecs_endpoint, settings.region_id, event.instance_id)
     return _single_flight(key, lambda: _handle(event, settings, credentials, deadline, notifier, sleep, clock))
+
+
+def _acting_settings(event: InstanceEvent, settings: Settings, account_id: str | None) -> Settings:
+    """The settings the event is acted on with, or an EventError (400) before any call: the event names an
+    instance; it never chooses the region (only the configured one, or one of ``settings.regions``) nor the
+    account."""
+    from aliyun_ops.events import short_text
+
+    own = account_id or settings.account_id
+    if own and event.account_id and event.account_id != own:
+        raise errors.EventError(f"event about account {short_text(event.account_id)}, not this function's ({own})")
+    region = event.region_id or settings.region_id
+    if region == settings.region_id:
+        return settings
+    if region not in settings.regions:
+        allowed = ", ".join((settings.region_id, *settings.regions))
+        raise errors.EventError(
+            f"event for region {short_text(region)}; this function acts in {allowed} (ALIYUN_OPS_REGIONS adds others)"
+        )
+    # validated like any setting (model_copy would skip the validators)
+    return type(settings).model_validate({**settings.model_dump(), "region_id": region})
 
 
 def _single_flight(key: tuple[str | None, str, str], run: Callable[[], Outcome]) -> Outcome:
@@ -121,9 +145,6 @@ def _handle(
 ) -> Outcome:
     from aliyun_ops import policy
 
-    if event.region_id and event.region_id != settings.region_id:
-        # validated like any setting (model_copy would skip the validators), not only by the event parser
-        settings = type(settings).model_validate({**settings.model_dump(), "region_id": event.region_id})
     cloud = make_cloud(settings, credentials, sleep=sleep, clock=clock)
     cloud.deadline = effective_deadline(settings, deadline, clock())
     instance = cloud.describe_instance(event.instance_id)  # the one read before CreateImage

@@ -317,10 +317,9 @@ def test_interruption_through_the_server_replaces_the_instance(world: World) -> 
     assert again.status_code == 200 and again.json()["status"] == "already-replaced"
     assert [i["InstanceId"] for i in world.instances() if i["InstanceName"] == "web-1"] == [new_id]
     assert unknown.status_code == 200 and unknown.json()["status"] == "skipped"
-    # The old README's sample (region eu-west-1, action masked "de***") names an instance that does not
-    # exist there: answered, nothing replaced.
-    assert readme.status_code == 200 and readme.json()["status"] == "skipped"
-    assert "i-d7o6oaa1z4lpi4ekuf6k" in readme.json()["message"]
+    # The old README's sample names region eu-west-1: the function acts in its configured region only, so the
+    # event is refused before any call (the old tool would have acted in the region the event chose).
+    assert readme.status_code == 400 and "event for region eu-west-1" in readme.json()["error"]
 
 
 def test_string_content_notice_through_the_server_replaces_the_instance(world: World) -> None:

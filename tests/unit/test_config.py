@@ -37,6 +37,8 @@ def test_every_variable_is_read() -> None:
         "ALIYUN_OPS_IMAGE_POLL_MAX": "2.5",
         "ALIYUN_OPS_STOPPED_MIGRATE_AFTER": "60",
         "ALIYUN_OPS_BACK_TO_SPOT_AFTER": "120",
+        "ALIYUN_OPS_REGIONS": "cn-beijing, ap-southeast-1",
+        "ALIYUN_OPS_ACCOUNT_ID": "1537742922454562",
     }
     assert set(env) == {names[0] for field, names in ENV.items() if field != "endpoint"}  # endpoint: below
     assert Settings.from_env(env) == Settings(
@@ -56,6 +58,8 @@ def test_every_variable_is_read() -> None:
         image_poll_max_s=2.5,
         stopped_migrate_after_s=60,
         back_to_spot_after_s=120,
+        regions=("cn-beijing", "ap-southeast-1"),
+        account_id="1537742922454562",
     )
 
 

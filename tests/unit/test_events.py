@@ -212,6 +212,7 @@ def test_a_whole_pull_api_response_is_refused_not_half_read() -> None:
 
 
 _CM = "cloudmonitor_interruption"
+_ID = "i-bp1ecr0000005go2go"  # the instance the sample events name
 _CM_STR = "cloudmonitor_interruption_string_content"
 _API = "cms_api_interruption"
 
@@ -235,7 +236,7 @@ _API = "cms_api_interruption"
         (_mutated(_CM_STR, ("content",), '{"instanceId":"i-bad id; rm -rf","action":"delete"}'), "invalid instance id"),
         (_mutated(_CM_STR, ("content",), '{"action":"delete"}') | {"resourceId": "x"}, "no instance id"),
         (_mutated(_API, ("Content",), '{"action":"delete"}') | {"ResourceId": "i-../../x"}, "no instance id"),
-        (_mutated("cloudmonitor_statechange_stopped_string_content", ("content",), '{"resourceId":"i-bp1x"}'),
+        (_mutated("cloudmonitor_statechange_stopped_string_content", ("content",), f'{{"resourceId":"{_ID}"}}'),
          "without a state"),
         # pull API fields of the wrong type
         (_mutated(_API, ("Time",), True), "'Time' must be UNIX milliseconds"),
@@ -246,12 +247,18 @@ _API = "cms_api_interruption"
         (_mutated(_API, ("Product",), ["ECS"]), "'Product' must be a string"),
         (_mutated(_API, ("Name",), None), "'Name' is missing"),
         (_mutated(_API, ("Id",), 12), "'Id' must be a string"),
+        # one event names one instance and one account: a disagreement is refused, not resolved
+        (_mutated(_CM, ("content", "instanceId"), "i-bp1other0000000000"), "names two instances"),
+        (_mutated("eventbridge_interruption", ("data", "instanceId"), "i-bp1other0000000000"), "names two instances"),
+        (_mutated("eventbridge_interruption", ("aliyunaccountid",), "1690700000000"), "names two accounts"),
+        (_mutated("eventbridge_interruption", ("aliyunaccountid",), "1690@evil"), "invalid account id"),
+        (_mutated(_CM, ("userId",), "169070000000031"), "names two accounts"),
         # regions: the event's region becomes the API endpoint's, so only a region id passes
         (_mutated(_CM, ("regionId",), "evil.example.com"), "invalid region id"),
         (_mutated(_CM, ("regionId",), "cn-hangzhou/../x"), "invalid region id"),
         (_mutated(_CM, ("regionId",), "CN-HANGZHOU"), "invalid region id"),
         (_mutated(_CM, ("regionId",), "cn-" + "x" * 70), "invalid region id"),
-        (_mutated(_CM, ("regionId",), _DELETE) | {"resourceId": "acs:ecs:evil.com:1:instance/i-bp1x"},
+        (_mutated(_CM, ("regionId",), _DELETE) | {"resourceId": f"acs:ecs:evil.com:169070000000030:instance/{_ID}"},
          "invalid region id"),
         (_mutated("eventbridge_interruption", ("aliyunregionid",), "cn hangzhou"), "invalid region id"),
         (_mutated(_API, ("RegionId",), "127.0.0.1:8080"), "invalid region id"),

@@ -37,6 +37,7 @@ def handler(event: Any, context: Any) -> str:
         credentials=credentials_of(context),
         region_id=getattr(context, "region", None) or None,
         timeout_s=parse_timeout(getattr(getattr(context, "function", None), "timeout", None)),
+        account_id=str(getattr(context, "account_id", "") or "") or None,
         started=started,
     )
     secrets = (inv.credentials.access_key_secret, inv.credentials.security_token) if inv.credentials else ()

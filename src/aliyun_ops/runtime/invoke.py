@@ -43,6 +43,7 @@ class Invocation:
     region_id: str | None = None
     timeout_s: float | None = None
     started: float = field(default_factory=time.time)
+    account_id: str | None = None  # the function owner's account (FC's x-fc-account-id / context.account_id)
 
 
 def status_of(exc: BaseException) -> int:
@@ -99,7 +100,7 @@ class Runner:
         parsed = parse_event(inv.body)  # EventError early: no credentials or cloud needed for a bad body
         if isinstance(parsed, Ignored):
             return {"status": "ignored", "message": parsed.reason, "record": None}
-        outcome = self.handle(inv.body, request_id=inv.request_id, **self._context(inv))
+        outcome = self.handle(inv.body, request_id=inv.request_id, account_id=_account(inv), **self._context(inv))
         result = outcome.to_json()
         assert isinstance(result, dict)
         return result
@@ -146,6 +147,14 @@ class Runner:
                     log.warning("notifications disabled: %s", type(exc).__name__)
                     self._notifier = False
             return self._notifier or None
+
+
+def _account(inv: Invocation) -> str | None:
+    """FC's account id when it is one (a number); anything else is ignored, never trusted."""
+    from aliyun_ops.models import ACCOUNT_ID
+
+    value = (inv.account_id or "").strip()
+    return value if ACCOUNT_ID.match(value) else None
 
 
 def to_json(value: dict[str, Any]) -> str:

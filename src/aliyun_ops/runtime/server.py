@@ -177,6 +177,7 @@ def _invocation(body: bytes, headers: Message, started: float) -> Invocation:
         region_id=headers.get("x-fc-region", "").strip() or None,
         timeout_s=parse_timeout(headers.get("x-fc-function-timeout")),
         started=started,
+        account_id=headers.get("x-fc-account-id", "").strip() or None,
     )
 
 
