@@ -47,6 +47,7 @@ ENV: dict[str, tuple[str, ...]] = {
     "deadline_margin_s": ("ALIYUN_OPS_DEADLINE_MARGIN",),
     "image_poll_max_s": ("ALIYUN_OPS_IMAGE_POLL_MAX",),
     "stopped_migrate_after_s": ("ALIYUN_OPS_STOPPED_MIGRATE_AFTER",),
+    "sold_out_memory_s": ("ALIYUN_OPS_SOLD_OUT_MEMORY_S",),  # seconds; 0: no vSwitch tags
     "endpoint": ("ALIYUN_OPS_ENDPOINT",),  # HOST:PORT for every product (not a field: fills every endpoint)
 }
 CONFIG_ENV = "ALIYUN_OPS_CONFIG"  # path of the config file
@@ -106,6 +107,9 @@ class Settings(pydantic.BaseModel):
     deadline_margin_s: float = 10
     image_poll_max_s: float = 5.0
     stopped_migrate_after_s: float = 900
+    # How long a (type, zone) that refused with NoStock is skipped: in this process, and (tags on the vSwitch)
+    # by every other instance of the function. 0 keeps the in-process memory (300 s) and writes no tag.
+    sold_out_memory_s: float = 300
 
     @pydantic.field_validator("region_id")
     @classmethod
@@ -128,7 +132,7 @@ class Settings(pydantic.BaseModel):
             raise ValueError("must be greater than 0")
         return value
 
-    @pydantic.field_validator("keep_images", "deadline_margin_s", "stopped_migrate_after_s")
+    @pydantic.field_validator("keep_images", "deadline_margin_s", "stopped_migrate_after_s", "sold_out_memory_s")
     @classmethod
     def _check_not_negative(cls, value: float) -> float:
         if not value >= 0:
@@ -268,6 +272,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "deadline_margin_s": _float,
     "image_poll_max_s": _float,
     "stopped_migrate_after_s": _float,
+    "sold_out_memory_s": _float,
 }
 
 
