@@ -169,6 +169,7 @@ class SoldOutMemory:
                     self._note(f"could not remove old sold-out tags from {vswitch_id}: {exc.code}")
             self.cloud.tag_vswitch(vswitch_id, ((key, str(until)),))
         except errors.CloudError as exc:
+            log.warning("sold-out tag on %s refused: %s", vswitch_id, exc.code)
             self._note(f"{instance_type} sold out remembered in this instance only: tagging {vswitch_id} failed "
                        f"({exc.code})")
             return
