@@ -52,3 +52,14 @@ def _no_secret_in_logs() -> Iterator[None]:
         root.setLevel(level)
         root.removeHandler(watch)
     assert not watch.leaks, f"a known secret was logged: {watch.leaks[:3]}"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_function_instance() -> Iterator[None]:
+    """Every test starts as a new function instance: no sold-out memory from an earlier test's emulator
+    (a new emulator may reuse a port, hence the endpoint the memory is kept under)."""
+    from aliyun_ops.recovery import soldout
+
+    soldout.forget_all()
+    yield
+    soldout.forget_all()

@@ -50,6 +50,7 @@ ENV: dict[str, tuple[str, ...]] = {
     "back_to_spot_after_s": ("ALIYUN_OPS_BACK_TO_SPOT_AFTER",),  # seconds a fallback stays pay-as-you-go at least
     "regions": ("ALIYUN_OPS_REGIONS",),  # "cn-shanghai,cn-beijing": other regions an event may name (besides region)
     "account_id": ("ALIYUN_OPS_ACCOUNT_ID",),  # events about another account are refused (FC passes its own)
+    "sold_out_memory_s": ("ALIYUN_OPS_SOLD_OUT_MEMORY_S",),  # seconds; 0: no vSwitch tags
     "endpoint": ("ALIYUN_OPS_ENDPOINT",),  # HOST:PORT for every product (not a field: fills every endpoint)
 }
 CONFIG_ENV = "ALIYUN_OPS_CONFIG"  # path of the config file
@@ -112,6 +113,9 @@ class Settings(pydantic.BaseModel):
     back_to_spot_after_s: float = 600
     regions: tuple[str, ...] = ()  # other regions an event may name; any other is refused (never a free string)
     account_id: str | None = None
+    # How long a (type, zone) that refused with NoStock is skipped: in this process, and (tags on the vSwitch)
+    # by every other instance of the function. 0 keeps the in-process memory (300 s) and writes no tag.
+    sold_out_memory_s: float = 300
 
     @pydantic.field_validator("region_id")
     @classmethod
@@ -148,7 +152,9 @@ class Settings(pydantic.BaseModel):
             raise ValueError("must be greater than 0")
         return value
 
-    @pydantic.field_validator("keep_images", "deadline_margin_s", "stopped_migrate_after_s", "back_to_spot_after_s")
+    @pydantic.field_validator(
+        "keep_images", "deadline_margin_s", "stopped_migrate_after_s", "back_to_spot_after_s", "sold_out_memory_s"
+    )
     @classmethod
     def _check_not_negative(cls, value: float) -> float:
         if not value >= 0:
@@ -290,6 +296,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "stopped_migrate_after_s": _float,
     "back_to_spot_after_s": _float,
     "regions": _families,
+    "sold_out_memory_s": _float,
 }
 
 

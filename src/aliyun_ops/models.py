@@ -187,6 +187,7 @@ class VSwitch:
     zone_id: str
     cidr_block: str = ""
     available_ips: int = 0
+    tags: Tags = ()
 
 
 @dataclass(frozen=True)

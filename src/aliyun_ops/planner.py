@@ -285,7 +285,10 @@ def equivalent_type_filter(original_type: InstanceType) -> dict[str, Any]:
 
 
 class UnavailableOfferings:
-    """A short-lived memory of (type, zone) pairs just interrupted or sold out (thread-safe)."""
+    """A short-lived memory of (type, zone) pairs just interrupted or sold out (thread-safe).
+
+    Each pair is remembered until its own expiry (epoch seconds on ``clock``): ``ttl_s`` from when it was
+    added, or the expiry another function instance wrote down (``recovery.soldout`` reads those)."""
 
     def __init__(self, ttl_s: float = 600, clock: Callable[[], float] = time.time) -> None:
         self._ttl = ttl_s
@@ -293,9 +296,22 @@ class UnavailableOfferings:
         self._until: dict[tuple[str, str], float] = {}
         self._lock = threading.Lock()
 
-    def add(self, instance_type: str, zone_id: str) -> None:
+    def add(self, instance_type: str, zone_id: str, *, until: float | None = None) -> bool:
+        """Remember the pair until ``until`` (default: now + ttl), never shortening what is known.
+        True when the pair was not remembered before (a newly sold-out pair)."""
+        now = self._clock()
+        expiry = now + self._ttl if until is None else until
+        key = (instance_type, zone_id)
         with self._lock:
-            self._until[(instance_type, zone_id)] = self._clock() + self._ttl
+            known = self._until.get(key, 0.0)
+            if expiry > known:
+                self._until[key] = expiry
+            return known <= now and expiry > now
+
+    def expiry(self, instance_type: str, zone_id: str) -> float | None:
+        """Until when the pair is remembered (epoch seconds), or None when it is not (or no longer)."""
+        until = self._until.get((instance_type, zone_id))
+        return until if until is not None and until > self._clock() else None
 
     def snapshot(self) -> frozenset[tuple[str, str]]:
         """The pairs still remembered now; expired ones are forgotten."""

@@ -6,7 +6,7 @@ the engine walks every path that calls the cloud (a reclaim with an EIP, a RAM r
 housekeeping, an image failure, an EIP that must be taken off a not-yet-released instance, a
 reclaim-stopped instance started again, one migrated after its zone stayed sold out, a lineage
 recovered after a failed incident, CloudMonitor's record of that reclaim, data disks moved in the same
-zone and copied into another) and
+zone and copied into another, sold-out pairs noted on vSwitches and their expired notes removed) and
 the set of actions the role called, read from the emulator's
 journal, must equal the set the policy allows.
 """

@@ -39,6 +39,7 @@ def test_every_variable_is_read() -> None:
         "ALIYUN_OPS_BACK_TO_SPOT_AFTER": "120",
         "ALIYUN_OPS_REGIONS": "cn-beijing, ap-southeast-1",
         "ALIYUN_OPS_ACCOUNT_ID": "1537742922454562",
+        "ALIYUN_OPS_SOLD_OUT_MEMORY_S": "120",
     }
     assert set(env) == {names[0] for field, names in ENV.items() if field != "endpoint"}  # endpoint: below
     assert Settings.from_env(env) == Settings(
@@ -60,6 +61,7 @@ def test_every_variable_is_read() -> None:
         back_to_spot_after_s=120,
         regions=("cn-beijing", "ap-southeast-1"),
         account_id="1537742922454562",
+        sold_out_memory_s=120,
     )
 
 
@@ -81,6 +83,7 @@ def test_precedence_override_then_environment_then_default() -> None:
         ({"ALIYUN_OPS_MAX_SPOT_PRICE": "-1"}, "max_spot_price \\(ALIYUN_OPS_MAX_SPOT_PRICE\\): must be greater"),
         ({"ALIYUN_OPS_KEEP_IMAGES": "2.5"}, "ALIYUN_OPS_KEEP_IMAGES='2.5': expected a whole number"),
         ({"ALIYUN_OPS_KEEP_IMAGES": "-1"}, "ALIYUN_OPS_KEEP_IMAGES\\): must not be negative"),
+        ({"ALIYUN_OPS_SOLD_OUT_MEMORY_S": "-5"}, "ALIYUN_OPS_SOLD_OUT_MEMORY_S\\): must not be negative"),
         ({"ALIYUN_OPS_SELECTOR": "team"}, "ALIYUN_OPS_SELECTOR='team': expected tag key=value"),
         ({"ALIYUN_OPS_PROTOCOL": "ftp"}, "ALIYUN_OPS_PROTOCOL\\): must be http or https"),
         ({"ALIYUN_OPS_REGION": "Hangzhou"}, "ALIYUN_OPS_REGION\\): 'Hangzhou' is not a region id"),

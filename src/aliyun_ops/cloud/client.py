@@ -50,6 +50,7 @@ class Cloud:
         sdk: Any = None,
     ) -> None:
         self.region_id = settings.region_id
+        self.endpoint = settings.ecs_endpoint  # None: the SDK's regional endpoint
         self.sleep = sleep
         self.clock = clock
         self.deadline: float | None = None  # epoch seconds; retries never wait past it
@@ -436,6 +437,16 @@ class Cloud:
     def describe_vswitches(self, vpc_id: str) -> list[models.VSwitch]:
         rows = self._pages("vpc", "DescribeVSwitches", {"VpcId": vpc_id}, ("VSwitches", "VSwitch"), 50)
         return [convert.vswitch(d) for d in rows]
+
+    def tag_vswitch(self, vswitch_id: str, tags: models.Tags) -> None:
+        """VPC TagResources on one vSwitch (ResourceType VSWITCH); an existing key takes the new value."""
+        params = {"ResourceType": "VSWITCH", "ResourceId": [vswitch_id], "Tag": _tag_params(tags)}
+        self.call("vpc", "TagResources", params)
+
+    def untag_vswitch(self, vswitch_id: str, keys: Sequence[str]) -> None:
+        """VPC UnTagResources: remove these tag keys (at most 20 per call) from one vSwitch."""
+        params = {"ResourceType": "VSWITCH", "ResourceId": [vswitch_id], "TagKey": list(keys)}
+        self.call("vpc", "UnTagResources", params)
 
     def describe_eips(self, *, allocation_id: str | None = None, instance_id: str | None = None) -> list[models.Eip]:
         params: dict[str, Any] = {}

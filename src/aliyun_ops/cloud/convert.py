@@ -198,6 +198,7 @@ def vswitch(d: Json) -> models.VSwitch:
         zone_id=d.get("ZoneId", ""),
         cidr_block=d.get("CidrBlock", "") or "",
         available_ips=int(d.get("AvailableIpAddressCount") or 0),
+        tags=tags(d),  # Tags.Tag[]{Key,Value}
     )
 
 

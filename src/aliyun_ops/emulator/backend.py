@@ -233,10 +233,12 @@ class Backend:
         )
 
     # ---- control hooks
-    def set_stock(self, zone_id: str, instance_type: str, spot: bool, available: Stock) -> None:
+    def set_stock(
+        self, zone_id: str, instance_type: str, spot: bool, available: Stock, listed: bool | None = None
+    ) -> None:
         with self.lock:
             self.catalogue.type(instance_type)
-            self.catalogue.set_stock(zone_id, instance_type, spot, available)
+            self.catalogue.set_stock(zone_id, instance_type, spot, available, listed)
 
     def set_prices(self, entries: list[dict[str, Any]]) -> None:
         with self.lock:

@@ -9,7 +9,9 @@ error the backend raises (say, interrupting an on-demand instance) answers 400 w
 | GET  state             |                                                                   | backend snapshot |
 | POST reset             | optional scenario object                                          | {"ok": true} |
 | POST scenario          | scenario object                                                   | {"ok": true} |
-| POST stock             | {zoneId, instanceType, spot, available}                           | {"ok": true} |
+| POST stock             | {zoneId, instanceType, spot, available, listed}: ``listed`` (a    | {"ok": true} |
+|                        |  boolean, default: follow the stock) is what DescribeAvailable-   |        |
+|                        |  Resource shows: listed WithStock yet RunInstances says NoStock   |        |
 | POST prices            | [entries] or {"prices": [entries]}                                | {"ok": true} |
 | POST interrupt         | {instanceId, noticeSeconds, format, deliverTo, markSoldOut}        | {"event", "delivered"} |
 | POST clock             | {advanceSeconds, timeScale}                                       | {"now", "timeScale"} |
@@ -85,9 +87,12 @@ def _stock(emu: Emulator, body: Any) -> dict[str, Any]:
     available = _required(data, "available")
     if not isinstance(available, (bool, int)):
         raise BadRequest("available must be true, false or a number of launches")
+    listed = data.get("listed")
+    if listed is not None and not isinstance(listed, bool):
+        raise BadRequest("listed must be true or false")
     with emu.backend.lock:
         zone, instance_type = str(_required(data, "zoneId")), str(_required(data, "instanceType"))
-        emu.backend.set_stock(zone, instance_type, bool(data.get("spot", True)), available)
+        emu.backend.set_stock(zone, instance_type, bool(data.get("spot", True)), available, listed)
     return {"ok": True}
 
 

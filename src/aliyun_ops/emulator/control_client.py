@@ -61,8 +61,13 @@ class EmulatorControl:
     def scenario(self, scenario: dict[str, Any]) -> None:
         self._call("POST", "scenario", scenario)
 
-    def stock(self, zone_id: str, instance_type: str, spot: bool, available: bool | int) -> None:
-        body = {"zoneId": zone_id, "instanceType": instance_type, "spot": spot, "available": available}
+    def stock(
+        self, zone_id: str, instance_type: str, spot: bool, available: bool | int, listed: bool | None = None
+    ) -> None:
+        """Set the stock; ``listed`` (None: follow it) is what DescribeAvailableResource shows."""
+        body: dict[str, Any] = {"zoneId": zone_id, "instanceType": instance_type, "spot": spot, "available": available}
+        if listed is not None:
+            body["listed"] = listed
         self._call("POST", "stock", body)
 
     def prices(self, entries: list[dict[str, Any]]) -> None:

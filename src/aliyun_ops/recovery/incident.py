@@ -57,7 +57,7 @@ if TYPE_CHECKING:
     from aliyun_ops.cloud import Cloud
     from aliyun_ops.config import Settings
     from aliyun_ops.notify import Notifier
-    from aliyun_ops.planner import UnavailableOfferings
+    from aliyun_ops.recovery.soldout import SoldOutMemory
 
 log = logging.getLogger(__name__)
 LAUNCH_RESERVE_S = 60.0  # time kept after the image for RunInstances and boot
@@ -74,13 +74,13 @@ class Incident:
         deadline: float,
         notifier: Notifier | None = None,
         event_id: str = "",
-        unavailable: UnavailableOfferings | None = None,
+        unavailable: SoldOutMemory | None = None,
         release_original: bool = False,
         image: ImageChoice | None = None,
         planned: bool = False,
         reason: str = "",
     ) -> None:
-        from aliyun_ops.planner import UnavailableOfferings
+        from aliyun_ops.recovery.soldout import SoldOutMemory
 
         self.cloud, self.settings, self.original = cloud, settings, original
         self.deadline = deadline
@@ -91,7 +91,7 @@ class Incident:
         self.given_image = image  # recovery of a lost lineage: launch from this image, no CreateImage
         self.notifier = notifier
         self._quiet = False  # a re-delivery of an incident whose outcome was already announced
-        self.unavailable = unavailable or UnavailableOfferings(clock=cloud.clock)
+        self.unavailable = unavailable or SoldOutMemory(cloud, settings, self.log)
         self.id = naming.incident_id(original.instance_id)
         if image is not None:  # a recovery is a new incident: the reclaim of ``original`` already used that id
             self.id = f"{self.id}-from-{image.image_id}"
@@ -138,6 +138,7 @@ class Incident:
                 self._fail(exc)
                 raise
             finally:
+                self.unavailable.settle()  # the sold-out tags written in the background are done
                 self.record.finished_at = self.cloud.clock()
                 if not self._quiet:
                     self._notify("incident_finished")
@@ -279,7 +280,7 @@ class Incident:
         self.record.image_id, self.record.image_source = image.image_id, image.source
         self.check_deadline("planning")
         plan, enriched = plan_launch(
-            self.original, inputs, self.settings, self.unavailable.snapshot(), keep_zone=self.moving
+            self.original, inputs, self.settings, self.unavailable.snapshot(inputs.vswitches), keep_zone=self.moving
         )
         self.log(f"plan: {len(plan.candidates)} candidates" + (f", first {plan.chosen.reason}" if plan.chosen else ""))
         if not plan.candidates:

@@ -22,8 +22,8 @@ if TYPE_CHECKING:
 
     from aliyun_ops.cloud import Cloud
     from aliyun_ops.config import Settings
-    from aliyun_ops.planner import UnavailableOfferings
     from aliyun_ops.recovery.gather import Inputs
+    from aliyun_ops.recovery.soldout import SoldOutMemory
 
 
 def plan_launch(
@@ -148,16 +148,16 @@ def launch_first(
     plan: models.Plan,
     make_spec: Callable[[models.Candidate], LaunchSpec],
     incident: str,
-    unavailable: UnavailableOfferings,
+    unavailable: SoldOutMemory,
     tried: list[str],
 ) -> tuple[str, models.Candidate]:
-    """RunInstances per candidate in order; sold-out (or unsuitable) ones are remembered and skipped."""
+    """RunInstances per candidate in order; a sold-out one is remembered (see ``soldout``) and skipped."""
     for candidate in plan.candidates:
         label = f"{candidate.instance_type}@{candidate.zone_id}"
         try:
             new_id = _run(cloud, make_spec(candidate), naming.launch_token(incident, candidate))
         except errors.NoStock as exc:
-            unavailable.add(candidate.instance_type, candidate.zone_id)
+            unavailable.sold_out(candidate.instance_type, candidate.zone_id, candidate.vswitch_id)
             tried.append(f"{label}: {exc.code}")
             continue
         tried.append(f"{label}: launched {new_id}")

@@ -49,6 +49,9 @@ class Catalogue:
     disk_categories: dict[str, list[str]]
     stock_default: bool = True
     stock: dict[tuple[str, str, bool], Stock] = field(default_factory=dict)
+    # What DescribeAvailableResource says when it differs from the stock: the real listing is coarse, so a
+    # type can be listed WithStock and still refuse RunInstances with NoStock (``listed`` True, stock False).
+    listed: dict[tuple[str, str, bool], bool] = field(default_factory=dict)
     payg: dict[str, float] = field(default_factory=dict)
     origin_override: dict[tuple[str, str], float] = field(default_factory=dict)
     zone_factor: dict[str, float] = field(default_factory=dict)
@@ -94,6 +97,10 @@ class Catalogue:
         s = self.stock_of(zone_id, type_id, spot)
         return s if isinstance(s, bool) else s > 0
 
+    def listed_in_stock(self, zone_id: str, type_id: str, spot: bool) -> bool:
+        """What DescribeAvailableResource shows: the stock, unless ``listed`` says otherwise."""
+        return self.listed.get((zone_id, type_id, spot), self.in_stock(zone_id, type_id, spot))
+
     def take_stock(self, zone_id: str, type_id: str, spot: bool) -> None:
         """One launch: refuses when sold out, decrements a counted stock."""
         s = self.stock_of(zone_id, type_id, spot)
@@ -102,8 +109,13 @@ class Catalogue:
         if not isinstance(s, bool):
             self.stock[(zone_id, type_id, spot)] = s - 1
 
-    def set_stock(self, zone_id: str, type_id: str, spot: bool, available: Stock) -> None:
+    def set_stock(self, zone_id: str, type_id: str, spot: bool, available: Stock, listed: bool | None = None) -> None:
+        """The stock; ``listed`` (None: follow the stock) is what DescribeAvailableResource shows."""
         self.stock[(zone_id, type_id, spot)] = available
+        if listed is None:
+            self.listed.pop((zone_id, type_id, spot), None)
+        else:
+            self.listed[(zone_id, type_id, spot)] = listed
 
     # ---- prices
     def origin_price(self, zone_id: str, type_id: str) -> float:

@@ -33,6 +33,7 @@ class VSwitch:
     cidr_block: str
     name: str = ""
     used: set[str] = field(default_factory=set)
+    tags: dict[str, str] = field(default_factory=dict)  # VPC TagResources (ResourceType VSWITCH)
 
     def network(self) -> ipaddress.IPv4Network:
         return ipaddress.IPv4Network(self.cidr_block)

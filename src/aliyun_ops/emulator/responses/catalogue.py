@@ -118,17 +118,17 @@ def _available_values(backend: Backend, params: Params, zone_id: str, spot: bool
     if dest == "InstanceType":
         rows: list[dict[str, Any]] = []
         for t in types:
-            status, category = _status(cat.in_stock(zone_id, t.type_id, spot))
+            status, category = _status(cat.listed_in_stock(zone_id, t.type_id, spot))
             rows.append({"Value": t.type_id, "Status": status, "StatusCategory": category})
         return "InstanceType", rows
     if dest == "Zone":
-        ok = any(cat.in_stock(zone_id, t.type_id, spot) for t in types)
+        ok = any(cat.listed_in_stock(zone_id, t.type_id, spot) for t in types)
         status, category = _status(ok)
         return "Zone", [{"Value": zone_id, "Status": status, "StatusCategory": category}] if types else []
     if dest == "SystemDisk":
         if wanted_type is None:
             raise exc.MissingParameter("InstanceType")
-        status, category = _status(cat.in_stock(zone_id, wanted_type, spot))
+        status, category = _status(cat.listed_in_stock(zone_id, wanted_type, spot))
         return "SystemDisk", [
             {"Value": c, "Status": status, "StatusCategory": category, "Min": 20, "Max": 2048, "Unit": "GiB"}
             for c in cat.system_disk_categories(wanted_type)

@@ -85,6 +85,7 @@ def describe_vswitches(backend: Backend, params: Params) -> dict[str, Any]:
     region_id = region(backend, params)
     ids = p.get_csv(params, "VSwitchId")
     vpc, zone = p.get_str(params, "VpcId"), p.get_str(params, "ZoneId")
+    wanted = p.get_tags(params)
     found = [
         s
         for s in backend.network.vswitches.values()
@@ -92,6 +93,7 @@ def describe_vswitches(backend: Backend, params: Params) -> dict[str, Any]:
         and (ids is None or s.vswitch_id in ids)
         and vpc in (None, s.vpc_id)
         and zone in (None, s.zone_id)
+        and p.tag_filter_matches(wanted, s.tags)
     ]
     chunk, number, size = p.page(found, params, default_size=10, max_size=50)
     rows = [
@@ -106,7 +108,7 @@ def describe_vswitches(backend: Backend, params: Params) -> dict[str, Any]:
             "IsDefault": False,
             "CreationTime": CREATED,
             "OwnerId": int(backend.account_id),
-            "Tags": {"Tag": []},
+            "Tags": {"Tag": [{"Key": k, "Value": v} for k, v in s.tags.items()]},  # VPC shape: Key/Value
         }
         for s in chunk
     ]
