@@ -304,6 +304,7 @@ def test_interruption_through_the_server_replaces_the_instance(world: World) -> 
                 {
                     **event,
                     "regionId": "cn-hangzhou",
+                    "resourceId": event["resourceId"].replace(old, "i-bp1nosuchinstance"),
                     "content": {"instanceId": "i-bp1nosuchinstance", "action": "delete"},
                 }
             ).encode(),
