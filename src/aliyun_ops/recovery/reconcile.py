@@ -42,6 +42,9 @@ RECLAIM_HISTORY_S = 7 * 86400.0
 # Labelling kept disks (a first pass over a large region: one TagResources per disk) may take at most this share
 # of the time left at its start, so that the steps after it (a lost lineage's relaunch) still run in this pass.
 LABEL_SHARE = 0.5
+# A relaunch waits until its replacement is Running (image, launch, boot): one is not started with less time left
+# in the pass than this (an assumption: a minute or two from RunInstances to Running); the next pass starts it.
+RELAUNCH_MIN_S = 120.0
 
 
 class Reconciler:
@@ -265,6 +268,8 @@ class Reconciler:
             if taken is None:
                 why = f"lineage {lineage} lost {last}; CloudMonitor's history cannot be read now"
                 out.append(Outcome("skipped", why))
+            elif last in taken and self.cloud.clock() > self._deadline() - RELAUNCH_MIN_S:
+                out.append(Outcome("skipped", f"lineage {lineage} lost {last}; no time left in this pass to relaunch"))
             elif last in taken:
                 out.append(self._recover(lineage, image, last))
             else:
@@ -299,7 +304,10 @@ class Reconciler:
         incident = Incident(
             self.cloud, self.settings, gone, deadline=self._deadline(), notifier=self.notifier, image=choice
         )
-        record = incident.run()
+        try:
+            record = incident.run()
+        except errors.DeadlineExceeded as exc:  # the next pass sees the replacement, or starts again
+            return Outcome("skipped", f"lineage {lineage}: relaunch not finished in this pass ({exc})")
         return Outcome("recovered", f"lineage {lineage} relaunched as {record.new_instance_id}", record)
 
     def _reclaimed(self, instance_ids: list[str]) -> set[str] | None:
