@@ -222,6 +222,10 @@ def text(r: dict[str, Any]) -> str:
     for row in r.get("matrix", {}).values():
         cells = [f"{tool} {_cell(row[tool])}" for tool in ("ours", "baseline") if tool in row]
         lines.append(f"    {row['title']}: {', '.join(cells)}")
+    if r.get("scale"):
+        from bench.scale import report as scale_report
+
+        lines.append(scale_report(r["scale"]))
     lines.append(f"wall time {r.get('wall_s', 0):.1f} s")
     return "\n".join(lines)
 

@@ -1,7 +1,8 @@
 """`python -m bench [--smoke] [--json PATH] [--markdown PATH]`: run every phase, print every figure.
 
 Order: calibrate the per-call cost, cold start (real time), then the time-scaled phases one after the
-other (pair, share, mass, matrix, data), so that they do not share the CPU with each other. A phase that
+other (pair, share, mass, matrix, data), so that they do not share the CPU with each other, then the
+reconcile pass at 10 to 5,000 instances (scale: figure (o), in this process, on the emulator's clock). A phase that
 fails prints its error and "n/a" for its figures; the run goes on and the exit status is 1.
 """
 
@@ -20,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import phases, report
+from bench import phases, report, scale
 from bench.functions import notice_event
 
 
@@ -65,6 +66,7 @@ def run(cfg: phases.BenchConfig, mode: str, only: list[str] | None = None, paral
         ("mass", lambda: phases.mass(cfg, latency)),
         ("matrix", lambda: phases.matrix(cfg, latency)),
         ("data", lambda: phases.data(cfg, latency)),
+        ("scale", lambda: scale.measure(scale.SMOKE if mode == "smoke" else scale.ScaleConfig())),
     ]
     chosen = [(name, step) for name, step in steps if not only or name in only]
     if parallel:
@@ -95,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--smoke", action="store_true", help="a tiny run (seconds): every label, no meaningful value")
     parser.add_argument("--json", type=Path, help="also write the raw readings here")
     parser.add_argument("--markdown", type=Path, help="also write the headline table here")
-    parser.add_argument("--only", nargs="*", choices=["coldstart", "pair", "share", "mass", "matrix", "data"])
+    parser.add_argument("--only", nargs="*", choices=["coldstart", "pair", "share", "mass", "matrix", "data", "scale"])
     args = parser.parse_args(argv)
     if not _engine_available():
         print("engine not available yet: aliyun_ops.service cannot be imported", file=sys.stderr)

@@ -30,6 +30,11 @@ MAX_ATTEMPTS = 8
 # CloudMonitor's record of a spot reclaim: product ECS, this event name (the name of the pushed notice).
 INTERRUPTION_EVENT = "Instance:PreemptibleInstanceInterruption"
 EVENT_PAGE_SIZE = 100  # DescribeSystemEventAttribute PageSize: 1 to 100
+# Batch limits (openapi-meta): ModifyDiskAttribute DiskIds.N 0 to 100; TagResources ResourceId up to 50;
+# DescribeDisks MaxResults 10 to 500 (NextToken paging; PageSize pages hold 100).
+KEEP_DISKS_MAX = 100
+TAG_RESOURCES_MAX = 50
+DISKS_PAGE_MAX = 500
 MAX_EVENT_PAGES = 1000  # 100,000 interruptions in one window: past that the answer is not trusted
 
 
@@ -174,13 +179,31 @@ class Cloud:
             params["DiskIds"] = json.dumps(list(disk_ids))
         if tags:
             params["Tag"] = _tag_params(tags)
-        rows = self._pages("ecs", "DescribeDisks", params, ("Disks", "Disk"))
+        if disk_ids or instance_id:
+            rows = list(self._pages("ecs", "DescribeDisks", params, ("Disks", "Disk")))
+        else:  # a listing of the region (or of a tag): pages of 500, five times fewer calls than PageSize's 100
+            rows = list(self._token_pages("ecs", "DescribeDisks", params, ("Disks", "Disk"), DISKS_PAGE_MAX))
         return [convert.disk(d) for d in rows]
 
+    def _token_pages(
+        self, product: str, action: str, params: dict[str, Any], path: tuple[str, str], size: int
+    ) -> Iterator[dict[str, Any]]:
+        """NextToken/MaxResults paging until an answer without a NextToken."""
+        token = None
+        while True:
+            body = self.call(product, action, {**params, "MaxResults": size, **({"NextToken": token} if token else {})})
+            yield from convert.items(body, *path)
+            token = body.get("NextToken")
+            if not token:
+                return
+
     def keep_disks(self, disk_ids: Sequence[str]) -> None:
-        """DeleteWithInstance=false: the disks stay, detached, when their instance is released."""
-        params = {"DiskIds": list(disk_ids), "DeleteWithInstance": False}
-        self.call("ecs", "ModifyDiskAttribute", params)
+        """DeleteWithInstance=false: the disks stay, detached, when their instance is released (one
+        ModifyDiskAttribute per KEEP_DISKS_MAX disks)."""
+        ids = list(dict.fromkeys(disk_ids))
+        for i in range(0, len(ids), KEEP_DISKS_MAX):
+            params = {"DiskIds": ids[i : i + KEEP_DISKS_MAX], "DeleteWithInstance": False}
+            self.call("ecs", "ModifyDiskAttribute", params)
 
     def attach_disk(self, instance_id: str, disk_id: str, *, delete_with_instance: bool = False) -> None:
         params = {"InstanceId": instance_id, "DiskId": disk_id, "DeleteWithInstance": delete_with_instance}
@@ -298,8 +321,11 @@ class Cloud:
             return
 
     def tag_resources(self, resource_type: str, resource_ids: Sequence[str], tags: models.Tags) -> None:
-        params = {"ResourceType": resource_type, "ResourceId": list(resource_ids), "Tag": _tag_params(tags)}
-        self.call("ecs", "TagResources", params)
+        """The same tags on every resource: one TagResources per TAG_RESOURCES_MAX ids."""
+        ids = list(dict.fromkeys(resource_ids))
+        for i in range(0, len(ids), TAG_RESOURCES_MAX):
+            params = {"ResourceType": resource_type, "ResourceId": ids[i : i + TAG_RESOURCES_MAX]}
+            self.call("ecs", "TagResources", {**params, "Tag": _tag_params(tags)})
 
     # -- images ----------------------------------------------------------------------------------
     def create_image(

@@ -73,6 +73,40 @@ def label(cloud: Cloud, instance: models.Instance, disks: Sequence[models.Disk],
             cloud.tag_resources("disk", [d.disk_id], tags)
 
 
+def keep_many(
+    cloud: Cloud, found: Sequence[tuple[models.Instance, Sequence[models.Disk]]], *, label_until: float | None = None
+) -> list[tuple[str, int]]:
+    """``keep`` for many instances at once, in calls that grow with the batches, not with the instances:
+    every data disk that would be deleted with its instance gets ``DeleteWithInstance=false`` first (one
+    ModifyDiskAttribute per 100 disks: the data is safe once this is done), then the labels, one TagResources
+    per distinct tag set (a disk's tags name its own instance and device, so disks share a call only when they
+    share both; up to 50 per call).
+
+    Labelling stops once ``cloud.clock()`` passes ``label_until``: the disks left unlabelled are still kept,
+    and the next pass labels them. Returns ``(instance id, data disks)`` of each instance now fully kept."""
+    wanted = [(i, disks) for i, disks in found if plan.mode(i) != plan.COPY and plan.data_disks(disks)]
+    release = [d.disk_id for _, disks in wanted for d in plan.data_disks(disks) if d.delete_with_instance]
+    if release:
+        cloud.keep_disks(release)
+    groups: dict[models.Tags, list[str]] = {}
+    owners: dict[str, set[models.Tags]] = {}
+    for inst, disks in wanted:
+        iid, lineage = inst.instance_id, naming.lineage_of(inst)
+        owners[iid] = set()
+        for d in plan.data_disks(disks):
+            if d.tag(TAG_DISK_OF) != iid or d.tag(TAG_DEVICE) != d.device:
+                tags: models.Tags = ((TAG_DISK_OF, iid), (TAG_DEVICE, d.device), (TAG_LINEAGE, lineage))
+                groups.setdefault(tags, []).append(d.disk_id)
+                owners[iid].add(tags)
+    labelled: set[models.Tags] = set()
+    for tags, ids in groups.items():
+        if label_until is not None and cloud.clock() >= label_until:
+            break
+        cloud.tag_resources("disk", ids, tags)
+        labelled.add(tags)
+    return [(i.instance_id, len(plan.data_disks(disks))) for i, disks in wanted if owners[i.instance_id] <= labelled]
+
+
 def disk_token(kind: str, disk_id: str, zone_id: str) -> str:
     return "ao-" + kind + "-" + naming.digest(kind, disk_id, zone_id)
 
@@ -265,9 +299,16 @@ class DataMove:
             self._wait(f"starting {instance_id} with its data disks", self.poll_s)
 
 
-def drop_system(cloud: Cloud, instance_id: str, disks: Sequence[models.Disk] | None = None) -> list[str]:
+def drop_system(
+    cloud: Cloud,
+    instance_id: str,
+    disks: Sequence[models.Disk] | None = None,
+    snapshots: Sequence[models.Snapshot] | None = None,
+) -> list[str]:
     """Delete the system disk kept past ``instance_id`` once it is detached and its snapshot is accomplished
-    (the image is made from the snapshot, never from the disk). Returns the deleted disk ids."""
+    (the image is made from the snapshot, never from the disk). Returns the deleted disk ids.
+
+    ``disks`` and ``snapshots``: listings the caller already has (reconcile's per-pass ones), else read here."""
     kept = [
         d
         for d in (disks if disks is not None else cloud.describe_disks(tags=((TAG_SYSTEM_OF, instance_id),)))
@@ -275,7 +316,7 @@ def drop_system(cloud: Cloud, instance_id: str, disks: Sequence[models.Disk] | N
     ]
     if not kept:
         return []
-    snaps = cloud.describe_snapshots(tags=((TAG_IMAGE_OF, instance_id),))
+    snaps = snapshots if snapshots is not None else cloud.describe_snapshots(tags=((TAG_IMAGE_OF, instance_id),))
     done = {s.disk_id for s in snaps if s.status == "accomplished" and s.tag(TAG_IMAGE_OF) == instance_id}
     deleted = []
     for d in kept:

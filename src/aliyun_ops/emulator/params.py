@@ -134,8 +134,13 @@ def page(items: Sequence[T], params: Params, default_size: int = 10, max_size: i
     return list(items[start : start + size]), number, size
 
 
-def token_page(items: Sequence[T], params: Params, default_max: int, limit: int) -> tuple[list[T], str]:
-    """NextToken/MaxResults paging: (slice, next token or ""). The token is an opaque offset."""
+def token_page(
+    items: Sequence[T], params: Params, default_max: int, limit: int, clamp: tuple[int, int] | None = None
+) -> tuple[list[T], str]:
+    """NextToken/MaxResults paging: (slice, next token or ""). The token is an opaque offset.
+
+    ``clamp=(low, high)``: a MaxResults below ``low`` or above ``high`` is taken as that bound instead of refused
+    (DescribeInstances 10..100, DescribeDisks 10..500 say so in their metadata)."""
     token = get_str(params, "NextToken")
     start = 0
     if token is not None:
@@ -143,6 +148,8 @@ def token_page(items: Sequence[T], params: Params, default_max: int, limit: int)
             raise exc.InvalidParameter('The specified parameter "NextToken" is not valid.')
         start = int(token[3:])
     size = get_int(params, "MaxResults", default_max) or default_max
+    if clamp is not None:
+        size = min(max(size, clamp[0]), clamp[1])
     if size < 1 or size > limit:
         raise exc.InvalidParameter(f'The specified parameter "MaxResults" is not valid (1-{limit}).')
     chunk = list(items[start : start + size])
@@ -153,12 +160,17 @@ def uses_token_paging(params: Params) -> bool:
     return get_str(params, "NextToken") is not None or get_str(params, "MaxResults") is not None
 
 
-def page_either(items: Sequence[T], params: Params, *, token_limit: int) -> tuple[list[T], dict[str, Any]]:
+def page_either(
+    items: Sequence[T], params: Params, *, token_limit: int, clamp: bool = False
+) -> tuple[list[T], dict[str, Any]]:
     """For actions that take both styles: NextToken/MaxResults when the caller uses them, else
-    PageNumber/PageSize. Returns the slice and the paging fields of the answer (with TotalCount)."""
+    PageNumber/PageSize. Returns the slice and the paging fields of the answer (with TotalCount).
+
+    ``clamp``: MaxResults outside 10..``token_limit`` is taken as the nearer bound (not refused)."""
     fields: dict[str, Any] = {"TotalCount": len(items)}
     if uses_token_paging(params):
-        chunk, fields["NextToken"] = token_page(items, params, default_max=10, limit=token_limit)
+        bounds = (10, token_limit) if clamp else None
+        chunk, fields["NextToken"] = token_page(items, params, default_max=10, limit=token_limit, clamp=bounds)
     else:
         chunk, fields["PageNumber"], fields["PageSize"] = page(items, params)
     return chunk, fields

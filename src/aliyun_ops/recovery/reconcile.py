@@ -8,6 +8,12 @@
    image, with the identity the image description carries (``identity``).
 3. A pay-as-you-go fallback goes back to spot once spot stock of its type returns (``lifecycle.respot``).
 Instances tagged ``aops:managed=false`` are left alone.
+
+A pass costs calls that grow with the number of pages, not with the number of instances: one listing each of
+the region's instances, disks, snapshots and own images, shared by every step (``_instances()`` etc., read once
+per pass and read again only after the pass itself changed something), data disks kept in batches
+(``disks.move.keep_many``), and one CloudMonitor history read for all lost lineages. What a pass starts (a
+restart, a migration, a relaunch, a retirement) costs its own calls.
 """
 
 from __future__ import annotations
@@ -35,26 +41,55 @@ TAG_STOPPED_SINCE = "aops:stopped-since"
 RECLAIM_HISTORY_S = 7 * 86400.0
 
 
+# Labelling kept disks (a first pass over a large region: one TagResources per disk) may take at most this share
+# of the time left at its start, so that the steps after it (a lost lineage's relaunch) still run in this pass.
+LABEL_SHARE = 0.5
+# A relaunch waits until its replacement is Running (image, launch, boot): one is not started with less time left
+# in the pass than this (an assumption: a minute or two from RunInstances to Running); the next pass starts it.
+RELAUNCH_MIN_S = 120.0
+
+
 class Reconciler:
     def __init__(self, cloud: Cloud, settings: Settings, *, notifier: Notifier | None = None) -> None:
         self.cloud, self.settings, self.notifier = cloud, settings, notifier
+        self._everyone: list[models.Instance] | None = None
         self._disks: list[models.Disk] | None = None
         self._images: list[models.Image] | None = None
+        self._snapshots: list[models.Snapshot] | None = None
 
     def run(self) -> list[Outcome]:
-        outcomes = [self._stopped(i) for i in self._reclaimed_stopped()]
-        everyone = self.cloud.describe_instances()
-        outcomes.extend(self._keep_data(everyone))
-        outcomes.extend(self._finish_held(everyone))
-        outcomes.extend(self._system_snapshots(everyone))
-        outcomes.extend(self._eips_follow(everyone))
-        outcomes.extend(self._lost_lineages())
+        outcomes = self._changed([self._stopped(i) for i in self._reclaimed_stopped()])
+        outcomes.extend(self._keep_data(self._instances()))
+        outcomes.extend(self._changed(self._finish_held(self._instances())))
+        outcomes.extend(self._changed(self._system_snapshots(self._instances())))
+        outcomes.extend(self._changed(self._eips_follow(self._instances())))
+        outcomes.extend(self._changed(self._lost_lineages()))
         outcomes.extend(  # last: a move takes minutes, and recoveries matter more
             back_to_spot(
-                self.cloud, self.settings, everyone, managed=self._managed, deadline=self._deadline(),
+                self.cloud,
+                self.settings,
+                self._instances(),
+                managed=self._managed,
+                deadline=self._deadline(),
                 notifier=self.notifier,
             )
         )
+        return outcomes
+
+    def _instances(self) -> list[models.Instance]:
+        """Every instance of the region, every status: one paged DescribeInstances per pass, shared by every step.
+
+        The account's images are read first (when not read yet), so that an image names no instance launched
+        after this listing: a lineage whose instance the listing lacks is really without one."""
+        if self._everyone is None:
+            self._own_images()
+            self._everyone = self.cloud.describe_instances()
+        return self._everyone
+
+    def _changed(self, outcomes: list[Outcome]) -> list[Outcome]:
+        """After a step that changed the region (anything but "skipped"), the next step reads it again."""
+        if any(o.status != "skipped" for o in outcomes):
+            self._everyone = self._disks = self._images = self._snapshots = None
         return outcomes
 
     def _eips_follow(self, instances: list[models.Instance]) -> list[Outcome]:
@@ -88,6 +123,12 @@ class Reconciler:
             self._images = self.cloud.describe_images()
         return self._images
 
+    def _region_snapshots(self) -> list[models.Snapshot]:
+        """Every snapshot of the region, read once per pass."""
+        if self._snapshots is None:
+            self._snapshots = self.cloud.describe_snapshots()
+        return self._snapshots
+
     def _system_snapshots(self, instances: list[models.Instance]) -> list[Outcome]:
         """After an incident that could not wait for its system snapshot: the image is made from it here (the
         next pass relaunches the lineage from it), and the system disk kept for it is deleted once it is done."""
@@ -98,7 +139,7 @@ class Reconciler:
         alive = {i.instance_id for i in instances}
         snaps = [
             s
-            for s in self.cloud.describe_snapshots()
+            for s in self._region_snapshots()
             if s.tag(TAG_IMAGE_OF) and s.name.endswith("-system") and s.tag(TAG_IMAGE_OF) not in alive
         ]
         imaged = {i.tag(TAG_IMAGE_OF) for i in self._own_images() if i.tag(TAG_IMAGE_OF)}
@@ -111,12 +152,15 @@ class Reconciler:
                 out.append(Outcome("imaged", f"image {image_id} of lost {iid} made from its system snapshot"))
         kept = [d for d in self._region_disks() if d.tag(models.TAG_SYSTEM_OF) not in (None, "", *alive)]
         for iid in sorted({d.tag(models.TAG_SYSTEM_OF) or "" for d in kept}):
-            for disk_id in data.drop_system(self.cloud, iid, [d for d in kept if d.tag(models.TAG_SYSTEM_OF) == iid]):
+            mine = [d for d in kept if d.tag(models.TAG_SYSTEM_OF) == iid]
+            snaps = [s for s in self._region_snapshots() if s.tag(TAG_IMAGE_OF) == iid]
+            for disk_id in data.drop_system(self.cloud, iid, mine, snaps):
                 out.append(Outcome("cleaned", f"deleted {disk_id}, the system disk kept for {iid}'s snapshot"))
         return out
 
     def _keep_data(self, instances: list[models.Instance]) -> list[Outcome]:
-        """A managed instance's data disks outlive it even if its notice never arrives (one DescribeDisks)."""
+        """A managed instance's data disks outlive it even if its notice never arrives: the pass's DescribeDisks,
+        then ``keep_many`` for every instance with a disk not yet kept (batched; labels within LABEL_SHARE)."""
         from aliyun_ops.disks import move as data
         from aliyun_ops.disks import plan as data_plan
         from aliyun_ops.service import Outcome
@@ -132,11 +176,18 @@ class Reconciler:
         for d in self._region_disks():
             if d.instance_id in managed:
                 by_instance.setdefault(d.instance_id, []).append(d)
-        out = []
-        for iid, disks in sorted(by_instance.items()):
-            if any(data_plan.needs_keeping(d, iid) for d in data_plan.data_disks(disks)):
-                kept = data.keep(self.cloud, managed[iid], disks)
-                out.append(Outcome("kept", f"{iid}: {len(kept)} data disk(s) now kept at release"))
+        todo = [
+            (managed[iid], disks)
+            for iid, disks in sorted(by_instance.items())
+            if any(data_plan.needs_keeping(d, iid) for d in data_plan.data_disks(disks))
+        ]
+        if not todo:
+            return []
+        now = self.cloud.clock()
+        kept = data.keep_many(self.cloud, todo, label_until=now + LABEL_SHARE * max(self._deadline() - now, 0.0))
+        out = [Outcome("kept", f"{iid}: {n} data disk(s) now kept at release") for iid, n in kept]
+        if len(kept) < len(todo):
+            out.append(Outcome("skipped", f"{len(todo) - len(kept)} instance(s)' kept data disks not labelled yet"))
         return out
 
     def _finish_held(self, instances: list[models.Instance]) -> list[Outcome]:
@@ -163,8 +214,9 @@ class Reconciler:
     def _reclaimed_stopped(self) -> list[models.Instance]:
         return [
             i
-            for i in self.cloud.describe_instances(status="Stopped")
-            if i.is_spot
+            for i in self._instances()
+            if i.status == "Stopped"
+            and i.is_spot
             and i.spot_interruption_behavior == "Stop"
             and i.stopped_mode == "StopCharging"
             and self._managed(i)
@@ -197,6 +249,8 @@ class Reconciler:
         return self.cloud.deadline or self.cloud.clock() + self.settings.function_timeout_s
 
     def _lost_lineages(self) -> list[Outcome]:
+        from aliyun_ops.service import Outcome
+
         newest: dict[str, models.Image] = {}
         for image in self._own_images():
             lineage = image.tag(TAG_LINEAGE)
@@ -214,23 +268,40 @@ class Reconciler:
             return []
         # One listing without tag filters: a tag-filtered list misses an instance launched or tagged in
         # the last few seconds (the cloud's tag index lags), and a lineage must never be relaunched twice.
-        alive = self.cloud.describe_instances()
-        return [o for o in (self._recover(lin, img, alive) for lin, img in sorted(newest.items())) if o is not None]
+        alive = self._instances()
+        found = ((lin, img, self._lost(lin, img, alive)) for lin, img in sorted(newest.items()))
+        lost = [(lin, img, last) for lin, img, last in found if last]
+        if not lost:
+            return []
+        taken = self._reclaimed([last for _, _, last in lost])
+        out: list[Outcome] = []
+        retire: list[tuple[str, str]] = []
+        for lineage, image, last in lost:
+            if taken is None:
+                why = f"lineage {lineage} lost {last}; CloudMonitor's history cannot be read now"
+                out.append(Outcome("skipped", why))
+            elif last in taken and self.cloud.clock() > self._deadline() - RELAUNCH_MIN_S:
+                out.append(Outcome("skipped", f"lineage {lineage} lost {last}; no time left in this pass to relaunch"))
+            elif last in taken:
+                out.append(self._recover(lineage, image, last))
+            else:
+                retire.append((lineage, last))
+        out.extend(self._retire(retire))
+        return out
 
-    def _recover(self, lineage: str, image: models.Image, alive: list[models.Instance]) -> Outcome | None:
-        from aliyun_ops.recovery import Incident
-        from aliyun_ops.service import Outcome
-
+    def _lost(self, lineage: str, image: models.Image, alive: list[models.Instance]) -> str | None:
+        """The lineage's current instance when it is gone without a replacement (None: the lineage is fine)."""
         last = image.tag(models.TAG_LAUNCHED) or image.tag(TAG_IMAGE_OF) or ""  # the lineage's current instance
         if any(i.instance_id == last for i in alive) or keeper([i for i in alive if i.tag(TAG_REPLACES) == last]):
             return None
         if keeper([i for i in alive if i.tag(TAG_LINEAGE) == lineage]):
             return None
-        taken = self._reclaimed(last)
-        if taken is None:
-            return Outcome("skipped", f"lineage {lineage} lost {last}; CloudMonitor's history cannot be read now")
-        if not taken:
-            return self._retire(lineage, last)
+        return last
+
+    def _recover(self, lineage: str, image: models.Image, last: str) -> Outcome:
+        from aliyun_ops.recovery import Incident
+        from aliyun_ops.service import Outcome
+
         details = self.cloud.call("ecs", "DescribeImages", {"ImageId": image.image_id, "ImageOwnerAlias": "self"})
         rows = (details.get("Images") or {}).get("Image") or [{}]
         gone = identity.decode(str(rows[0].get("Description") or ""), last, self.cloud.region_id, _identity_tags(image))
@@ -245,47 +316,59 @@ class Reconciler:
         incident = Incident(
             self.cloud, self.settings, gone, deadline=self._deadline(), notifier=self.notifier, image=choice
         )
-        record = incident.run()
+        try:
+            record = incident.run()
+        except errors.DeadlineExceeded as exc:  # the next pass sees the replacement, or starts again
+            return Outcome("skipped", f"lineage {lineage}: relaunch not finished in this pass ({exc})")
         return Outcome("recovered", f"lineage {lineage} relaunched as {record.new_instance_id}", record)
 
-    def _reclaimed(self, instance_id: str) -> bool | None:
-        """Did the cloud reclaim ``instance_id``? CloudMonitor's system-event history says (None: unreadable)."""
+    def _reclaimed(self, instance_ids: list[str]) -> set[str] | None:
+        """Which of ``instance_ids`` the cloud reclaimed: one read of CloudMonitor's system-event history for all
+        of them (paged over the window, not per instance). None: the history cannot be read now."""
         now = self.cloud.clock()
         try:
             # The window's end is an hour ahead: a clock behind the cloud's must not hide a reclaim just made.
-            return bool(self.cloud.reclaim_events(now - RECLAIM_HISTORY_S, now + 3600.0, [instance_id]))
+            events = self.cloud.reclaim_events(now - RECLAIM_HISTORY_S, now + 3600.0, instance_ids)
         except errors.CloudError as exc:
-            log.warning("reclaim history of %s unreadable: %s", instance_id, exc.code)
+            log.warning("reclaim history of %d lost instance(s) unreadable: %s", len(instance_ids), exc.code)
             return None
+        return {e.instance_id for e in events}
 
-    def _retire(self, lineage: str, instance_id: str) -> Outcome:
-        """The user removed the lineage's instance: follow them. Its images say so and it is never relaunched
+    def _retire(self, lost: list[tuple[str, str]]) -> list[Outcome]:
+        """The users removed these lineages' instances (``(lineage, instance id)``): follow them. Their images
+        say so (one TagResources per 50 images, all lineages together) and they are never relaunched
         (housekeeping frees the images later)."""
         from aliyun_ops.service import Outcome
 
-        images = [i.image_id for i in self.cloud.describe_images(tags=((TAG_LINEAGE, lineage),)) if i.tag(TAG_IMAGE_OF)]
+        if not lost:
+            return []
+        lineages = {lineage for lineage, _ in lost}
+        images = [i.image_id for i in self._own_images() if i.tag(TAG_IMAGE_OF) and i.tag(TAG_LINEAGE) in lineages]
         if images:
             self.cloud.tag_resources("image", images, ((models.TAG_RETIRED, "true"),))
-        why = (
-            f"lineage {lineage}: {instance_id} is gone without a reclaim in CloudMonitor's history, so its user "
-            "removed it; the lineage is retired and will not be relaunched"
-        )
-        now = self.cloud.clock()
-        record = models.IncidentRecord(
-            incident_id=f"retire-{lineage}",
-            instance_id=instance_id,
-            region_id=self.cloud.region_id,
-            started_at=now,
-            finished_at=now,
-            status="retired",
-            reason=why,
-        )
-        if self.notifier is not None:  # said once: a retired lineage is not looked at again
-            try:
-                self.notifier.incident_finished(record)
-            except Exception:  # a notification never decides what reconcile does
-                log.warning("notification of the retired lineage %s failed", lineage, exc_info=True)
-        return Outcome("retired", why, record)
+        out = []
+        for lineage, instance_id in lost:
+            why = (
+                f"lineage {lineage}: {instance_id} is gone without a reclaim in CloudMonitor's history, so its user "
+                "removed it; the lineage is retired and will not be relaunched"
+            )
+            now = self.cloud.clock()
+            record = models.IncidentRecord(
+                incident_id=f"retire-{lineage}",
+                instance_id=instance_id,
+                region_id=self.cloud.region_id,
+                started_at=now,
+                finished_at=now,
+                status="retired",
+                reason=why,
+            )
+            if self.notifier is not None:  # said once: a retired lineage is not looked at again
+                try:
+                    self.notifier.incident_finished(record)
+                except Exception:  # a notification never decides what reconcile does
+                    log.warning("notification of the retired lineage %s failed", lineage, exc_info=True)
+            out.append(Outcome("retired", why, record))
+        return out
 
 
 def _identity_tags(image: models.Image) -> models.Tags:

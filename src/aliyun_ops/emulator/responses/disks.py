@@ -39,8 +39,8 @@ def describe_disks(backend: Backend, params: Params) -> dict[str, Any]:
         pool = list(inst.disks) if inst is not None else []
     else:
         pool = list(backend.disks.items.values())
-    rows = [
-        render.disk(d)
+    found = [
+        d
         for d in pool
         if d.region_id == region_id
         and kind in ("all", d.kind)
@@ -48,8 +48,8 @@ def describe_disks(backend: Backend, params: Params) -> dict[str, Any]:
         and all(p.get_str(params, k) in (None, get(d)) for k, get in checks.items())
         and p.tag_filter_matches(wanted_tags, d.indexed_tags)  # the tag index may lag (realism)
     ]
-    chunk, body = p.page_either(rows, params, token_limit=500)
-    body["Disks"] = {"Disk": chunk}
+    chunk, body = p.page_either(found, params, token_limit=500, clamp=True)  # MaxResults: meta
+    body["Disks"] = {"Disk": [render.disk(d) for d in chunk]}  # only the page is rendered
     return body
 
 
@@ -150,7 +150,7 @@ def describe_snapshots(backend: Backend, params: Params) -> dict[str, Any]:
         return disk is not None and disk.instance_id == instance_id
 
     found = [
-        render.snapshot_row(backend, s)
+        s
         for s in backend.disks.snapshots.values()
         if s.region_id == region_id
         and (ids is None or s.snapshot_id in ids)
@@ -162,7 +162,7 @@ def describe_snapshots(backend: Backend, params: Params) -> dict[str, Any]:
         and p.tag_filter_matches(wanted_tags, s.indexed_tags)  # the tag index may lag (realism)
     ]
     chunk, body = p.page_either(found, params, token_limit=100)
-    body["Snapshots"] = {"Snapshot": chunk}
+    body["Snapshots"] = {"Snapshot": [render.snapshot_row(backend, s) for s in chunk]}  # only the page
     return body
 
 

@@ -140,7 +140,7 @@ def _filtered(backend: Backend, params: Params, region_id: str) -> list[Instance
 def describe_instances(backend: Backend, params: Params) -> dict[str, Any]:
     region_id = region(backend, params)
     found = _filtered(backend, params, region_id)
-    chunk, body = p.page_either(found, params, token_limit=100)
+    chunk, body = p.page_either(found, params, token_limit=100, clamp=True)  # MaxResults: meta
     body["Instances"] = {"Instance": [render.instance(backend, i) for i in chunk]}
     return body
 
