@@ -63,12 +63,12 @@ class Reconciler:
         outcomes.extend(self._changed(self._finish_held(self._instances())))
         outcomes.extend(self._changed(self._system_snapshots(self._instances())))
         outcomes.extend(self._changed(self._eips_follow(self._instances())))
-        outcomes.extend(self._changed(self._lost_lineages()))
+        outcomes.extend(self._lost_lineages())
         outcomes.extend(  # last: a move takes minutes, and recoveries matter more
             back_to_spot(
                 self.cloud,
                 self.settings,
-                self._instances(),
+                self._instances(),  # a relaunch above is young: no fallback it launched is due to move yet
                 managed=self._managed,
                 deadline=self._deadline(),
                 notifier=self.notifier,
