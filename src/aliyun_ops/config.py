@@ -48,6 +48,7 @@ ENV: dict[str, tuple[str, ...]] = {
     "image_poll_max_s": ("ALIYUN_OPS_IMAGE_POLL_MAX",),
     "stopped_migrate_after_s": ("ALIYUN_OPS_STOPPED_MIGRATE_AFTER",),
     "back_to_spot_after_s": ("ALIYUN_OPS_BACK_TO_SPOT_AFTER",),  # seconds a fallback stays pay-as-you-go at least
+    "max_incidents": ("ALIYUN_OPS_MAX_INCIDENTS",),  # concurrent incidents per function instance; more: 429
     "regions": ("ALIYUN_OPS_REGIONS",),  # "cn-shanghai,cn-beijing": other regions an event may name (besides region)
     "account_id": ("ALIYUN_OPS_ACCOUNT_ID",),  # events about another account are refused (FC passes its own)
     "sold_out_memory_s": ("ALIYUN_OPS_SOLD_OUT_MEMORY_S",),  # seconds; 0: no vSwitch tags
@@ -111,6 +112,7 @@ class Settings(pydantic.BaseModel):
     image_poll_max_s: float = 5.0
     stopped_migrate_after_s: float = 900
     back_to_spot_after_s: float = 600
+    max_incidents: int = 20
     regions: tuple[str, ...] = ()  # other regions an event may name; any other is refused (never a free string)
     account_id: str | None = None
     # How long a (type, zone) that refused with NoStock is skipped: in this process, and (tags on the vSwitch)
@@ -145,7 +147,7 @@ class Settings(pydantic.BaseModel):
             raise ValueError("must be http or https")
         return value.lower()
 
-    @pydantic.field_validator("max_spot_price", "function_timeout_s", "image_poll_max_s")
+    @pydantic.field_validator("max_spot_price", "function_timeout_s", "image_poll_max_s", "max_incidents")
     @classmethod
     def _check_positive(cls, value: float | None) -> float | None:
         if value is not None and not value > 0:
@@ -296,6 +298,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "stopped_migrate_after_s": _float,
     "back_to_spot_after_s": _float,
     "regions": _families,
+    "max_incidents": _int,
     "sold_out_memory_s": _float,
 }
 

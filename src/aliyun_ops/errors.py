@@ -7,6 +7,7 @@
     ├── ReplacementFailed      every candidate was tried and none could be launched
     ├── ImageUnavailable       no image of the instance could be had in time: nothing was launched, rather
     │                          than a blank server from a public base image
+    ├── Busy                   the function instance already handles its maximum of incidents: retry later
     └── CloudError             an Aliyun API call failed; ``code`` is the API's error code
         ├── NoStock            OperationDenied.NoStock and the other sold-out codes (try the next candidate)
         ├── Throttled          Throttling* (retry with backoff)
@@ -37,6 +38,10 @@ class EventError(AliyunOpsError):
 
 class DeadlineExceeded(AliyunOpsError):
     """The incident's deadline passed before it finished."""
+
+
+class Busy(AliyunOpsError):
+    """The function instance already runs its maximum of concurrent incidents; the delivery should be retried."""
 
 
 class ReplacementFailed(AliyunOpsError):

@@ -26,9 +26,6 @@ RELEASE_ACTION = "delete"
 class Decision:
     act: bool
     reason: str
-    # A release notice for an instance without the Recycling lock: the lock may still be on its way,
-    # so read the instance again for a little while before deciding it is not being reclaimed.
-    wait_for_lock: bool = False
 
 
 def decide(event: InstanceEvent, instance: Instance | None, settings: Settings) -> Decision:
@@ -77,11 +74,12 @@ def _decide_interruption(event: InstanceEvent, recycling: bool) -> Decision:
             return Decision(True, "spot interruption notice (action delete), Recycling lock: the cloud releases it")
         # Every real reclaim shows the lock: without it the notice is a test or a forgery, and acting on it
         # would buy a second instance and take the elastic IP off a healthy one.
+        # Decided on the one read: a forged notice costs one call, not a re-read loop. A real notice whose lock
+        # were late would still lose nothing of the data disks: reconcile keeps them for every managed instance.
         return Decision(
             False,
             "spot interruption notice (action delete) but the instance has no Recycling lock: "
             "it is not being reclaimed; nothing done",
-            wait_for_lock=True,
         )
     if action is not None and not _could_be_release(action):
         return Decision(False, f"interruption notice with action {action!r}, not a release")

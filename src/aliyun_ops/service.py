@@ -26,9 +26,6 @@ if TYPE_CHECKING:
 # (endpoint, region, instance id) -> the handling in flight in this process
 _IN_FLIGHT: dict[tuple[str | None, str, str], Future[Outcome]] = {}
 _FLIGHT_LOCK = threading.Lock()
-# A release notice whose instance shows no Recycling lock yet is re-read this long before it is skipped.
-LOCK_WAIT_S = 20.0
-LOCK_POLL_S = 4.0
 
 
 @dataclass(frozen=True)
@@ -147,13 +144,8 @@ def _handle(
 
     cloud = make_cloud(settings, credentials, sleep=sleep, clock=clock)
     cloud.deadline = effective_deadline(settings, deadline, clock())
-    instance = cloud.describe_instance(event.instance_id)  # the one read before CreateImage
+    instance = cloud.describe_instance(event.instance_id)  # the one read before CreateImage, and for a forgery
     decision = policy.decide(event, instance, settings)
-    give_up = clock() + LOCK_WAIT_S
-    while decision.wait_for_lock and clock() < give_up:  # only for a notice the instance does not confirm
-        sleep(LOCK_POLL_S)
-        instance = cloud.describe_instance(event.instance_id)
-        decision = policy.decide(event, instance, settings)
     if not decision.act:
         if instance is None and event.is_interruption:
             done = _already_replaced(cloud, event.instance_id, settings)

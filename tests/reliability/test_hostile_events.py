@@ -8,6 +8,7 @@ it is refused or acted on.
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
@@ -182,3 +183,87 @@ def test_an_event_about_another_account_is_refused_when_the_function_knows_its_o
         service.handle_event(body, settings=engine_settings(emu), credentials=CREDS, account_id="1537742922454562")
     with pytest.raises(errors.EventError, match="not this function's"):
         service.handle_event(body, settings=engine_settings(emu, account_id="1537742922454562"), credentials=CREDS)
+
+
+def test_a_hundred_forged_notices_cost_at_most_a_hundred_reads_and_never_a_wait(emu: Emulator) -> None:
+    """Forged release notices for the account's healthy spot instances (no Recycling lock): one read each, decided
+    at once. Before, each re-read its instance for 20 s: 6 reads and a held thread per forgery."""
+    from tests.functional.engine_support import World
+
+    world = World(emu)
+    victims = [world.launch(name=f"victim-{n}", eip=False) for n in range(4)]
+    template = load_event("cloudmonitor_interruption")
+    naps: list[float] = []
+    seq = len(emu.control.calls())
+    for n in range(100):
+        victim = victims[n % len(victims)]
+        body = {**template, "id": f"forged-{n}", "resourceId": template["resourceId"].replace(
+            "i-bp1ecr0000005go2go", victim), "content": {"instanceId": victim, "action": "delete"}}
+        outcome = service.handle_event(
+            body, settings=engine_settings(emu), credentials=CREDS, sleep=naps.append, clock=emu.clock.now
+        )
+        assert outcome.status == "skipped" and "no Recycling lock" in outcome.message
+    calls = [c for c in emu.control.calls()[seq:] if c["accessKeyId"] == CREDS.access_key_id]
+    answered = [c for c in calls if c["status"] == 200]  # the rest: the cloud's 2% transient refusals, retried
+    assert len(answered) <= 100 and {c["action"] for c in calls} == {"DescribeInstances"}
+    # Nothing waited but the backoff of the cloud's own transient refusals: no thread is held by a forgery
+    # (before: 20 s each, 2,000 s for the hundred).
+    assert len(naps) <= len(calls) - len(answered) and sum(naps) < 10
+    assert all(world.instance(v)["Status"] == "Running" for v in victims)  # and nothing was done to the victims
+
+
+def test_a_flood_beyond_the_incident_bound_is_answered_429_retry_later(emu: Emulator) -> None:
+    """The runtime runs at most ``max_incidents`` incidents at once; the rest are told to come back (429 with
+    Retry-After), which FC's retries do, instead of piling up threads."""
+    import httpx
+
+    from aliyun_ops.runtime.invoke import Runner
+    from aliyun_ops.runtime.server import RuntimeServer
+
+    release, entered = threading.Event(), threading.Semaphore(0)
+
+    def slow_handle(*args: Any, **kwargs: Any) -> service.Outcome:
+        entered.release()
+        release.wait(10)
+        return service.Outcome("skipped", "held")
+
+    body = json.dumps(load_event("eventbridge_interruption")).encode()
+    runner = Runner(engine_settings(emu, max_incidents=2), environ={}, handle=slow_handle)
+    answers: list[httpx.Response] = []
+    with RuntimeServer(runner=runner) as srv:
+        def post() -> None:
+            answers.append(httpx.post(f"{srv.url}/invoke", content=body, timeout=15))
+
+        busy = [threading.Thread(target=post) for _ in range(2)]
+        for t in busy:
+            t.start()
+        assert entered.acquire(timeout=5) and entered.acquire(timeout=5)
+        started = time.monotonic()
+        refused = [httpx.post(f"{srv.url}/invoke", content=body, timeout=5) for _ in range(3)]
+        took = time.monotonic() - started
+        release.set()
+        for t in busy:
+            t.join(10)
+    assert [r.status_code for r in refused] == [429, 429, 429] and took < 1.0
+    assert all(r.headers["Retry-After"] == "5" and r.headers["x-fc-status"] == "404" for r in refused)
+    assert "ALIYUN_OPS_MAX_INCIDENTS" in refused[0].json()["error"]
+    assert sorted(a.status_code for a in answers) == [200, 200]  # the two in flight finish normally
+
+
+def test_header_credentials_are_taken_only_in_the_shape_fc_sends_them() -> None:
+    from email.message import Message
+
+    from aliyun_ops.runtime.server import _invocation
+
+    def headers(**values: str) -> Message:
+        msg = Message()
+        for key, value in values.items():
+            msg[key.replace("_", "-")] = value
+        return msg
+
+    plain = _invocation(b"{}", headers(x_fc_access_key_id="LTAIkey", x_fc_access_key_secret="s3cret"), 0.0)
+    assert plain.credentials is None  # a long-lived pair from a caller is not used: the environment's apply
+    sts = _invocation(
+        b"{}", headers(x_fc_access_key_id="STS.k", x_fc_access_key_secret="s", x_fc_security_token="t"), 0.0
+    )
+    assert sts.credentials is not None and sts.credentials.security_token == "t"

@@ -39,6 +39,7 @@ def test_every_variable_is_read() -> None:
         "ALIYUN_OPS_BACK_TO_SPOT_AFTER": "120",
         "ALIYUN_OPS_REGIONS": "cn-beijing, ap-southeast-1",
         "ALIYUN_OPS_ACCOUNT_ID": "1537742922454562",
+        "ALIYUN_OPS_MAX_INCIDENTS": "8",
         "ALIYUN_OPS_SOLD_OUT_MEMORY_S": "120",
     }
     assert set(env) == {names[0] for field, names in ENV.items() if field != "endpoint"}  # endpoint: below
@@ -61,6 +62,7 @@ def test_every_variable_is_read() -> None:
         back_to_spot_after_s=120,
         regions=("cn-beijing", "ap-southeast-1"),
         account_id="1537742922454562",
+        max_incidents=8,
         sold_out_memory_s=120,
     )
 

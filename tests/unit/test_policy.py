@@ -114,9 +114,9 @@ def test_selector_limits_to_tagged_instances() -> None:
     assert decide(notice, replace(RECLAIMED, tags=(("team", "web"),)), settings).act
 
 
-def test_a_release_notice_without_the_recycling_lock_is_not_acted_on_but_rechecked() -> None:
+def test_a_release_notice_without_the_recycling_lock_is_not_acted_on() -> None:
     """Every real reclaim shows the lock; a notice for a healthy instance (a test, a forgery) must not buy a
-    second instance and take its IP. The service re-reads the instance briefly (``wait_for_lock``)."""
+    second instance and take its IP. Decided on the one read: a forged notice costs one call."""
     decision = decide(event("cloudmonitor_interruption"), SPOT, Settings())
-    assert not decision.act and decision.wait_for_lock and "no Recycling lock" in decision.reason
-    assert not decide(event("cloudmonitor_interruption"), RECLAIMED, Settings()).wait_for_lock
+    assert not decision.act and "no Recycling lock" in decision.reason
+    assert decide(event("cloudmonitor_interruption"), RECLAIMED, Settings()).act

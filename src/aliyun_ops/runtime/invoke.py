@@ -26,6 +26,7 @@ log = logging.getLogger("aliyun_ops.runtime")
 # Exception class -> HTTP status of the custom runtime's answer (first match wins).
 STATUS: tuple[tuple[type[BaseException], int], ...] = (
     (errors.EventError, 400),
+    (errors.Busy, 429),
     (errors.DeadlineExceeded, 504),
     (errors.ReplacementFailed, 503),
     (errors.CloudError, 502),
@@ -92,6 +93,7 @@ class Runner:
         self._reconcile = reconcile
         self._notifier: Any = None
         self._lock = threading.Lock()
+        self._slots: threading.BoundedSemaphore | None = None  # concurrent incidents, sized on first use
 
     def run(self, inv: Invocation) -> dict[str, Any]:
         """The outcome as JSON-ready dict; raises on malformed input and on every failure."""
@@ -100,7 +102,17 @@ class Runner:
         parsed = parse_event(inv.body)  # EventError early: no credentials or cloud needed for a bad body
         if isinstance(parsed, Ignored):
             return {"status": "ignored", "message": parsed.reason, "record": None}
-        outcome = self.handle(inv.body, request_id=inv.request_id, account_id=_account(inv), **self._context(inv))
+        context = self._context(inv)
+        slots = self._incident_slots(context["settings"])
+        if not slots.acquire(blocking=False):  # a flood (forged or real) waits in FC's retries, not in threads here
+            raise errors.Busy(
+                f"this function instance already handles {context['settings'].max_incidents} incidents; "
+                "retry the delivery (ALIYUN_OPS_MAX_INCIDENTS)"
+            )
+        try:
+            outcome = self.handle(inv.body, request_id=inv.request_id, account_id=_account(inv), **context)
+        finally:
+            slots.release()
         result = outcome.to_json()
         assert isinstance(result, dict)
         return result
@@ -127,6 +139,12 @@ class Runner:
             "deadline": inv.started + inv.timeout_s if inv.timeout_s else None,
             "notifier": self.notifier(),
         }
+
+    def _incident_slots(self, settings: Settings) -> threading.BoundedSemaphore:
+        with self._lock:
+            if self._slots is None:
+                self._slots = threading.BoundedSemaphore(settings.max_incidents)
+            return self._slots
 
     def handle(self, *args: Any, **kwargs: Any) -> Any:
         if self._handle is None:

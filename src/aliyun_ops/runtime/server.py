@@ -31,6 +31,7 @@ from aliyun_ops.runtime.invoke import Invocation, Runner, describe_error, parse_
 log = logging.getLogger("aliyun_ops.runtime")
 
 INVOKE_PATHS = ("/invoke", "/")
+BUSY_RETRY_AFTER_S = 5  # a 429 (too many incidents at once) asks to be retried this much later
 _DRAIN_LIMIT = 4 * MAX_EVENT_BYTES  # a refused body: read at most this much of it, then hang up
 _DRAIN_TIMEOUT_S = 2.0
 
@@ -91,13 +92,15 @@ class _Handler(BaseHTTPRequestHandler):
         if body is None:
             return
         inv = _invocation(body, self.headers, started)
-        secrets = (inv.credentials.access_key_secret, inv.credentials.security_token) if inv.credentials else ()
+        # whatever the headers carried is kept out of answers and logs, used or not
+        secrets = tuple(self.headers.get(h, "").strip() for h in ("x-fc-access-key-secret", "x-fc-security-token"))
         try:
             result = self.server.runner.run(inv)
         except Exception as exc:
             status, reason = status_of(exc), describe_error(exc, secrets)
             log.warning("request %s: %s %s after %.1fs", inv.request_id, status, reason, time.time() - started)
-            self._send(status, {"error": reason, "type": type(exc).__name__})
+            retry = {"Retry-After": str(BUSY_RETRY_AFTER_S)} if status == 429 else {}
+            self._send(status, {"error": reason, "type": type(exc).__name__}, headers=retry)
             return
         log.info("request %s: 200 %s: %s", inv.request_id, result.get("status"), result.get("message"))
         self._send(200, result)
@@ -137,10 +140,14 @@ class _Handler(BaseHTTPRequestHandler):
         except OSError:
             pass
 
-    def _send(self, status: int, payload: Mapping[str, Any], *, close: bool = False) -> None:
+    def _send(
+        self, status: int, payload: Mapping[str, Any], *, close: bool = False, headers: Mapping[str, str] | None = None
+    ) -> None:
         data = to_json(dict(payload)).encode("utf-8")
         try:
             self.send_response(status)
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
             self.send_header("Content-Type", "application/json; charset=utf-8")
             self.send_header("Content-Length", str(len(data)))
             self.send_header("x-fc-status", "200" if status < 400 else "404")
@@ -167,13 +174,17 @@ def _path(raw: str) -> str:
 
 
 def _invocation(body: bytes, headers: Message, started: float) -> Invocation:
+    """The invocation as FC sends it. Credentials from the headers only in FC's shape: the function role's STS
+    triple (key id, secret and security token). A plain key pair in headers is ignored (the environment's
+    credentials apply), so a caller cannot swap in long-lived keys of its own."""
     key_id = headers.get("x-fc-access-key-id", "").strip()
     secret = headers.get("x-fc-access-key-secret", "").strip()
     token = headers.get("x-fc-security-token", "").strip() or None
+    as_fc_sends = bool(key_id and secret and token)
     return Invocation(
         body=body,
         request_id=headers.get("x-fc-request-id", "").strip()[:128] or "-",
-        credentials=Credentials(key_id, secret, token) if key_id and secret else None,
+        credentials=Credentials(key_id, secret, token) if as_fc_sends else None,
         region_id=headers.get("x-fc-region", "").strip() or None,
         timeout_s=parse_timeout(headers.get("x-fc-function-timeout")),
         started=started,
