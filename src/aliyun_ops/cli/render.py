@@ -89,16 +89,23 @@ def limits_json(limits: Limits) -> dict[str, Any]:
     }
 
 
-def skipped_table(skipped: Sequence[tuple[str, str]], limit: int = 15) -> Table:
-    """The options left out and why, those a bill limit left out first (they are the surprising ones)."""
-    ordered = sorted(skipped, key=lambda s: not _by_a_limit(s[1]))
+def skipped_table(skipped: Sequence[tuple[str, str]], limit: int = 20) -> Table:
+    """The options left out and why, those a bill limit left out first (they are the surprising ones); one row
+    per type and reason, with the zones it covers."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for what, why in skipped:
+        head, _, zone = what.rpartition("@")
+        groups.setdefault((head or what, why), []).append(zone if head else "")
+    ordered = sorted(groups.items(), key=lambda g: not _by_a_limit(g[0][1]))
     more = len(ordered) - limit
     title = "Left out" + (f" (first {limit} of {len(ordered)}; --json lists all)" if more > 0 else "")
     table = Table(title=title, title_justify="left")
     table.add_column("option")
+    table.add_column("zones")
     table.add_column("why")
-    for what, why in ordered[:limit]:
-        table.add_row(Text(what), Text(why), style="yellow" if _by_a_limit(why) else "")
+    for (what, why), zones in ordered[:limit]:
+        shown = ", ".join(z for z in zones if z) or "-"
+        table.add_row(Text(what), Text(shown), Text(why), style="yellow" if _by_a_limit(why) else "")
     return table
 
 
