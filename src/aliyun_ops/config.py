@@ -52,6 +52,8 @@ ENV: dict[str, tuple[str, ...]] = {
     "regions": ("ALIYUN_OPS_REGIONS",),  # "cn-shanghai,cn-beijing": other regions an event may name (besides region)
     "account_id": ("ALIYUN_OPS_ACCOUNT_ID",),  # events about another account are refused (FC passes its own)
     "sold_out_memory_s": ("ALIYUN_OPS_SOLD_OUT_MEMORY_S",),  # seconds; 0: no vSwitch tags
+    "max_price_ratio": ("ALIYUN_OPS_MAX_PRICE_RATIO",),  # x the original's price; 0: off
+    "max_size_ratio": ("ALIYUN_OPS_MAX_SIZE_RATIO",),  # x the original's vCPU and memory; 0: off
     "endpoint": ("ALIYUN_OPS_ENDPOINT",),  # HOST:PORT for every product (not a field: fills every endpoint)
 }
 CONFIG_ENV = "ALIYUN_OPS_CONFIG"  # path of the config file
@@ -118,6 +120,11 @@ class Settings(pydantic.BaseModel):
     # How long a (type, zone) that refused with NoStock is skipped: in this process, and (tags on the vSwitch)
     # by every other instance of the function. 0 keeps the in-process memory (300 s) and writes no tag.
     sold_out_memory_s: float = 300
+    # No surprise bill (``planner``): a replacement's spot price at most this many times the original type's
+    # min(spot, pay-as-you-go) price (a pay-as-you-go fallback: times its pay-as-you-go price), and its vCPU
+    # and memory at most this many times the original's. 0 turns a limit off; otherwise at least 1.
+    max_price_ratio: float = 1.5
+    max_size_ratio: float = 2.0
 
     @pydantic.field_validator("region_id")
     @classmethod
@@ -161,6 +168,13 @@ class Settings(pydantic.BaseModel):
     def _check_not_negative(cls, value: float) -> float:
         if not value >= 0:
             raise ValueError("must not be negative")
+        return value
+
+    @pydantic.field_validator("max_price_ratio", "max_size_ratio")
+    @classmethod
+    def _check_ratio(cls, value: float) -> float:
+        if not (value == 0 or 1 <= value < float("inf")):
+            raise ValueError("must be 0 (off) or at least 1 (the original itself must fit)")
         return value
 
     @pydantic.model_validator(mode="before")
@@ -300,6 +314,8 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "regions": _families,
     "max_incidents": _int,
     "sold_out_memory_s": _float,
+    "max_price_ratio": _float,
+    "max_size_ratio": _float,
 }
 
 

@@ -239,6 +239,23 @@ class Candidate:
 
 
 @dataclass(frozen=True)
+class Limits:
+    """The bill limits a plan was made under: what a replacement may cost, and how large it may be, against
+    the original. A ratio of None: that limit is off. A ratio with no reference price: the original's price
+    could not be read, so the price limit could not apply (``notes`` says so)."""
+
+    max_price_ratio: float | None = None
+    reference_price: float | None = None  # min(the original type's spot, its pay-as-you-go price), per hour
+    max_price: float | None = None  # ratio x reference: the most a spot candidate may cost per hour
+    payg_reference: float | None = None  # the original type's pay-as-you-go price (what tier 4 compares with)
+    max_payg_price: float | None = None  # ratio x payg_reference: the most a pay-as-you-go fallback may cost
+    max_size_ratio: float | None = None
+    max_cpu: float | None = None  # ratio x the original's vCPU
+    max_memory_gib: float | None = None  # ratio x the original's memory
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Plan:
     """What the engine will do for one incident: the ranked candidates, best first."""
 
@@ -246,6 +263,7 @@ class Plan:
     candidates: tuple[Candidate, ...]
     skipped: tuple[tuple[str, str], ...] = ()  # (what, why) for every option left out
     notes: tuple[str, ...] = field(default=())
+    limits: Limits = Limits()  # the price and size limits in force (``plan`` shows them)
 
     @property
     def chosen(self) -> Candidate | None:

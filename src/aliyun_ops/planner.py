@@ -11,10 +11,23 @@ Only WithStock offerings count; (type, zone) pairs recently interrupted or sold 
 maximum price drops dearer offerings and makes every spot candidate SpotWithPriceLimit. Every option
 left out is listed in ``Plan.skipped`` with the reason, so a dry run explains itself. The caller tries
 the candidates in order and moves on at OperationDenied.NoStock.
+
+No surprise bill (``Plan.limits``):
+  - size: a type other than the original's with more than ``max_size_ratio`` x its vCPU or x its memory is
+    left out, spot and pay-as-you-go alike;
+  - price: the reference is the original type's price in its zone, min(spot, pay-as-you-go) (another zone's,
+    the cheapest, when its zone has none). A spot candidate above ``max_price_ratio`` x the reference is left
+    out; one whose price was not read (``gather`` reads one price when the same type can launch) is kept but
+    launched SpotWithPriceLimit at that most, so Aliyun itself refuses it when dearer
+    (InvalidSpotPriceLimit.LowerThanPublicPrice: the caller moves on) and never bills more. A pay-as-you-go
+    fallback (tier 4, which the user chose to pay) is compared with ratio x the original type's
+    pay-as-you-go price; one whose price was not read is left out. When the original's price is unknown the
+    price limit cannot apply: ``Plan.limits.notes`` says so, and the size limit still holds.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -28,7 +41,7 @@ from aliyun_ops.families import (
     supported_system_disks,
     type_of_instance,
 )
-from aliyun_ops.models import Candidate, Instance, InstanceType, Offering, Plan, SpotPrice, VSwitch
+from aliyun_ops.models import Candidate, Instance, InstanceType, Limits, Offering, Plan, SpotPrice, VSwitch
 
 __all__ = ["UnavailableOfferings", "choose_system_disk", "equivalent_type_filter", "rank_candidates"]
 
@@ -57,6 +70,7 @@ class _Ranking:
         self.vswitches = _vswitch_by_zone(original, vswitches)
         self.keep_zone = False
         self.data_categories: tuple[str, ...] = ()
+        self.limits = Limits()
 
     def reject(self, offering: Offering) -> str:
         """Why this offering cannot be a candidate at all, or ""."""
@@ -74,7 +88,7 @@ class _Ranking:
         if self.allow and not any(matches_family(itype, f) for f in self.allow):
             return f"family {itype.family} is not in the allowed families"
         if itype.type_id != self.same_type.type_id and self.original_type is not None:
-            why = not_equivalent(self.original_type, itype)
+            why = not_equivalent(self.original_type, itype) or self._too_large(itype)
             if why:
                 return why
         if self.keep_zone and offering.zone_id == self.original.zone_id:
@@ -83,6 +97,44 @@ class _Ranking:
             if refused:  # a disk attaches as it is: only a copy (another zone) can change its category
                 family = itype.family or itype.type_id
                 return f"family {family} does not take the data disk category {', '.join(refused)}"
+        return ""
+
+    def _too_large(self, itype: InstanceType) -> str:
+        lim, orig = self.limits, self.same_type
+        if lim.max_size_ratio is None or lim.max_cpu is None or lim.max_memory_gib is None:
+            return ""
+        if itype.cpu > lim.max_cpu + 1e-9 or itype.memory_gib > lim.max_memory_gib + 1e-9:
+            return (
+                f"{itype.cpu} vCPU/{itype.memory_gib:g} GiB: larger than {lim.max_size_ratio:g}x the original's "
+                f"{orig.cpu} vCPU/{orig.memory_gib:g} GiB (size limit)"
+            )
+        return ""
+
+    def over_price(self, c: Candidate) -> str:
+        """Why this candidate breaks the price limit, or "" (also when the limit cannot apply)."""
+        lim = self.limits
+        if c.tier == 4:
+            if lim.max_payg_price is None or lim.payg_reference is None or lim.max_price_ratio is None:
+                return ""
+            if c.origin_price is None or c.origin_price <= 0:
+                return f"pay-as-you-go price unknown, cannot check it against the limit {lim.max_payg_price:.4f}/h"
+            if c.origin_price > lim.max_payg_price + 1e-9:
+                return (
+                    f"pay-as-you-go {c.origin_price:.4f}/h above the price limit {lim.max_payg_price:.4f}/h "
+                    f"({lim.max_price_ratio:g}x the original's pay-as-you-go {lim.payg_reference:.4f}/h)"
+                )
+            return ""
+        if lim.max_price is None or lim.reference_price is None or lim.max_price_ratio is None:
+            return ""
+        if c.spot_price is None:
+            if _launch_limit(lim.max_price) <= 0:
+                return f"spot price unknown and the price limit {lim.max_price:.4f}/h is below 0.001/h"
+            return ""  # launched SpotWithPriceLimit at the limit: Aliyun refuses it when dearer
+        if c.spot_price > lim.max_price + 1e-9:
+            return (
+                f"spot {c.spot_price:.4f}/h above the price limit {lim.max_price:.4f}/h "
+                f"({lim.max_price_ratio:g}x the original's {lim.reference_price:.4f}/h)"
+            )
         return ""
 
     def itype(self, type_id: str) -> InstanceType | None:
@@ -98,6 +150,9 @@ class _Ranking:
         same = itype.type_id == self.same_type.type_id
         tier = 4 if payg else 1 if same and zone == self.original.zone_id else 2 if same else 3
         limit = None if payg or max_price is None else max_price
+        guard = self.limits.max_price if price is None and not payg and limit is None else None
+        if guard is not None and self.limits.reference_price is not None:
+            limit = _launch_limit(guard)  # an unread price: the API holds the limit (see the module)
         return Candidate(
             zone_id=zone,
             vswitch_id=self.vswitches[zone],
@@ -106,11 +161,13 @@ class _Ranking:
             spot_price_limit=limit,
             spot_price=None if price is None or payg else price.spot_price,
             origin_price=None if price is None else price.origin_price,
-            reason=self._reason(itype, zone, tier, price, payg),
+            reason=self._reason(itype, zone, tier, price, payg, limit),
             tier=tier,
         )
 
-    def _reason(self, itype: InstanceType, zone: str, tier: int, price: SpotPrice | None, payg: bool) -> str:
+    def _reason(
+        self, itype: InstanceType, zone: str, tier: int, price: SpotPrice | None, payg: bool, limit: float | None
+    ) -> str:
         if itype.type_id == self.same_type.type_id:
             what = "same type, same zone" if zone == self.original.zone_id else f"same type, other zone {zone}"
         else:
@@ -124,6 +181,8 @@ class _Ranking:
         if payg:
             shown = f", pay-as-you-go {price.origin_price:.4f}/h" if price else ""
             return f"pay-as-you-go fallback: {what}{shown}"
+        if price is None and limit is not None:
+            return what + f", spot price unknown: launched SpotWithPriceLimit at most {limit:.3f}/h"
         return what + (f", spot {price.spot_price:.4f}/h" if price else ", spot price unknown")
 
     def sort_key(self, c: Candidate) -> tuple[Any, ...]:
@@ -165,15 +224,19 @@ def rank_candidates(
     payg_fallback: bool = False,
     keep_zone: bool = False,
     data_categories: Sequence[str] = (),
+    max_price_ratio: float | None = None,
+    max_size_ratio: float | None = None,
 ) -> Plan:
     """Rank every launch option for ``original``, best first; list every option left out and why.
 
     ``keep_zone`` (the data disks move with the lineage, and disks are zonal): every spot candidate in the
     original zone ranks before any in another zone, where the disks would have to be copied through a snapshot.
+    ``max_price_ratio`` / ``max_size_ratio`` (None or 0: off): the bill limits of the module docstring.
     """
     ranking = _Ranking(original, original_type, catalog, prices, vswitches, allow_families, deny_families)
     ranking.keep_zone = keep_zone
     ranking.data_categories = tuple(data_categories)
+    ranking.limits = _limits(ranking, max_price_ratio or None, max_size_ratio or None, payg_fallback)
     candidates: list[Candidate] = []
     skipped: list[tuple[str, str]] = []
     for offering in _dedupe(offerings):
@@ -192,6 +255,10 @@ def rank_candidates(
         if max_price is not None and candidate.spot_price is not None and candidate.spot_price > max_price:
             skipped.append((what, f"spot price {candidate.spot_price:.4f}/h above the maximum {max_price:.4f}/h"))
             continue
+        why = ranking.over_price(candidate)
+        if why:
+            skipped.append((what, why))
+            continue
         candidates.append(candidate)
     notes = _notes(original, ranking, offerings, candidates)
     if keep_zone:
@@ -205,21 +272,100 @@ def rank_candidates(
         candidates=tuple(sorted(candidates, key=ranking.sort_key)),
         skipped=tuple(skipped),
         notes=tuple(notes),
+        limits=ranking.limits,
     )
 
 
 def _payg_candidates(
     ranking: _Ranking, offerings: Sequence[Offering], skipped: list[tuple[str, str]]
 ) -> list[Candidate]:
-    """Tier 4: the same filters, but no price limit and no spot interruption memory."""
+    """Tier 4: the same filters and size limit, no spot price cap nor spot interruption memory; the price
+    limit against the original's pay-as-you-go price."""
     found = []
     for offering in _dedupe(offerings):
+        what = f"pay-as-you-go {offering.instance_type}@{offering.zone_id}"
         why = ranking.reject(offering)
         if why:
-            skipped.append((f"pay-as-you-go {offering.instance_type}@{offering.zone_id}", why))
+            skipped.append((what, why))
+            continue
+        candidate = ranking.candidate(offering, payg=True, max_price=None)
+        why = ranking.over_price(candidate)
+        if why:
+            skipped.append((what, why))
         else:
-            found.append(ranking.candidate(offering, payg=True, max_price=None))
+            found.append(candidate)
     return found
+
+
+def _launch_limit(price: float) -> float:
+    """A SpotPriceLimit RunInstances takes (three decimals) that is never above ``price``."""
+    return math.floor(price * 1000 + 1e-9) / 1000
+
+
+def _reference(original: Instance, latest: dict[tuple[str, str], SpotPrice]) -> SpotPrice | None:
+    """The original type's price in its zone; else its cheapest zone's (the stricter); None when unread."""
+    own = latest.get((original.instance_type, original.zone_id))
+    if own is not None and own.spot_price > 0:
+        return own
+    others = [p for (t, _), p in latest.items() if t == original.instance_type and p.spot_price > 0]
+    return min(others, key=lambda p: (_cheaper(p), p.zone_id)) if others else None
+
+
+def _cheaper(p: SpotPrice) -> float:
+    return min(p.spot_price, p.origin_price) if p.origin_price > 0 else p.spot_price
+
+
+def _limits(ranking: _Ranking, price_ratio: float | None, size_ratio: float | None, payg: bool) -> Limits:
+    """The limits in force for this original, each written down as a line for ``plan``."""
+    orig, notes = ranking.same_type, []
+    max_cpu = max_mem = None
+    if size_ratio is None:
+        notes.append("size limit: off")
+    elif ranking.original_type is None:
+        notes.append("size limit: not needed (only the same type is considered)")
+    else:
+        max_cpu, max_mem = size_ratio * orig.cpu, size_ratio * orig.memory_gib
+        notes.append(
+            f"size limit: at most {size_ratio:g}x the original's {orig.cpu} vCPU/{orig.memory_gib:g} GiB "
+            f"({max_cpu:g} vCPU/{max_mem:g} GiB)"
+        )
+    ref = _reference(ranking.original, ranking.prices) if price_ratio is not None else None
+    reference = max_price = payg_ref = max_payg = None
+    if price_ratio is None:
+        notes.append("price limit: off")
+    elif ref is None:
+        notes.append(
+            f"price limit not applied: the price of {ranking.original.instance_type} could not be read "
+            "(the size limit still holds)"
+        )
+    else:
+        reference = _cheaper(ref)
+        max_price = price_ratio * reference
+        where = "" if ref.zone_id == ranking.original.zone_id else f" in {ref.zone_id} (none read in its own zone)"
+        which = "spot" if reference == ref.spot_price else "pay-as-you-go"
+        notes.append(
+            f"price limit: spot at most {price_ratio:g}x the original's {reference:.4f}/h "
+            f"({which}, the lower of spot and pay-as-you-go{where}) = {max_price:.4f}/h"
+        )
+        if payg and ref.origin_price > 0:
+            payg_ref, max_payg = ref.origin_price, price_ratio * ref.origin_price
+            notes.append(
+                f"pay-as-you-go fallback: at most {price_ratio:g}x the original's pay-as-you-go "
+                f"{payg_ref:.4f}/h = {max_payg:.4f}/h"
+            )
+        elif payg:
+            notes.append("pay-as-you-go fallback: price limit not applied (the original's price unknown)")
+    return Limits(
+        max_price_ratio=price_ratio,
+        reference_price=reference,
+        max_price=max_price,
+        payg_reference=payg_ref,
+        max_payg_price=max_payg,
+        max_size_ratio=size_ratio,
+        max_cpu=max_cpu,
+        max_memory_gib=max_mem,
+        notes=tuple(notes),
+    )
 
 
 def _notes(original: Instance, ranking: _Ranking, offerings: Sequence[Offering], found: list[Candidate]) -> list[str]:

@@ -41,6 +41,8 @@ def test_every_variable_is_read() -> None:
         "ALIYUN_OPS_ACCOUNT_ID": "1537742922454562",
         "ALIYUN_OPS_MAX_INCIDENTS": "8",
         "ALIYUN_OPS_SOLD_OUT_MEMORY_S": "120",
+        "ALIYUN_OPS_MAX_PRICE_RATIO": "1.25",
+        "ALIYUN_OPS_MAX_SIZE_RATIO": "0",
     }
     assert set(env) == {names[0] for field, names in ENV.items() if field != "endpoint"}  # endpoint: below
     assert Settings.from_env(env) == Settings(
@@ -64,7 +66,15 @@ def test_every_variable_is_read() -> None:
         account_id="1537742922454562",
         max_incidents=8,
         sold_out_memory_s=120,
+        max_price_ratio=1.25,
+        max_size_ratio=0,
     )
+
+
+def test_bill_limits_are_on_by_default() -> None:
+    settings = Settings.from_env({})
+    assert (settings.max_price_ratio, settings.max_size_ratio) == (1.5, 2.0)
+    assert Settings.from_env({"ALIYUN_OPS_MAX_PRICE_RATIO": "0"}).max_price_ratio == 0  # off
 
 
 def test_precedence_override_then_environment_then_default() -> None:
@@ -91,6 +101,11 @@ def test_precedence_override_then_environment_then_default() -> None:
         ({"ALIYUN_OPS_REGION": "Hangzhou"}, "ALIYUN_OPS_REGION\\): 'Hangzhou' is not a region id"),
         ({"ALIYUN_OPS_FUNCTION_TIMEOUT": "5"}, "deadline_margin_s must be smaller than function_timeout_s"),
         ({"ALIYUN_OPS_FUNCTION_TIMEOUT": "nan"}, "function_timeout_s .*must be greater than 0"),
+        ({"ALIYUN_OPS_MAX_PRICE_RATIO": "x"}, "ALIYUN_OPS_MAX_PRICE_RATIO='x': expected a number"),
+        ({"ALIYUN_OPS_MAX_PRICE_RATIO": "0.5"}, "ALIYUN_OPS_MAX_PRICE_RATIO\\): must be 0 \\(off\\) or at least 1"),
+        ({"ALIYUN_OPS_MAX_SIZE_RATIO": "-2"}, "ALIYUN_OPS_MAX_SIZE_RATIO\\): must be 0 \\(off\\) or at least 1"),
+        ({"ALIYUN_OPS_MAX_SIZE_RATIO": "nan"}, "max_size_ratio .*must be 0 \\(off\\) or at least 1"),
+        ({"ALIYUN_OPS_MAX_PRICE_RATIO": "inf"}, "max_price_ratio .*must be 0 \\(off\\) or at least 1"),
     ],
 )
 def test_bad_values_raise_config_error_naming_the_variable(env: dict[str, str], message: str) -> None:

@@ -97,6 +97,7 @@ def plan_json(instance: models.Instance, plan: models.Plan, check: dict[str, Any
         "chosen": rows[0] if rows else None,
         "skipped": [{"what": what, "why": why} for what, why in plan.skipped],
         "notes": list(plan.notes),
+        "limits": render.limits_json(plan.limits),
         "dry_run": check,
     }
 
@@ -120,12 +121,14 @@ def plan_cmd(
         f"Plan for {instance.instance_id} ({instance.name or 'unnamed'}, {instance.instance_type} "
         f"in {instance.zone_id}): nothing is changed."
     )
+    for line in plan.limits.notes:
+        out.print(f"Limit: {line}", markup=False, highlight=False)
     out.print(render.candidates_table(plan))
+    if plan.skipped:
+        out.print(render.skipped_table(plan.skipped))
     out.print(render.chosen_line(plan.chosen))
     verdict = "[green]valid[/]" if check["valid"] else f"[red]refused[/] ({check['code']}: {check['message']})"
     out.print(f"DryRun of the launch: {verdict}")
-    if plan.skipped:
-        out.print(f"[dim]{len(plan.skipped)} option(s) left out, e.g. {plan.skipped[0][0]}: {plan.skipped[0][1]}[/]")
     if not check["valid"]:
         raise typer.Exit(1)
 

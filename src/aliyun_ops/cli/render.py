@@ -12,7 +12,7 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
-from aliyun_ops.models import Candidate, Image, IncidentRecord, InstanceSummary, Plan
+from aliyun_ops.models import Candidate, Image, IncidentRecord, InstanceSummary, Limits, Plan
 
 
 def money(value: float | None) -> str:
@@ -72,6 +72,45 @@ def candidates_table(plan: Plan, limit: int = 10) -> Table:
             style=style,
         )
     return table
+
+
+def limits_json(limits: Limits) -> dict[str, Any]:
+    """The bill limits in force, as ``plan --json`` shows them (None: off or, for a price, not known)."""
+    return {
+        "max_price_ratio": limits.max_price_ratio,
+        "reference_price": limits.reference_price,
+        "max_price": None if limits.max_price is None else round(limits.max_price, 6),
+        "payg_reference_price": limits.payg_reference,
+        "max_payg_price": None if limits.max_payg_price is None else round(limits.max_payg_price, 6),
+        "max_size_ratio": limits.max_size_ratio,
+        "max_cpu": limits.max_cpu,
+        "max_memory_gib": limits.max_memory_gib,
+        "notes": list(limits.notes),
+    }
+
+
+def skipped_table(skipped: Sequence[tuple[str, str]], limit: int = 20) -> Table:
+    """The options left out and why, those a bill limit left out first (they are the surprising ones); one row
+    per type and reason, with the zones it covers."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for what, why in skipped:
+        head, _, zone = what.rpartition("@")
+        groups.setdefault((head or what, why), []).append(zone if head else "")
+    ordered = sorted(groups.items(), key=lambda g: not _by_a_limit(g[0][1]))
+    more = len(ordered) - limit
+    title = "Left out" + (f" (first {limit} of {len(ordered)}; --json lists all)" if more > 0 else "")
+    table = Table(title=title, title_justify="left")
+    table.add_column("option")
+    table.add_column("zones")
+    table.add_column("why")
+    for (what, why), zones in ordered[:limit]:
+        shown = ", ".join(z for z in zones if z) or "-"
+        table.add_row(Text(what), Text(shown), Text(why), style="yellow" if _by_a_limit(why) else "")
+    return table
+
+
+def _by_a_limit(why: str) -> bool:
+    return "(size limit)" in why or "price limit" in why
 
 
 def short_why(c: Candidate) -> str:

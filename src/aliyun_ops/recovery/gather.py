@@ -78,9 +78,19 @@ def _catalog(cloud: Cloud, original: models.Instance) -> tuple[models.InstanceTy
     return original_type, list(by_id.values())
 
 
-def _closest(original: models.Instance, types: list[models.InstanceType], in_stock: set[str]) -> list[str]:
+def _closest(
+    original: models.Instance, types: list[models.InstanceType], in_stock: set[str], size_ratio: float = 0
+) -> list[str]:
+    """The types worth a price read, closest in size first: the original's always, then the in-stock types the
+    size limit (``size_ratio``, 0: off) keeps; the planner leaves the larger ones out without a price."""
+    own = next((t for t in types if t.type_id == original.instance_type), None)
+    cpu, mem = (own.cpu, own.memory_gib) if own is not None else (original.cpu, original.memory_gib)
+
+    def fits(t: models.InstanceType) -> bool:
+        return not size_ratio or (t.cpu <= size_ratio * cpu + 1e-9 and t.memory_gib <= size_ratio * mem + 1e-9)
+
     ranked = sorted(
-        (t for t in types if t.type_id in in_stock),
+        (t for t in types if t.type_id in in_stock and (t.type_id == original.instance_type or fits(t))),
         key=lambda t: (
             t.type_id != original.instance_type,
             abs(t.cpu - original.cpu),
@@ -88,7 +98,8 @@ def _closest(original: models.Instance, types: list[models.InstanceType], in_sto
             t.type_id,
         ),
     )
-    return [t.type_id for t in ranked[:MAX_PRICED_TYPES]]
+    chosen = [t.type_id for t in ranked[:MAX_PRICED_TYPES]]
+    return chosen if original.instance_type in chosen else [original.instance_type, *chosen[: MAX_PRICED_TYPES - 1]]
 
 
 def _eip(cloud: Cloud, original: models.Instance) -> models.Eip | None:
@@ -114,6 +125,8 @@ def gather(
     When the original type can launch in some zone of the VPC, only its price is read (the planner
     ranks it first whatever equivalents cost): one call, not a dozen, which matters when a reclaim wave
     hits the API's rate limits. ``price_all`` (the ``plan`` command) prices the closest equivalents too.
+    The original type's price is always read: it is the reference of the price limit (``planner``); its
+    ``OriginPrice`` (DescribeSpotPriceHistory) is the pay-as-you-go price, so no other action is needed.
     A price that stays throttled past ``PRICE_BUDGET_S`` is left unknown rather than failing the incident.
     """
     notes: list[str] = []
@@ -142,7 +155,7 @@ def gather(
     if same_type_launchable and not price_all and settings.max_spot_price is None:  # a cap needs every price
         priced = [original.instance_type]  # tiers 1-2 win whatever equivalents cost: one price read
     else:
-        priced = _closest(original, catalog, in_stock | {original.instance_type})
+        priced = _closest(original, catalog, in_stock | {original.instance_type}, settings.max_size_ratio)
     price_jobs: list[Future[list[models.SpotPrice]]] = [
         pool.submit(cloud.describe_spot_prices, t, budget_s=PRICE_BUDGET_S) for t in priced
     ]

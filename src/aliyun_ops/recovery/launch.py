@@ -62,6 +62,8 @@ def plan_launch(
         payg_fallback=settings.payg_fallback,
         keep_zone=keep_zone,
         data_categories=[d.category for d in data_plan.data_disks(inputs.disks)],
+        max_price_ratio=settings.max_price_ratio,
+        max_size_ratio=settings.max_size_ratio,
     )
     return plan, enriched
 
