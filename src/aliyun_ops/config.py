@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,8 @@ import pydantic
 
 from aliyun_ops.errors import ConfigError
 from aliyun_ops.models import ACCOUNT_ID, REGION_ID
+
+PASS_ROLE = re.compile(r"^(acs:ram:[a-z0-9-]*:(\d+|\*):role/)?[A-Za-z0-9._*?-]{1,64}$")  # a role name, pattern or ARN
 
 # Settings field -> environment variables, first one set wins. FC_REGION is set by Function Compute.
 ENV: dict[str, tuple[str, ...]] = {
@@ -51,6 +54,7 @@ ENV: dict[str, tuple[str, ...]] = {
     "regions": ("ALIYUN_OPS_REGIONS",),  # "cn-shanghai,cn-beijing": other regions an event may name (besides region)
     "account_id": ("ALIYUN_OPS_ACCOUNT_ID",),  # events about another account are refused (FC passes its own)
     "sold_out_memory_s": ("ALIYUN_OPS_SOLD_OUT_MEMORY_S",),  # seconds; 0: no vSwitch tags
+    "pass_roles": ("ALIYUN_OPS_PASS_ROLES",),  # "web-role,aliyun-ops-*": RAM roles replacements may carry
     "endpoint": ("ALIYUN_OPS_ENDPOINT",),  # HOST:PORT for every product (not a field: fills every endpoint)
 }
 CONFIG_ENV = "ALIYUN_OPS_CONFIG"  # path of the config file
@@ -116,6 +120,9 @@ class Settings(pydantic.BaseModel):
     # How long a (type, zone) that refused with NoStock is skipped: in this process, and (tags on the vSwitch)
     # by every other instance of the function. 0 keeps the in-process memory (300 s) and writes no tag.
     sold_out_memory_s: float = 300
+    # The instance RAM roles a replacement may be launched with: names (``*`` allowed) or role ARNs. Only
+    # the rendered RAM policy uses it (``ram:PassRole``); an instance whose role is not listed cannot be replaced.
+    pass_roles: tuple[str, ...] = ("aliyun-ops-*",)
 
     @pydantic.field_validator("region_id")
     @classmethod
@@ -129,6 +136,14 @@ class Settings(pydantic.BaseModel):
     def _check_regions(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for region in value:
             cls._check_region(region)
+        return value
+
+    @pydantic.field_validator("pass_roles")
+    @classmethod
+    def _check_pass_roles(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for role in value:
+            if not PASS_ROLE.match(role):
+                raise ValueError(f"{role!r} is not a RAM role name or pattern (letters, digits, . - _ * ?) or role ARN")
         return value
 
     @pydantic.field_validator("account_id")
@@ -297,6 +312,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "back_to_spot_after_s": _float,
     "regions": _families,
     "sold_out_memory_s": _float,
+    "pass_roles": _families,
 }
 
 

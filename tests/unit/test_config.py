@@ -40,6 +40,7 @@ def test_every_variable_is_read() -> None:
         "ALIYUN_OPS_REGIONS": "cn-beijing, ap-southeast-1",
         "ALIYUN_OPS_ACCOUNT_ID": "1537742922454562",
         "ALIYUN_OPS_SOLD_OUT_MEMORY_S": "120",
+        "ALIYUN_OPS_PASS_ROLES": "web-role, aliyun-ops-*",
     }
     assert set(env) == {names[0] for field, names in ENV.items() if field != "endpoint"}  # endpoint: below
     assert Settings.from_env(env) == Settings(
@@ -62,6 +63,7 @@ def test_every_variable_is_read() -> None:
         regions=("cn-beijing", "ap-southeast-1"),
         account_id="1537742922454562",
         sold_out_memory_s=120,
+        pass_roles=("web-role", "aliyun-ops-*"),
     )
 
 

@@ -14,6 +14,7 @@ backend's lock.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -27,7 +28,7 @@ BY_PARAMETER: dict[tuple[str, str], list[tuple[str, str]]] = {
     ("ecs", "CreateImage"): [("instance", "InstanceId"), ("snapshot", "SnapshotId")],
     ("ecs", "DeleteImage"): [("image", "ImageId")],
     ("ecs", "AttachDisk"): [("instance", "InstanceId"), ("disk", "DiskId")],
-    ("ecs", "ModifyDiskAttribute"): [("disk", "DiskId")],
+    ("ecs", "ModifyDiskAttribute"): [("disk", "DiskId"), ("disk", "DiskIds")],
     ("ecs", "DeleteDisk"): [("disk", "DiskId")],
     ("ecs", "CreateSnapshot"): [("disk", "DiskId")],
     ("ecs", "DeleteSnapshot"): [("snapshot", "SnapshotId")],
@@ -52,7 +53,9 @@ def _lookup(backend: Any, kind: str, rid: str, region: str) -> Any:
 
 def resource(backend: Any, kind: str, rid: str, region: str) -> Resource:
     record = _lookup(backend, kind, rid, region)
-    where = (getattr(record, "region_id", "") or region) if record is not None else region
+    where = getattr(record, "region_id", "") if record is not None else ""
+    owner = backend.instances.items.get(getattr(record, "instance_id", "")) if record is not None else None
+    where = where or getattr(owner, "region_id", "") or region  # a disk made with its instance: that region
     tags = dict(getattr(record, "tags", {}) or {}) if record is not None else {}
     return Resource(f"acs:{PRODUCT_OF[kind]}:{where}:{backend.account_id}:{kind}/{rid}", tags)
 
@@ -61,14 +64,29 @@ def role(backend: Any, name: str) -> Resource:
     return Resource(f"acs:ram::{backend.account_id}:role/{name}")
 
 
+def _ids(params: dict[str, str], name: str) -> list[str]:
+    """``name`` as one value or a JSON list (``DiskIds=["d-1"]``), and ``name.N`` (``ResourceId.1``)."""
+    ids: list[str] = []
+    value = params.get(name, "")
+    if value.startswith("["):
+        try:
+            listed = json.loads(value)
+        except ValueError:
+            listed = None
+        ids += [str(v) for v in listed] if isinstance(listed, list) else [value]
+    elif value:
+        ids.append(value)
+    return ids + [v for k, v in sorted(params.items()) if k.startswith(f"{name}.") and v]
+
+
 def resources_of(backend: Any, product: str, action: str, params: dict[str, str]) -> list[Resource]:
     """Every resource the call names; ``[ANY]`` for a call RAM does not scope to a resource."""
     region = params.get("RegionId", "")
     if (product, action) in TAGGING:
         kind = params.get("ResourceType", "").lower()
-        ids = [v for k, v in sorted(params.items()) if k.startswith("ResourceId.")]
+        ids = _ids(params, "ResourceId")
         if kind not in PRODUCT_OF or not ids:
             return [ANY]
         return [resource(backend, kind, rid, region) for rid in ids]
-    named = [(kind, params[name]) for kind, name in BY_PARAMETER.get((product, action), []) if params.get(name)]
+    named = [(kind, rid) for kind, name in BY_PARAMETER.get((product, action), []) for rid in _ids(params, name)]
     return [resource(backend, kind, rid, region) for kind, rid in named] or [ANY]
