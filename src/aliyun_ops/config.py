@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,8 @@ import pydantic
 
 from aliyun_ops.errors import ConfigError
 from aliyun_ops.models import ACCOUNT_ID, REGION_ID
+
+PASS_ROLE = re.compile(r"^(acs:ram:[a-z0-9-]*:(\d+|\*):role/)?[A-Za-z0-9._*?-]{1,64}$")  # a role name, pattern or ARN
 
 # Settings field -> environment variables, first one set wins. FC_REGION is set by Function Compute.
 ENV: dict[str, tuple[str, ...]] = {
@@ -54,6 +57,7 @@ ENV: dict[str, tuple[str, ...]] = {
     "sold_out_memory_s": ("ALIYUN_OPS_SOLD_OUT_MEMORY_S",),  # seconds; 0: no vSwitch tags
     "max_price_ratio": ("ALIYUN_OPS_MAX_PRICE_RATIO",),  # x the original's price; 0: off
     "max_size_ratio": ("ALIYUN_OPS_MAX_SIZE_RATIO",),  # x the original's vCPU and memory; 0: off
+    "pass_roles": ("ALIYUN_OPS_PASS_ROLES",),  # "web-role,aliyun-ops-*": RAM roles replacements may carry
     "endpoint": ("ALIYUN_OPS_ENDPOINT",),  # HOST:PORT for every product (not a field: fills every endpoint)
 }
 CONFIG_ENV = "ALIYUN_OPS_CONFIG"  # path of the config file
@@ -125,6 +129,9 @@ class Settings(pydantic.BaseModel):
     # and memory at most this many times the original's. 0 turns a limit off; otherwise at least 1.
     max_price_ratio: float = 1.5
     max_size_ratio: float = 2.0
+    # The instance RAM roles a replacement may be launched with: names (``*`` allowed) or role ARNs. Only
+    # the rendered RAM policy uses it (``ram:PassRole``); an instance whose role is not listed cannot be replaced.
+    pass_roles: tuple[str, ...] = ("aliyun-ops-*",)
 
     @pydantic.field_validator("region_id")
     @classmethod
@@ -138,6 +145,14 @@ class Settings(pydantic.BaseModel):
     def _check_regions(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for region in value:
             cls._check_region(region)
+        return value
+
+    @pydantic.field_validator("pass_roles")
+    @classmethod
+    def _check_pass_roles(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for role in value:
+            if not PASS_ROLE.match(role):
+                raise ValueError(f"{role!r} is not a RAM role name or pattern (letters, digits, . - _ * ?) or role ARN")
         return value
 
     @pydantic.field_validator("account_id")
@@ -316,6 +331,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "sold_out_memory_s": _float,
     "max_price_ratio": _float,
     "max_size_ratio": _float,
+    "pass_roles": _families,
 }
 
 

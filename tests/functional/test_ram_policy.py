@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -23,10 +24,18 @@ from aliyun_ops.deploy import load_ram_policy, policy_actions
 from aliyun_ops.emulator import FUNCTION_ROLE_ACCESS_KEY_ID, Emulator
 from tests.functional.engine_support import CREDS, World, tags_of
 
+ACCOUNT = "1690700000000030"  # the default scenario's account
+
+
+def scoped_policy() -> dict[str, Any]:
+    """The policy ``deploy`` renders for this setup: one region, the account, the one role the walk uses."""
+    return load_ram_policy(regions=["cn-hangzhou"], account_id=ACCOUNT, pass_roles=["web-role"])
+
 
 @pytest.fixture
 def world() -> Iterator[World]:
-    with Emulator(host="127.0.0.1", port=0, function_role_policy=load_ram_policy()) as emu:
+    with Emulator(host="127.0.0.1", port=0, function_role_policy=scoped_policy()) as emu:
+        assert emu.backend.account_id == ACCOUNT
         yield World(emu)
 
 
@@ -87,9 +96,9 @@ def test_the_policy_allows_exactly_the_actions_the_engine_calls(world: World) ->
     called = {f"{c['product']}:{c['action']}" for c in calls}
     if any(c["action"] == "RunInstances" and c["params"].get("RamRoleName") for c in calls):
         called.add("ram:PassRole")  # implied by launching with a RAM role; the emulator checks it
-    assert called == policy_actions(), (
-        f"missing from the policy: {sorted(called - policy_actions())}; "
-        f"granted but never called: {sorted(policy_actions() - called)}"
+    granted = policy_actions(scoped_policy())
+    assert called == granted, (
+        f"missing from the policy: {sorted(called - granted)}; granted but never called: {sorted(granted - called)}"
     )
 
 
@@ -117,12 +126,117 @@ def test_an_action_outside_the_policy_is_refused_for_the_role_only(world: World)
     assert world.ecs.describe_security_groups(request).body.security_groups.security_group
 
 
-def test_launching_with_a_ram_role_needs_pass_role(world: World) -> None:
-    """RunInstances with RamRoleName is refused for a policy without ram:PassRole."""
-    policy = load_ram_policy()
-    policy["Statement"] = [s for s in policy["Statement"] if "ram:PassRole" not in s["Action"]]
+def _as_role(world: World) -> Any:
+    from alibabacloud_ecs20140526.client import Client as EcsClient
+    from alibabacloud_tea_openapi.utils_models import Config
+
+    return EcsClient(Config(access_key_id=CREDS.access_key_id, access_key_secret=CREDS.access_key_secret,
+                            security_token=CREDS.security_token, region_id="cn-hangzhou",
+                            endpoint=world.emu.endpoint, protocol="http"))
+
+
+def _refused(call: Any) -> bool:
+    from alibabacloud_tea_openapi.exceptions import ClientException
+
+    try:
+        call()
+    except ClientException as err:
+        assert (err.code, err.status_code) == ("Forbidden.RAM", 403), err
+        return True
+    return False
+
+
+def _use_policy(world: World, policy: dict[str, Any]) -> None:
     creds = world.emu.backend.credentials
     creds[FUNCTION_ROLE_ACCESS_KEY_ID] = dataclasses.replace(creds[FUNCTION_ROLE_ACCESS_KEY_ID], policy=policy)
+
+
+def test_the_scoped_policy_refuses_the_engines_actions_outside_its_region(world: World) -> None:
+    """The same instance: released under the policy rendered for its region, refused under one for another."""
+    from alibabacloud_ecs20140526 import models as ecs_models
+
+    old = world.launch(eip=False)
+    delete = ecs_models.DeleteInstanceRequest(instance_id=old, force=True)
+    _use_policy(world, load_ram_policy(regions=["cn-shanghai"], account_id=ACCOUNT, pass_roles=["web-role"]))
+    assert _refused(lambda: _as_role(world).delete_instance(delete))
+    _use_policy(world, load_ram_policy(regions=["cn-hangzhou"], account_id="1234567890", pass_roles=["web-role"]))
+    assert _refused(lambda: _as_role(world).delete_instance(delete))  # another account's ARN
+    _use_policy(world, scoped_policy())
+    assert not _refused(lambda: _as_role(world).delete_instance(delete))
+
+
+def test_the_scoped_policy_refuses_deleting_what_the_engine_did_not_make(world: World) -> None:
+    """An image without the lineage tag cannot be deleted by the role; tagged as the engine tags, it can."""
+    from alibabacloud_ecs20140526 import models as ecs_models
+
+    source = world.launch(eip=False)
+    made = world.ecs.create_image(ecs_models.CreateImageRequest(region_id="cn-hangzhou", instance_id=source,
+                                                                image_name="users-own-image")).body.image_id
+    delete = ecs_models.DeleteImageRequest(region_id="cn-hangzhou", image_id=made, force=True)
+    assert _refused(lambda: _as_role(world).delete_image(delete))
+    tag = ecs_models.TagResourcesRequest(region_id="cn-hangzhou", resource_type="image", resource_id=[made],
+                                         tag=[ecs_models.TagResourcesRequestTag(key="aops:lineage", value=source)])
+    world.ecs.tag_resources(tag)
+    world.advance(900)  # the image becomes Available
+    assert not _refused(lambda: _as_role(world).delete_image(delete))
+
+
+def test_an_opted_out_instance_cannot_be_stopped_or_released_by_the_role(world: World) -> None:
+    from alibabacloud_ecs20140526 import models as ecs_models
+
+    kept = world.launch(eip=False, tags={"app": "web", "aops:managed": "false"})
+    role = _as_role(world)
+    assert _refused(lambda: role.stop_instance(ecs_models.StopInstanceRequest(instance_id=kept)))
+    assert _refused(lambda: role.delete_instance(ecs_models.DeleteInstanceRequest(instance_id=kept, force=True)))
+
+
+def test_a_selector_scopes_the_instance_actions_to_its_tag(world: World) -> None:
+    from alibabacloud_ecs20140526 import models as ecs_models
+
+    _use_policy(world, load_ram_policy(regions=["cn-hangzhou"], account_id=ACCOUNT, selector=("team", "web")))
+    other = world.launch(eip=False, tags={"team": "db"})
+    mine = world.launch(name="web-2", eip=False, tags={"team": "web"})
+    role = _as_role(world)
+    assert _refused(lambda: role.stop_instance(ecs_models.StopInstanceRequest(instance_id=other)))
+    assert not _refused(lambda: role.stop_instance(ecs_models.StopInstanceRequest(instance_id=mine)))
+
+
+def test_pass_role_covers_only_the_configured_roles(world: World) -> None:
+    """An instance whose role is outside ``pass_roles`` is not replaced (RunInstances is refused), and the role
+    cannot launch anything with such a role; a listed one is replaced with its role."""
+    outside = world.launch(ram_role="admin-role", eip=False)
+    with pytest.raises(errors.AliyunOpsError):
+        world.handle(world.interrupt(outside))
+    assert not [i for i in world.instances() if tags_of(i).get("aops:replaces") == outside]
+    refused = [c for c in world.emu.control.calls() if c["action"] == "RunInstances" and c["code"] == "Forbidden.RAM"]
+    assert refused and all(c["params"].get("RamRoleName") == "admin-role" for c in refused)
+    inside = world.launch(name="web-3", ram_role="web-role", eip=False)
+    outcome = world.handle(world.interrupt(inside))
+    assert outcome.status == "replaced" and world.ram_role(outcome.record.new_instance_id) == "web-role"
+
+
+def test_the_shipped_policy_is_the_default_rendering_and_deploy_renders_from_the_settings() -> None:
+    from aliyun_ops.config import Settings
+    from aliyun_ops.deploy.policy import policy_for, render_policy
+
+    assert load_ram_policy() == render_policy()
+    settings = Settings(region_id="cn-shanghai", regions=("cn-beijing",), account_id="123456",
+                        pass_roles=("web-role", "acs:ram::123456:role/db-*"))
+    policy = policy_for(settings)
+    text = str(policy)
+    assert "acs:ecs:cn-shanghai:123456:instance/*" in text and "acs:ecs:cn-beijing:123456:instance/*" in text
+    assert "cn-hangzhou" not in text and ":*:instance/*" not in text
+    passing = [s for s in policy["Statement"] if s["Action"] == ["ram:PassRole"]]
+    assert passing[0]["Resource"] == ["acs:ram:*:123456:role/web-role", "acs:ram::123456:role/db-*"]
+    with pytest.raises(ValueError):
+        Settings(pass_roles=("role with spaces",))
+
+
+def test_launching_with_a_ram_role_needs_pass_role(world: World) -> None:
+    """RunInstances with RamRoleName is refused for a policy without ram:PassRole."""
+    policy = scoped_policy()
+    policy["Statement"] = [s for s in policy["Statement"] if "ram:PassRole" not in s["Action"]]
+    _use_policy(world, policy)
     old = world.launch(ram_role="web-role", eip=False)
     with pytest.raises(errors.AliyunOpsError):
         world.handle(world.interrupt(old))

@@ -43,6 +43,7 @@ def test_every_variable_is_read() -> None:
         "ALIYUN_OPS_SOLD_OUT_MEMORY_S": "120",
         "ALIYUN_OPS_MAX_PRICE_RATIO": "1.25",
         "ALIYUN_OPS_MAX_SIZE_RATIO": "0",
+        "ALIYUN_OPS_PASS_ROLES": "web-role, aliyun-ops-*",
     }
     assert set(env) == {names[0] for field, names in ENV.items() if field != "endpoint"}  # endpoint: below
     assert Settings.from_env(env) == Settings(
@@ -68,6 +69,7 @@ def test_every_variable_is_read() -> None:
         sold_out_memory_s=120,
         max_price_ratio=1.25,
         max_size_ratio=0,
+        pass_roles=("web-role", "aliyun-ops-*"),
     )
 
 

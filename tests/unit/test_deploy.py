@@ -33,7 +33,7 @@ HANDLER = "aliyun_ops.runtime.fc.handler"
 def test_ram_policy_is_a_valid_document_without_wildcard_actions() -> None:
     policy = load_ram_policy()
     assert policy["Version"] == "1"
-    assert policy["Statement"] and all(s["Effect"] == "Allow" for s in policy["Statement"])
+    assert policy["Statement"] and all(s["Effect"] in ("Allow", "Deny") for s in policy["Statement"])
     for action in policy_actions(policy):
         assert re.fullmatch(r"(ecs|vpc|cms|ram):[A-Z][A-Za-z]+", action), action
     assert "*" not in json.dumps([s["Action"] for s in policy["Statement"]])

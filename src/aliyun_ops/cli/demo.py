@@ -188,7 +188,7 @@ def run_demo(time_scale: float, out: Console) -> DemoResult:
         "ALIBABA_CLOUD_ACCESS_KEY_SECRET": em.FUNCTION_ROLE_ACCESS_KEY_SECRET,
         "ALIBABA_CLOUD_SECURITY_TOKEN": em.FUNCTION_ROLE_SECURITY_TOKEN,
     }
-    with Emulator(time_scale=time_scale, function_role_policy=load_ram_policy()) as emu:
+    with Emulator(time_scale=time_scale, function_role_policy=load_ram_policy(pass_roles=["shop-web-role"])) as emu:
         settings = Settings(region_id=REGION, ecs_endpoint=emu.endpoint, vpc_endpoint=emu.endpoint, protocol="http")
         cloud = Cloud(creds, settings)
         old_id, ip = seed_instance(cloud, emu)

@@ -1,9 +1,11 @@
-"""Deployment assets: the least-privilege RAM policy for the function's role, and the packager
+"""Deployment assets: the least-privilege RAM policy for the function's role, its renderer
+(``python -m aliyun_ops.deploy.policy``, from the settings) and the packager
 (``python -m aliyun_ops.deploy.package``) that builds the code folder ``s.yaml`` deploys.
 
-``ram-policy.json`` lists exactly the API actions the engine calls (no wildcard actions):
-ECS reads and writes for imaging and launching, VPC for vSwitches and the elastic IP, and
-``ram:PassRole`` so that a replacement can be launched with the original instance's RAM role.
+``ram-policy.json`` is ``render_policy()`` with nothing configured: exactly the API actions the engine
+calls (no wildcard actions), writes scoped to the engine's resource types in any region and account,
+deletes to what carries the lineage tag, and ``ram:PassRole`` to roles named ``aliyun-ops-*``. Render it
+for your region, account and roles before attaching it (``deploy.policy``).
 """
 
 from __future__ import annotations
@@ -15,8 +17,13 @@ from typing import Any
 POLICY_FILE = "ram-policy.json"
 
 
-def load_ram_policy() -> dict[str, Any]:
-    """The policy document, as shipped in the package (attach it to the function's role)."""
+def load_ram_policy(**render: Any) -> dict[str, Any]:
+    """The policy document as shipped in the package; with arguments, ``render_policy(**render)`` instead
+    (``regions``, ``account_id``, ``pass_roles``, ``selector``)."""
+    if render:
+        from aliyun_ops.deploy.policy import render_policy
+
+        return render_policy(**render)
     text = resources.files(__package__).joinpath(POLICY_FILE).read_text(encoding="utf-8")
     policy: dict[str, Any] = json.loads(text)
     return policy

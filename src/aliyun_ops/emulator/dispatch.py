@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from . import ram_resources
 from .core import API_VERSIONS, REGISTRY, EmulatorError
 from .faults import Faults
 from .journal import Journal
@@ -152,11 +153,16 @@ class Dispatcher:
             raise InvalidActionNotFound()
         call.access_key_id = authenticate(request, self.backend.credentials)
         self.replay.check(request, call.access_key_id)
-        for policy in (self.policy(), self._identity_policy(call.access_key_id)):
-            if policy is not None:
-                policy.check(call.product, call.action)
-                if call.action == "RunInstances" and params.get("RamRoleName"):
-                    policy.check("ram", "PassRole")  # launching with a role passes it to the instance
+        policies = [p for p in (self.policy(), self._identity_policy(call.access_key_id)) if p is not None]
+        if policies:
+            with self.backend.lock:  # the resources as they are now: ARN, region, tags
+                touched = ram_resources.resources_of(self.backend, call.product, call.action, params)
+                role = params.get("RamRoleName") if call.action == "RunInstances" else None
+                passed = ram_resources.role(self.backend, role) if role else None
+            for policy in policies:
+                policy.check(call.product, call.action, touched)
+                if passed is not None:
+                    policy.check("ram", "PassRole", [passed])  # launching with a role passes it to the instance
         validate(call.product, call.action, params)  # the official specification's parameter rules
         if not self._apply_faults(call.action):
             return RpcResult(0, None, call.request_id)

@@ -1,10 +1,12 @@
-"""The gateway's freshness checks, after the signature: a request's timestamp must be within 15 minutes
-of the server's clock, and a signature nonce may be used once.
+"""The gateway's freshness checks, after the signature: every request carries a timestamp within 15
+minutes of the server's clock and a signature nonce used only once.
 
-Codes as the OpenAPI gateway answers them: ``InvalidTimeStamp.Format``, ``InvalidTimeStamp.Expired``,
-``SignatureNonceUsed`` (all 400). The SDKs stamp requests with the wall clock (``x-acs-date`` for
-ACS3-HMAC-SHA256, ``Timestamp`` for HMAC-SHA1), so the check uses the wall clock too, never the
-emulated one, which may run faster.
+Both are read only where the signature covers them (``signing.signed_freshness``): the ACS3 signed
+headers, or the HMAC-SHA1 query and form body. Codes as the OpenAPI gateway answers them:
+``InvalidTimeStamp.Format``, ``InvalidTimeStamp.Expired``, ``SignatureNonceUsed``, ``MissingTimestamp``
+(all 400); ``MissingSignatureNonce`` 400 is an assumption (the gateway's ``Missing<Name>`` pattern).
+The SDKs stamp requests with the wall clock (``x-acs-date`` for ACS3-HMAC-SHA256, ``Timestamp`` for
+HMAC-SHA1), so the check uses the wall clock too, never the emulated one, which may run faster.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 
 from .core import EmulatorError
-from .signing import SignedRequest
+from .signing import SignedRequest, signed_freshness
 
 WINDOW_S = 15 * 60
 
@@ -30,6 +32,18 @@ class InvalidTimeStampExpired(EmulatorError):
     code = "InvalidTimeStamp.Expired"
     http_status = 400
     default_message = "Specified time stamp or date value is expired."
+
+
+class MissingTimestamp(EmulatorError):
+    code = "MissingTimestamp"
+    http_status = 400
+    default_message = "Timestamp is mandatory for this action."
+
+
+class MissingSignatureNonce(EmulatorError):
+    code = "MissingSignatureNonce"
+    http_status = 400
+    default_message = "SignatureNonce is mandatory for this action."
 
 
 class SignatureNonceUsed(EmulatorError):
@@ -47,12 +61,15 @@ class ReplayGuard:
         self._lock = threading.Lock()
 
     def check(self, request: SignedRequest, access_key_id: str) -> None:
-        stamp = request.header("x-acs-date") or request.query.get("Timestamp")
-        if stamp is not None:
-            self._check_time(stamp)
-        nonce = request.header("x-acs-signature-nonce") or request.query.get("SignatureNonce")
-        if nonce:
-            self._check_nonce(f"{access_key_id}/{nonce}")
+        """Call after the signature is verified. A timestamp or nonce the signature does not cover counts
+        as missing (anyone could change it), so a replay cannot be dressed up with a fresh one."""
+        stamp, nonce = signed_freshness(request)
+        if not stamp:
+            raise MissingTimestamp()
+        self._check_time(stamp)
+        if not nonce:
+            raise MissingSignatureNonce()
+        self._check_nonce(f"{access_key_id}/{nonce}")
 
     def _check_time(self, stamp: str) -> None:
         try:

@@ -20,6 +20,7 @@ import logging
 import signal
 import socket
 import threading
+import uuid
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -27,11 +28,11 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from . import control, xmlout
+from . import control, gateway, xmlout
 from .control_client import EmulatorControl
 from .core import Clock, EmulatorError
 from .delivery import Deliverer, interruption_event, state_change_event
-from .dispatch import XML, Dispatcher
+from .dispatch import XML, Dispatcher, answer_format
 from .faults import Faults
 from .journal import Journal
 from .ram import RamPolicy, parse_policy
@@ -111,8 +112,15 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self) -> None:
         emulator = self.server.emulator
         url = urlsplit(self.path)
-        length = int(self.headers.get("content-length") or 0)
+        try:
+            length = gateway.body_length(self._header_lists())
+        except EmulatorError as err:  # framing refused before any body byte is buffered
+            self._refuse(err, url.path, url.query)
+            return
         raw = self.rfile.read(length) if length else b""
+        if len(raw) < length:  # the client went away mid-body
+            self.close_connection = True
+            return
         if url.path.startswith(control.PREFIX):
             status, body = control.handle(emulator, self.command, url.path, raw)
             self._send(status, body)
@@ -133,13 +141,49 @@ class _Handler(BaseHTTPRequestHandler):
             status, data = 500, xmlout.render(EmulatorError().body(result.request_id), "Error")
         self._send_bytes(status, data, xmlout.CONTENT_TYPE, headers)
 
-    def _signed_request(self, path: str, query: str, raw: bytes) -> SignedRequest:
+    def _header_lists(self) -> dict[str, list[str]]:
         headers: dict[str, list[str]] = {}
         for name, value in self.headers.items():
             headers.setdefault(name.lower(), []).append(value)
+        return headers
+
+    def _refuse(self, err: EmulatorError, path: str, query: str) -> None:
+        """Answer a framing refusal (JSON for the control API, the RPC error body otherwise), then drain a
+        bounded part of the unread body so the client sees the answer, and close the connection."""
+        self.close_connection = True
+        request_id = str(uuid.uuid4()).upper()
+        headers = {"Connection": "close"}
+        if path.startswith(control.PREFIX):
+            self._send(err.http_status, {"error": err.message, "code": err.code}, headers)
+        else:
+            headers["x-acs-request-id"] = request_id
+            fmt = answer_format(self._signed_request(path, query, b""))
+            if fmt == XML:
+                data = xmlout.render(err.body(request_id), "Error")
+                self._send_bytes(err.http_status, data, xmlout.CONTENT_TYPE, headers)
+            else:
+                self._send(err.http_status, err.body(request_id), headers)
+        self._drain()
+
+    def _drain(self) -> None:
+        declared = self.headers.get("content-length", "").strip()
+        left = min(int(declared), gateway.DRAIN_BYTES) if declared.isascii() and declared.isdigit() else 0
+        try:
+            self.wfile.flush()
+            self.connection.settimeout(gateway.DRAIN_TIMEOUT_S)
+            while left > 0:
+                chunk = self.rfile.read1(min(left, 65536))
+                if not chunk:
+                    break
+                left -= len(chunk)
+        except OSError:
+            pass
+
+    def _signed_request(self, path: str, query: str, raw: bytes) -> SignedRequest:
+        headers = self._header_lists()
         form: dict[str, str] = {}
         if (self.headers.get("content-type") or "").startswith("application/x-www-form-urlencoded"):
-            form = dict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True))
+            form = dict(parse_qsl(raw.decode("utf-8", errors="replace"), keep_blank_values=True))
         return SignedRequest(
             method=self.command,
             path=path or "/",

@@ -107,6 +107,24 @@ def authenticate(request: SignedRequest, credentials: Mapping[str, CredentialLik
     raise MissingAccessKeyId()
 
 
+def signed_freshness(request: SignedRequest) -> tuple[str | None, str | None]:
+    """The request's timestamp and signature nonce, read only where its signature covers them: the
+    ``x-acs-date`` and ``x-acs-signature-nonce`` headers when they are among an ACS3 request's signed
+    headers; ``Timestamp`` and ``SignatureNonce`` from the query or the form body for HMAC-SHA1 (the query
+    wins when both hold one, as in the string to sign). None where a value is absent or not signed."""
+    authorization = request.header("authorization")
+    if authorization is not None:
+        _, _, signed_headers, _ = _parse_authorization(authorization)
+        signed = {name.lower() for name in signed_headers}
+
+        def signed_header(name: str) -> str | None:
+            return request.header(name) if name in signed else None
+
+        return signed_header("x-acs-date"), signed_header("x-acs-signature-nonce")
+    params = {**request.form, **request.query}
+    return params.get("Timestamp"), params.get("SignatureNonce")
+
+
 def _lookup(access_key_id: str, credentials: Mapping[str, CredentialLike]) -> CredentialLike:
     if not access_key_id:
         raise MissingAccessKeyId()
