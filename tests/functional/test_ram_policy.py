@@ -243,6 +243,33 @@ def test_launching_with_a_ram_role_needs_pass_role(world: World) -> None:
     assert not [i for i in world.instances() if tags_of(i).get("aops:replaces") == old]
 
 
+def test_a_role_missing_from_pass_roles_fails_with_advice_that_names_the_setting(world: World) -> None:
+    """The default policy passes only aliyun-ops-* roles: an instance with another role is not replaced, and the
+    failure says which setting to change (the image is made all the same, so reconcile can relaunch later)."""
+    from aliyun_ops import service
+    from tests.functional.engine_support import CREDS, settings
+
+    class Told:
+        def __init__(self) -> None:
+            self.records: list[Any] = []
+
+        def incident_started(self, record: Any) -> None: ...
+
+        def incident_finished(self, record: Any) -> None:
+            self.records.append(record)
+
+    told = Told()
+    old = world.launch(ram_role="db-role", eip=False)  # the rendered policy passes web-role only
+    with pytest.raises(errors.PermissionDenied):
+        service.handle_event(
+            world.interrupt(old), settings=settings(world.emu), credentials=CREDS, notifier=told,  # type: ignore[arg-type]
+            sleep=world.advance, clock=world.emu.clock.now,
+        )
+    (record,) = told.records
+    assert record.status == "failed" and "db-role is not in ALIYUN_OPS_PASS_ROLES" in record.advice
+    assert not [i for i in world.instances() if tags_of(i).get("aops:replaces") == old]
+
+
 def test_the_function_role_carries_exactly_the_policy_its_starter_gives() -> None:
     """The emulator knows no product policy: the role exists only with the one it is given (so a caller
     that forgets it fails with InvalidAccessKeyId instead of running unrestricted), keeps it across

@@ -110,6 +110,7 @@ class Incident:
         self.system_snapshot: str | None = None
         self.candidate_type: models.InstanceType | None = None
         self._labels: Future[None] | None = None
+        self._launch_role: str | None = None  # the RAM role the replacement is launched with (gather reads it)
 
     # -- helpers ---------------------------------------------------------------------------------
     def log(self, what: str) -> None:
@@ -282,6 +283,7 @@ class Incident:
         plan, enriched = plan_launch(
             self.original, inputs, self.settings, self.unavailable.snapshot(inputs.vswitches), keep_zone=self.moving
         )
+        self._launch_role = enriched.ram_role_name
         self.log(f"plan: {len(plan.candidates)} candidates" + (f", first {plan.chosen.reason}" if plan.chosen else ""))
         if not plan.candidates:
             why = "; ".join(f"{what}: {reason}" for what, reason in plan.skipped[:8]) or "no offering in stock"
@@ -482,8 +484,21 @@ class Incident:
     def _fail(self, exc: errors.AliyunOpsError) -> None:
         self.record.status = "failed"
         self.record.reason = str(exc)
-        self.record.advice = _advice(exc)
+        self.record.advice = self._unlisted_role() if isinstance(exc, errors.PermissionDenied) else ""
+        self.record.advice = self.record.advice or _advice(exc)
         self.log(f"failed: {exc}")
+
+    def _unlisted_role(self) -> str:
+        """Advice when the refusal is likely ram:PassRole: the instance's RAM role is not in ``pass_roles``."""
+        import fnmatch
+
+        role = self._launch_role
+        if not role or any(fnmatch.fnmatchcase(role, p.rsplit("/", 1)[-1]) for p in self.settings.pass_roles):
+            return ""
+        return (
+            f"the instance's RAM role {role} is not in ALIYUN_OPS_PASS_ROLES, so the policy does not let the function "
+            "launch with it: list it, deploy the rendered policy again, and reconcile relaunches the lineage"
+        )
 
 
 def _advice(exc: errors.AliyunOpsError) -> str:
