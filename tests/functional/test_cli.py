@@ -305,3 +305,22 @@ def test_an_unreachable_endpoint_names_the_address_and_the_cause() -> None:
     result = run(None, "status", "--endpoint", f"127.0.0.1:{port}")
     one_line_error(result, "cannot reach the API")
     assert f"127.0.0.1:{port}" in result.stderr and "Connection refused" in result.stderr
+
+
+def test_status_counts_cost_on_the_clouds_clock_not_ours(emulator: Emulator) -> None:
+    """Against an emulated cloud whose clock runs ahead of ours, the month's hours and cost come from the cloud's
+    own creation times and its own time (its answers' Date header): 6 emulated hours cost 6 hours."""
+    from aliyun_ops.cli.inventory import month_start
+    from aliyun_ops.models import parse_time
+
+    world = World(emulator)
+    iid = world.launch(name="cost-1", eip=False)
+    world.advance(6 * 3600)
+    data = json.loads(run(emulator, "status", "--json").stdout)
+    row = next(r for r in data["instances"] if r["instance_id"] == iid)
+    now = emulator.clock.now()
+    created = parse_time(row["created"])
+    assert created is not None
+    expected = (now - max(created, month_start(now))) / 3600
+    assert expected > 0 and abs(row["hours_this_month"] - expected) < 0.05  # wall-clock counting gives ~0 here
+    assert row["cost"] == round(row["spot_price"] * row["hours_this_month"], 2) and row["cost"] > 0

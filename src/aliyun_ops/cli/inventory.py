@@ -149,8 +149,9 @@ def instance_row(cloud: Cloud, inst: models.Instance, now: float) -> dict[str, A
 
 
 def status_data(cloud: Cloud, now: float | None = None) -> dict[str, Any]:
-    now = time.time() if now is None else now
-    rows = [instance_row(cloud, i, now) for i in managed(cloud)]
+    watched = managed(cloud)
+    now = cloud.cloud_time() if now is None else now  # the cloud's clock: creation times are the cloud's
+    rows = [instance_row(cloud, i, now) for i in watched]
     rows.sort(key=lambda r: (r["lineage"], r["generation"]))
     images = [i for i in cloud.describe_images() if i.tag(TAG_IMAGE_OF)]
     replaced = [r for r in rows if r["replaces"]]

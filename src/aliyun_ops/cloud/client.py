@@ -83,6 +83,12 @@ class Cloud:
 
         return stop
 
+    def cloud_time(self) -> float:
+        """Now on the cloud's clock (its answers' ``Date`` header), for costs counted from the cloud's own creation
+        times; our clock until the cloud has answered once."""
+        offset = getattr(self._sdk, "clock_offset", None)
+        return time.time() + (offset or 0.0)
+
     def call(
         self, product: str, action: str, params: dict[str, Any], *, budget_s: float | None = None
     ) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import re
 import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -61,6 +62,7 @@ class Sdk:
         self._settings = settings
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
+        self.clock_offset: float | None = None  # the cloud's time minus ours, from the last answer's Date header
 
     def _client(self, product: str) -> Any:
         with self._lock:
@@ -90,5 +92,18 @@ class Sdk:
         request = getattr(models, f"{action}Request")().from_map(params)
         method = getattr(client, _method_name(client, action))
         response = method(request, _modules()["Runtime"]())
+        self._note_time(getattr(response, "headers", None))
         body = response.body.to_map() if response.body is not None else {}
         return dict(body)
+
+    def _note_time(self, headers: Any) -> None:
+        """The gateway's ``Date`` header: the cloud's own clock, kept as an offset from ours."""
+        from email.utils import parsedate_to_datetime
+
+        raw = headers.get("date") or headers.get("Date") if isinstance(headers, dict) else None
+        if not raw:
+            return
+        try:
+            self.clock_offset = parsedate_to_datetime(str(raw)).timestamp() - time.time()
+        except (TypeError, ValueError):
+            return

@@ -109,6 +109,10 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s %s", self.address_string(), format % args)
 
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The ``Date`` header tells the cloud's own time, as Aliyun's gateway does: the emulated clock."""
+        return super().date_time_string(self.server.emulator.clock.now() if timestamp is None else timestamp)
+
     def _serve(self) -> None:
         emulator = self.server.emulator
         url = urlsplit(self.path)
