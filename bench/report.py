@@ -226,6 +226,10 @@ def text(r: dict[str, Any]) -> str:
         from bench.scale import report as scale_report
 
         lines.append(scale_report(r["scale"]))
+    if r.get("month"):
+        from bench.month import report as month_report
+
+        lines.append(month_report(r["month"]))
     lines.append(f"wall time {r.get('wall_s', 0):.1f} s")
     return "\n".join(lines)
 

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import phases, report, scale
+from bench import month, phases, report, scale
 from bench.functions import notice_event
 
 
@@ -67,6 +67,7 @@ def run(cfg: phases.BenchConfig, mode: str, only: list[str] | None = None, paral
         ("matrix", lambda: phases.matrix(cfg, latency)),
         ("data", lambda: phases.data(cfg, latency)),
         ("scale", lambda: scale.measure(scale.SMOKE if mode == "smoke" else scale.ScaleConfig())),
+        ("month", lambda: month.measure(month.SMOKE if mode == "smoke" else month.MonthConfig())),
     ]
     chosen = [(name, step) for name, step in steps if not only or name in only]
     if parallel:
@@ -97,7 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--smoke", action="store_true", help="a tiny run (seconds): every label, no meaningful value")
     parser.add_argument("--json", type=Path, help="also write the raw readings here")
     parser.add_argument("--markdown", type=Path, help="also write the headline table here")
-    parser.add_argument("--only", nargs="*", choices=["coldstart", "pair", "share", "mass", "matrix", "data", "scale"])
+    parser.add_argument("--only", nargs="*",
+                        choices=["coldstart", "pair", "share", "mass", "matrix", "data", "scale", "month"])
     args = parser.parse_args(argv)
     if not _engine_available():
         print("engine not available yet: aliyun_ops.service cannot be imported", file=sys.stderr)

@@ -41,6 +41,7 @@ BASE: dict[str, dict[str, str]] = {
         "Memory": "4.0",
     },
     "DescribeSpotPriceHistory": {"RegionId": R, "NetworkType": "vpc", "InstanceType": "ecs.c7.large", "Offset": "0"},
+    "DescribeSpotAdvice": {"RegionId": R, "InstanceTypes.1": "ecs.c7.large"},
     "DescribePrice": {
         "RegionId": R,
         "ResourceType": "instance",

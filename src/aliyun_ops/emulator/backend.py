@@ -29,6 +29,7 @@ from aliyun_ops.emulator.models.catalogue import Catalogue, Stock, load_catalogu
 from aliyun_ops.emulator.models.disks import Disks
 from aliyun_ops.emulator.models.images import Images
 from aliyun_ops.emulator.models.instances import InstanceRecord, Instances
+from aliyun_ops.emulator.models.market import Market, MarketConfig, load_market
 from aliyun_ops.emulator.models.network import Network
 from aliyun_ops.emulator.models.realism import Realism, load_realism
 from aliyun_ops.emulator.models.system_events import SystemEvents
@@ -134,6 +135,7 @@ class Backend:
         with self.lock:
             scenario = copy.deepcopy(scenario)
             realism = load_realism(scenario.get("realism"))
+            market = load_market(scenario.get("market"))
             transient = TransientErrors.from_config(realism.transient_errors)
             self.realism: Realism = realism
             self.transient_errors: TransientErrors | None = transient  # read by the dispatcher at every call
@@ -155,6 +157,11 @@ class Backend:
             self.instances = Instances(self)
             self.disks = Disks(self)
             self.system_events = SystemEvents()  # CloudMonitor's history of the events this emulator issued
+            self.market: Market | None = None
+            self.market_reclaims: list[dict[str, Any]] = []  # every reclaim the market issued, in order
+            self._armed: dict[str, int] = {}  # instance id -> the generation its market reclaim was drawn for
+            if market.enabled:
+                self.set_market(market)
 
     def timing(self, name: str) -> float:
         return float(self.timings[name])
@@ -207,6 +214,8 @@ class Backend:
         self._listeners.append(fn)
 
     def emit(self, kind: str, payload: dict[str, Any]) -> None:
+        if kind == "state_change" and payload.get("state") == "Running" and self.market is not None:
+            self._arm(str(payload["instanceId"]))
         for fn in list(self._listeners):
             fn(kind, payload)
 
@@ -267,6 +276,76 @@ class Backend:
             self.settle()
             inst = self.instances.interrupt(instance_id, notice_seconds, mark_sold_out)
             return {**self._about(inst), "action": "delete"}
+
+    # ---- the spot market (models/market.py)
+    def set_market(self, config: MarketConfig | dict[str, Any] | None) -> None:
+        """Switch the market on (anchored now: its day 0 begins now) or off (``enabled`` false, or None). On:
+        the catalogue takes its stock and price history, a timer applies each new day, and every Running spot
+        instance in a pool gets its reclaim time. Off: the catalogue keeps what the market last set."""
+        with self.lock:
+            cfg = config if isinstance(config, MarketConfig) else load_market(config)
+            self._armed = {}
+            if not cfg.enabled:
+                self.market = None
+                return
+            now = self.clock.now()
+            market = self.market = Market(cfg, self.catalogue, now)
+            market.install(self.catalogue, now)
+            self._next_day(market, market.day_of(now) + 1)
+            for inst in list(self.instances.items.values()):
+                if inst.status == "Running":
+                    self._arm(inst.instance_id)
+
+    def _next_day(self, market: Market, day: int) -> None:
+        def apply() -> None:
+            if self.market is market:
+                market.apply_day(self.catalogue, day)
+                self._next_day(market, day + 1)
+
+        self.schedule(max(0.0, market.day_start(day) - self.clock.now()), apply)
+
+    def _arm(self, instance_id: str) -> None:
+        """Draw this spot instance's reclaim from its pool's hazard, once per generation."""
+        market = self.market
+        inst = self.instances.items.get(instance_id)
+        if market is None or inst is None or not inst.is_spot or self._armed.get(instance_id) == inst.generation:
+            return
+        pool = market.pool(inst.zone_id, inst.instance_type)
+        if pool is None:
+            return
+        gen = self._armed[instance_id] = inst.generation
+        now = self.clock.now()
+        at = market.reclaim_at(pool, now, market.draw(instance_id, gen))
+        if at is None:
+            return
+
+        def fire() -> None:
+            current = self.instances.items.get(instance_id)
+            if self.market is not market or current is not inst or inst.generation != gen:
+                return
+            if inst.status == "Running" and "Recycling" not in inst.lock_reasons:
+                self.reclaim(instance_id)
+
+        self.schedule(at - now, fire)
+
+    def reclaim(self, instance_id: str) -> dict[str, Any]:
+        """A market reclaim: the Recycling lock and release after the notice (as ``interrupt``), the event in
+        CloudMonitor's history, and an ``interruption`` event to the listeners (the server delivers it to the
+        subscribed URLs)."""
+        from aliyun_ops.emulator.delivery import interruption_event
+
+        with self.lock:
+            market = self.market
+            notice = market.config.notice_seconds if market and market.config.notice_seconds is not None else None
+            seconds = self.timing("spotNoticeSeconds") if notice is None else notice
+            inst = self.instances.interrupt(instance_id, seconds, False)
+            info = {**self._about(inst), "action": "delete"}
+            now = self.clock.now()
+            event = interruption_event(info, self.account_id, now)
+            self.system_events.record(event.history_item())
+            self.market_reclaims.append({"time": now, **self._about(inst)})
+            self.emit("interruption", {**info, "event": event})
+            return info
 
     def snapshot(self) -> dict[str, Any]:
         from aliyun_ops.emulator.responses.render import snapshot

@@ -13,6 +13,9 @@ error the backend raises (say, interrupting an on-demand instance) answers 400 w
 |                        |  boolean, default: follow the stock) is what DescribeAvailable-   |        |
 |                        |  Resource shows: listed WithStock yet RunInstances says NoStock   |        |
 | POST prices            | [entries] or {"prices": [entries]}                                | {"ok": true} |
+| POST market            | the scenario's ``market`` section ({enabled, seed, hazardMin, ...}): | {"enabled", "start", |
+|                        |  on (anchored now) or off                                          |  "reclaims"} |
+| GET  market            |                                                                   | the same |
 | POST interrupt         | {instanceId, noticeSeconds, format, deliverTo, markSoldOut}        | {"event", "delivered"} |
 | POST clock             | {advanceSeconds, timeScale}                                       | {"now", "timeScale"} |
 | POST faults            | {actions, errorRate, code, httpStatus, latencyMs, qpsLimit,        | {"rules": [...]} |
@@ -116,6 +119,20 @@ def _interrupt(emu: Emulator, body: Any) -> dict[str, Any]:
     )
 
 
+def _market_state(emu: Emulator, body: Any) -> dict[str, Any]:
+    backend = emu.backend
+    with backend.lock:
+        market = backend.market
+        return {"enabled": market is not None, "seed": market.config.seed if market else None,
+                "start": market.start if market else None, "reclaims": len(backend.market_reclaims)}
+
+
+def _market(emu: Emulator, body: Any) -> dict[str, Any]:
+    with emu.backend.lock:
+        emu.backend.set_market(_obj(body))
+    return _market_state(emu, None)
+
+
 def _clock(emu: Emulator, body: Any) -> dict[str, Any]:
     data = _obj(body)
     advance = float(data.get("advanceSeconds") or 0.0)
@@ -187,6 +204,8 @@ ROUTES: dict[tuple[str, str], Handler] = {
     ("POST", "stock"): _stock,
     ("POST", "prices"): _prices,
     ("POST", "interrupt"): _interrupt,
+    ("POST", "market"): _market,
+    ("GET", "market"): _market_state,
     ("POST", "clock"): _clock,
     ("POST", "faults"): _faults,
     ("DELETE", "faults"): _clear_faults,

@@ -73,6 +73,13 @@ class EmulatorControl:
     def prices(self, entries: list[dict[str, Any]]) -> None:
         self._call("POST", "prices", {"prices": entries})
 
+    def market(self, section: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The spot market's state; with ``section`` (the scenario's ``market`` keys), switch it on (anchored now)
+        or off first. ``{"enabled", "seed", "start", "reclaims"}``."""
+        result: dict[str, Any] = self._call("GET", "market") if section is None else self._call("POST", "market",
+                                                                                              section)
+        return result
+
     def interrupt(
         self,
         instance_id: str,

@@ -339,6 +339,8 @@ class Emulator:
         """Called by the backend, under its lock: format and queue, never block."""
         if kind == "state_change":
             self.deliverer.publish(state_change_event(info, self.backend.account_id, self.clock.now()))
+        elif kind == "interruption":  # a reclaim the spot market issued (models/market.py)
+            self.deliverer.publish(info["event"])
 
     def _serve_forever(self) -> None:
         assert self._server is not None
