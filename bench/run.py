@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import phases, report, scale
+from bench import calls, phases, report, scale
 from bench.functions import notice_event
 
 
@@ -66,6 +66,7 @@ def run(cfg: phases.BenchConfig, mode: str, only: list[str] | None = None, paral
         ("mass", lambda: phases.mass(cfg, latency)),
         ("matrix", lambda: phases.matrix(cfg, latency)),
         ("data", lambda: phases.data(cfg, latency)),
+        ("calls", lambda: calls.measure()),
         ("scale", lambda: scale.measure(scale.SMOKE if mode == "smoke" else scale.ScaleConfig())),
     ]
     chosen = [(name, step) for name, step in steps if not only or name in only]
@@ -97,7 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--smoke", action="store_true", help="a tiny run (seconds): every label, no meaningful value")
     parser.add_argument("--json", type=Path, help="also write the raw readings here")
     parser.add_argument("--markdown", type=Path, help="also write the headline table here")
-    parser.add_argument("--only", nargs="*", choices=["coldstart", "pair", "share", "mass", "matrix", "data", "scale"])
+    parser.add_argument("--only", nargs="*",
+                        choices=["coldstart", "pair", "share", "mass", "matrix", "data", "calls", "scale"])
     args = parser.parse_args(argv)
     if not _engine_available():
         print("engine not available yet: aliyun_ops.service cannot be imported", file=sys.stderr)
