@@ -250,7 +250,7 @@ def text(r: dict[str, Any]) -> str:
     for row in r.get("matrix", {}).values():
         cells = [f"{tool} {_cell(row[tool])}" for tool in ("ours", "baseline") if tool in row]
         lines.append(f"    {row['title']}: {', '.join(cells)}")
-    if r.get("scale"):
+    if isinstance(r.get("scale"), dict):  # the scale phase ran (else "scale" is the time scale)
         from bench.scale import report as scale_report
 
         lines.append(scale_report(r["scale"]))
