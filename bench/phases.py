@@ -218,11 +218,14 @@ def mass(cfg: BenchConfig, latency: dict[float, LatencyModel]) -> dict[str, Any]
                  + max(0.0, cfg.mass_n - burst) / cfg.mass_qps)
         failures = Counter(d.get("message", "")[:90] for d in procs["ours"].done.values() if not d.get("ok"))
         throttled = sum(1 for c in world.calls() if c["code"] == "Throttling.User" and c["time"] >= first)
+        accepted = Counter(c["action"] for c in world.calls() if c["status"] == 200 and c["time"] >= first)
         return {"replaced": len(ends), "total": cfg.mass_n, "elapsed_s": (max(ends) - first) if ends else None,
                 "bound_s": bound, "burst": burst, "image_usable_s": usable, "image_steps": steps,
                 "failures": failures.most_common(2),
                 "qps": cfg.mass_qps,
                 "throttled_calls": throttled,
+                "calls_per_incident": sum(accepted.values()) / cfg.mass_n,
+                "per_action": {a: n / cfg.mass_n for a, n in accepted.most_common()},
                 "cpu_s": procs["ours"].stats.get("cpu_s"), "peak_rss_mib": procs["ours"].stats.get("peak_rss_mib")}
     finally:
         _close([world], procs)

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import month, phases, report, scale
+from bench import calls, month, phases, report, scale
 from bench.functions import notice_event
 
 
@@ -66,6 +66,7 @@ def run(cfg: phases.BenchConfig, mode: str, only: list[str] | None = None, paral
         ("mass", lambda: phases.mass(cfg, latency)),
         ("matrix", lambda: phases.matrix(cfg, latency)),
         ("data", lambda: phases.data(cfg, latency)),
+        ("calls", lambda: calls.measure()),
         ("scale", lambda: scale.measure(scale.SMOKE if mode == "smoke" else scale.ScaleConfig())),
         ("month", lambda: month.measure(month.SMOKE if mode == "smoke" else month.MonthConfig())),
     ]
@@ -99,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the raw readings here")
     parser.add_argument("--markdown", type=Path, help="also write the headline table here")
     parser.add_argument("--only", nargs="*",
-                        choices=["coldstart", "pair", "share", "mass", "matrix", "data", "scale", "month"])
+                        choices=["coldstart", "pair", "share", "mass", "matrix", "data", "calls", "scale", "month"])
     args = parser.parse_args(argv)
     if not _engine_available():
         print("engine not available yet: aliyun_ops.service cannot be imported", file=sys.stderr)

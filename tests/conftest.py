@@ -63,3 +63,13 @@ def _fresh_function_instance() -> Iterator[None]:
     soldout.forget_all()
     yield
     soldout.forget_all()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_function_instance() -> Iterator[None]:
+    """Each test is a new function instance: no catalogue, price or stock answer cached by an earlier test's
+    emulator (a later emulator may listen on the same port, at the same emulated time)."""
+    from aliyun_ops.cloud.client import clear_caches
+
+    clear_caches()
+    yield

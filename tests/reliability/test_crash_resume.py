@@ -48,6 +48,15 @@ class Killer:
         return result
 
 
+
+def _reset(world: World) -> None:
+    """A fresh account in the emulator, and a fresh function instance: nothing cached from the previous round
+    (its catalogue and stock answers came from an account that no longer exists)."""
+    from aliyun_ops.cloud.client import clear_caches
+
+    world.emu.reset()
+    clear_caches()
+
 def _clean_incident_calls(world: World, **launch: Any) -> list[str]:
     old = world.launch(**launch)
     event = world.interrupt(old)
@@ -68,7 +77,7 @@ def _killed_after(world: World, event: dict[str, Any], allowed: int, monkeypatch
 def _crash_then_redeliver(
     world: World, allowed: int, monkeypatch: pytest.MonkeyPatch, **launch: Any
 ) -> dict[str, Any]:
-    world.emu.reset()
+    _reset(world)
     old = world.launch(**launch)
     event = world.interrupt(old)
     _killed_after(world, event, allowed, monkeypatch)
@@ -135,7 +144,7 @@ def test_killed_after_every_call_of_a_data_disk_move_then_redelivered_loses_no_d
     broken: list[str] = []
     statuses: dict[str, int] = {}
     for n in range(1, len(clean) + 1):
-        world.emu.reset()
+        _reset(world)
         old = world.launch(data_disks=DATA)
         before = _data_of(world, old)
         event = world.interrupt(old)
@@ -176,7 +185,7 @@ def test_killed_after_every_call_then_redelivered_after_the_release_leaves_the_e
     broken: list[str] = []
     ends: dict[str, int] = {}
     for n in range(1, len(clean) + 1):
-        world.emu.reset()
+        _reset(world)
         old = world.launch()
         (allocation,) = [e["AllocationId"] for e in world.eips() if e.get("InstanceId") == old]
         event = world.interrupt(old)

@@ -93,3 +93,44 @@ def shared(key: Hashable, make: Callable[[], Coalescer[T]]) -> Coalescer[T]:
         if found is None:
             found = _REGISTRY[key] = make()  # type: ignore[assignment]
         return found  # type: ignore[return-value]
+
+
+class TtlCache:
+    """Answers that stay true for a while, kept per key for ``ttl_s`` seconds of the caller's clock; thread-safe.
+
+    A warm function instance handles many incidents (a reclaim wave runs them at once): the catalogue, prices and
+    stock they all read are asked once per lifetime, not once per incident. Concurrent askers of one missing key
+    wait for the first one's call instead of making their own; a failed call is not cached (each waiter then
+    makes its own). ``forget`` drops entries at once (a NoStock answer makes the stock read stale)."""
+
+    def __init__(self, ttl_s: float) -> None:
+        self.ttl_s = ttl_s
+        self._lock = threading.Lock()
+        self._entries: dict[Hashable, tuple[float, object]] = {}
+        self._loading: dict[Hashable, threading.Event] = {}
+
+    def get(self, key: Hashable, now: Callable[[], float], load: Callable[[], T]) -> T:
+        while True:
+            with self._lock:
+                found = self._entries.get(key)
+                if found is not None and now() < found[0]:
+                    return found[1]  # type: ignore[return-value]
+                waiting = self._loading.get(key)
+                if waiting is None:
+                    mine = self._loading[key] = threading.Event()
+                    break
+            waiting.wait()  # another caller is reading it: its answer is as fresh as ours would be
+        try:
+            value = load()
+            with self._lock:
+                self._entries[key] = (now() + self.ttl_s, value)
+            return value
+        finally:
+            with self._lock:
+                self._loading.pop(key, None)
+            mine.set()
+
+    def forget(self, match: Callable[[Hashable], bool] = lambda _: True) -> None:
+        with self._lock:
+            for key in [k for k in self._entries if match(k)]:
+                del self._entries[key]

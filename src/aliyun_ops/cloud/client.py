@@ -36,6 +36,21 @@ KEEP_DISKS_MAX = 100
 TAG_RESOURCES_MAX = 50
 DISKS_PAGE_MAX = 500
 MAX_EVENT_PAGES = 1000  # 100,000 interruptions in one window: past that the answer is not trusted
+# What an incident may reuse from an earlier one in the same warm function instance (per account, endpoint and
+# region): the catalogue changes with Aliyun's releases, spot prices hourly at most; stock changes by the minute,
+# so it is kept briefly, and any NoStock answer drops it (``run_instances``).
+CATALOGUE_TTL_S = 600.0
+PRICES_TTL_S = 300.0
+STOCK_TTL_S = 30.0
+_CATALOGUE = batch.TtlCache(CATALOGUE_TTL_S)
+_PRICES = batch.TtlCache(PRICES_TTL_S)
+_STOCK = batch.TtlCache(STOCK_TTL_S)
+
+
+def clear_caches() -> None:
+    """Forget every cached catalogue, price and stock answer of this process."""
+    for cache in (_CATALOGUE, _PRICES, _STOCK):
+        cache.forget()
 
 
 def _tag_params(tags: models.Tags) -> list[dict[str, str]]:
@@ -307,7 +322,11 @@ class Cloud:
                     return ""
                 raise
             return ""
-        body = self.call("ecs", "RunInstances", params)
+        try:
+            body = self.call("ecs", "RunInstances", params)
+        except errors.NoStock:
+            self.forget_stock()  # the cached stock said otherwise: the next read asks the cloud
+            raise
         ids = convert.items(body, "InstanceIdSets", "InstanceIdSet")
         if not ids:
             raise errors.ServiceError("EmptyResponse", "RunInstances returned no instance id", action="RunInstances")
@@ -403,9 +422,14 @@ class Cloud:
             return
 
     # -- capacity and prices ---------------------------------------------------------------------
+    def forget_stock(self) -> None:
+        """Drop this account's, endpoint's and region's cached stock (``describe_available_resource(cached=True)``)."""
+        _STOCK.forget(lambda key: isinstance(key, tuple) and key[:1] == (self._batch_key,))
+
     def describe_available_resource(
         self,
         *,
+        cached: bool = False,
         spot: bool = True,
         instance_type: str | None = None,
         cores: int | None = None,
@@ -416,7 +440,33 @@ class Cloud:
         params["SpotStrategy"] = "SpotAsPriceGo" if spot else "NoSpot"
         optional = {"InstanceType": instance_type, "Cores": cores, "Memory": memory_gib, "ZoneId": zone_id}
         params.update({k: v for k, v in optional.items() if v is not None})
-        return convert.offerings(self.call("ecs", "DescribeAvailableResource", params))
+        if not cached:
+            return convert.offerings(self.call("ecs", "DescribeAvailableResource", params))
+        key = (self._batch_key, tuple(sorted(params.items())))
+        found: list[models.Offering] = _STOCK.get(
+            key, self.clock, lambda: convert.offerings(self.call("ecs", "DescribeAvailableResource", params))
+        )
+        return list(found)
+
+    def describe_instance_types_cached(
+        self, type_ids: Sequence[str] = (), **filters: Any
+    ) -> list[models.InstanceType]:
+        """``describe_instance_types``, answered from this process's catalogue cache for ``CATALOGUE_TTL_S``."""
+        key = (self._batch_key, tuple(type_ids), tuple(sorted((k, repr(v)) for k, v in filters.items())))
+        found: list[models.InstanceType] = _CATALOGUE.get(
+            key, self.clock, lambda: self.describe_instance_types(type_ids, **filters)
+        )
+        return list(found)
+
+    def describe_spot_prices_cached(
+        self, instance_type: str, zone_id: str | None = None, *, budget_s: float | None = None
+    ) -> list[models.SpotPrice]:
+        """``describe_spot_prices``, answered from this process's price cache for ``PRICES_TTL_S``."""
+        key = (self._batch_key, instance_type, zone_id)
+        found: list[models.SpotPrice] = _PRICES.get(
+            key, self.clock, lambda: self.describe_spot_prices(instance_type, zone_id, budget_s=budget_s)
+        )
+        return list(found)
 
     def describe_instance_types(self, type_ids: Sequence[str] = (), **filters: Any) -> list[models.InstanceType]:
         """By ids (the API takes at most 10 per call) or by filters (NextToken paging)."""

@@ -30,8 +30,8 @@ if TYPE_CHECKING:
     from aliyun_ops.cloud import Cloud
 
 POLL_S = 1.0
-BOOT_POLL_S = 2.0
-NEAR_RELEASE_S = 10.0  # from this long before the expected release, disks are looked at every POLL_S
+NEAR_RELEASE_S = 3.0  # from this long before the expected release, disks are looked at every POLL_S
+SETTLE_POLL_S = 2.0  # an attach in progress: a disk is In_use a few seconds after AttachDisk
 FAR_POLL_S = 60.0  # before that, at most this long between two looks
 
 
@@ -174,13 +174,13 @@ class DataMove:
                     self.log(f"holding {instance_id} stopped until its data disks are attached")
                 except errors.InvalidRequest as exc:  # still settling: ask again next round
                     self.log(f"stop of {instance_id} refused for now ({exc.code})")
-            # Booting: look every BOOT_POLL_S (the guest runs without its data from Running to the stop).
             self._wait(f"holding {instance_id} for its data disks", self._boot_pause(inst.status))
 
     def _boot_pause(self, status: str) -> float:
-        """Pending takes a while (poll_s); Starting ends at Running, when the guest runs without its data: close
-        looks (BOOT_POLL_S) keep that short; Stopping: one second."""
-        return self.poll_s if status == "Pending" else BOOT_POLL_S if status == "Starting" else POLL_S
+        """Pending and Starting take a while: one look every poll_s (the guest runs without its data from Running to
+        the stop, before any address is moved to it: at most poll_s); Stopping too: nothing waits for it but the
+        release, minutes away."""
+        return self.poll_s
 
     def attach_all(
         self, replacement: models.Instance, *, on_release: Callable[[], None] | None = None
@@ -232,7 +232,7 @@ class DataMove:
         """Seconds until the next look: long while the release is far off, one second around it and after."""
         on_original = step.action == "wait" and step.disk is not None and step.disk.instance_id == self.original_id
         if not on_original or self.release_at is None:
-            return POLL_S
+            return SETTLE_POLL_S if step.action in ("wait", "attaching") else POLL_S
         # Nothing changes before the release: one look a minute until just before it (a reclaim wave's hundreds of
         # held replacements must not spend the account's API rate on polls that cannot see anything new).
         return max(POLL_S, min(FAR_POLL_S, self.release_at - NEAR_RELEASE_S - self.cloud.clock()))
@@ -282,6 +282,7 @@ class DataMove:
 
     def start(self, instance_id: str) -> models.Instance:
         """Started with every data disk attached; tagged so no later run holds or moves it again."""
+        pause = self.poll_s
         while True:
             inst = self.cloud.describe_instance(instance_id)
             if inst is None:
@@ -295,8 +296,10 @@ class DataMove:
                     self.cloud.start_instance(instance_id)
                 except errors.InvalidRequest as exc:
                     self.log(f"start of {instance_id} refused for now ({exc.code})")
-            # Its address is already on it: a late look only delays the record, not the user.
-            self._wait(f"starting {instance_id} with its data disks", self.poll_s)
+            # Its address is already on it: a late look only delays the record, not the user (looks twice as far
+            # apart each time, FAR_POLL_S / 3 at most).
+            self._wait(f"starting {instance_id} with its data disks", pause)
+            pause = min(pause * 2, max(FAR_POLL_S / 3, self.poll_s))
 
 
 def drop_system(

@@ -20,8 +20,10 @@ if TYPE_CHECKING:
     from aliyun_ops.cloud import Cloud
 
 FORCE_MOVE_S = 30.0
-NEAR_RELEASE_S = 10.0  # from this long before the expected release, poll every FAST_POLL_S
+NEAR_RELEASE_S = 3.0  # from this long before the expected release, poll every FAST_POLL_S
 FAST_POLL_S = 1.0
+FAR_POLL_S = 60.0  # before that, at most this long between two looks (nothing changes before the release)
+TRANSITION_POLL_S = 2.0  # Associating / Unassociating lasts a few seconds
 TRANSITIONS = ("Associating", "Unassociating")  # a real EIP passes through these for a few seconds
 
 
@@ -43,8 +45,10 @@ def move_eip(
 ) -> str:
     """Returns what happened, in words for the record; never raises for an EIP that cannot move.
 
-    Polls every ``poll_s`` while the release is far off and every FAST_POLL_S around
-    ``expected_release`` (the notice's time + its length), so the address is down for about a second.
+    Looks once, then, while the release is far off, again only just before ``expected_release`` (the notice's time
+    + its length; at most FAR_POLL_S apart: a delivery that started late sees an earlier release), every
+    FAST_POLL_S around it, so the address is down for about a second, and every TRANSITION_POLL_S while the cloud
+    moves it. Without an expected release: every ``poll_s``.
     ``take_now`` (a planned move: the old instance is healthy and stays up until the address has moved) takes
     the address off ``old_id`` at once instead of waiting for a release.
     """
@@ -69,9 +73,20 @@ def move_eip(
                 return f"EIP {eip.ip_address} not moved: {exc.code}"
         if cloud.clock() >= deadline - 1:
             return f"EIP {eip.ip_address} not moved before the deadline (still on {current.instance_id})"
-        near = expected_release is not None and cloud.clock() >= expected_release - NEAR_RELEASE_S
-        near = near or current.status in TRANSITIONS  # the cloud is moving it: the end is seconds away
-        cloud.sleep(min(FAST_POLL_S if near else poll_s, max(deadline - cloud.clock() - 1, 0.1)))
+        now = cloud.clock()
+        pause = _pause(now, current, poll_s, expected_release)
+        if now < deadline - FORCE_MOVE_S:  # look again when the forced move is due, not later
+            pause = min(pause, max(deadline - FORCE_MOVE_S - now, FAST_POLL_S))
+        cloud.sleep(min(pause, max(deadline - now - 1, 0.1)))
+
+
+def _pause(now: float, current: models.Eip, poll_s: float, expected_release: float | None) -> float:
+    if current.status in TRANSITIONS or current.status == "Available":  # the cloud is moving it, or we just asked
+        return TRANSITION_POLL_S
+    if expected_release is None:
+        return poll_s
+    far = expected_release - NEAR_RELEASE_S - now
+    return FAST_POLL_S if far <= 0 else max(FAST_POLL_S, min(FAR_POLL_S, far))
 
 
 def associate_if_free(cloud: Cloud, eip: models.Eip, new_id: str) -> bool:

@@ -69,11 +69,11 @@ def find_replacements(cloud: Cloud, instance_id: str) -> list[models.Instance]:
 def _catalog(cloud: Cloud, original: models.Instance) -> tuple[models.InstanceType | None, list[models.InstanceType]]:
     from aliyun_ops import planner
 
-    own = cloud.describe_instance_types([original.instance_type])
+    own = cloud.describe_instance_types_cached([original.instance_type])
     original_type = own[0] if own else None
     if original_type is None:
         return None, []
-    equivalents = cloud.describe_instance_types(**planner.equivalent_type_filter(original_type))
+    equivalents = cloud.describe_instance_types_cached(**planner.equivalent_type_filter(original_type))
     by_id = {t.type_id: t for t in [*own, *equivalents]}
     return original_type, list(by_id.values())
 
@@ -103,7 +103,13 @@ def _closest(
 
 
 def _eip(cloud: Cloud, original: models.Instance) -> models.Eip | None:
-    """The EIP on the original; for a lost instance, the lineage's recorded one (by its allocation id)."""
+    """The EIP on the original; for a lost instance, the lineage's recorded one (by its allocation id).
+
+    The instance listing the incident started from already names the EIP bound to it: no second read then."""
+    listed = original.eip
+    bound = listed is not None and listed.status == "InUse" and listed.instance_id == original.instance_id
+    if listed is not None and bound and listed.ip_address:
+        return listed
     found = cloud.describe_eips(instance_id=original.instance_id)
     if not found and original.eip is not None and not original.eip.ip_address:
         found = cloud.describe_eips(allocation_id=original.eip.allocation_id)
@@ -128,6 +134,8 @@ def gather(
     The original type's price is always read: it is the reference of the price limit (``planner``); its
     ``OriginPrice`` (DescribeSpotPriceHistory) is the pay-as-you-go price, so no other action is needed.
     A price that stays throttled past ``PRICE_BUDGET_S`` is left unknown rather than failing the incident.
+    The catalogue, prices and stock come from the warm function instance's caches when an earlier incident read
+    them recently (``cloud.client``: minutes for the first two, seconds for stock, which a NoStock refreshes).
     """
     notes: list[str] = []
     oid = original.instance_id
@@ -136,13 +144,13 @@ def gather(
         "user_data": pool.submit(_optional, lambda: cloud.describe_user_data(oid), None, "user data", notes),
         "ram_role": pool.submit(_optional, lambda: cloud.describe_ram_role(oid), None, "RAM role", notes),
         "catalog": pool.submit(_catalog, cloud, original),
-        "offerings": pool.submit(cloud.describe_available_resource, spot=True),
+        "offerings": pool.submit(cloud.describe_available_resource, spot=True, cached=True),
         "vswitches": pool.submit(cloud.describe_vswitches, original.vpc_id),
         "eip": pool.submit(_optional, lambda: _eip(cloud, original), original.eip, "EIP", notes),
         "replacements": pool.submit(find_replacements, cloud, oid),
     }
     if settings.payg_fallback:
-        jobs["payg"] = pool.submit(cloud.describe_available_resource, spot=False)
+        jobs["payg"] = pool.submit(cloud.describe_available_resource, spot=False, cached=True)
     original_type, catalog = jobs["catalog"].result()
     offerings: list[models.Offering] = jobs["offerings"].result()
     in_stock = {o.instance_type for o in offerings if o.in_stock}
@@ -157,7 +165,7 @@ def gather(
     else:
         priced = _closest(original, catalog, in_stock | {original.instance_type}, settings.max_size_ratio)
     price_jobs: list[Future[list[models.SpotPrice]]] = [
-        pool.submit(cloud.describe_spot_prices, t, budget_s=PRICE_BUDGET_S) for t in priced
+        pool.submit(cloud.describe_spot_prices_cached, t, budget_s=PRICE_BUDGET_S) for t in priced
     ]
     prices: list[models.SpotPrice] = []
     for job in price_jobs:

@@ -14,10 +14,10 @@ busy) is retried with backoff for ``BUSY_RETRY_S``, as real clients do; past tha
 on without a fresh image.
 
 DescribeImages is polled with an explicit Status list (its default, Available only, hides an image
-that is still Creating) at an interval estimated from the Progress rate, never above
+that is still Creating) at an interval estimated from the Progress rate (``next_poll_progress``), or
 ``settings.image_poll_max_s``. The image is ready when RunInstances can use it: Available, or Usable
 earlier (instant-access snapshots). An image not listed yet is pending, not failed, for
-``LISTING_GRACE_S``.
+``LISTING_GRACE_S``. A build costs a handful of looks whatever its length.
 """
 
 from __future__ import annotations
@@ -35,6 +35,8 @@ if TYPE_CHECKING:
     from aliyun_ops.cloud import Cloud
 
 MIN_POLL_S = 1.0
+PROGRESS_SHARE = 0.9  # of the remaining time the progress rate predicts: the next look comes just before the end
+PROGRESS_POLLS_S = 20.0  # longest pause the progress estimate may set
 BUSY_RETRY_S = 60.0  # CreateImage refused as IncorrectInstanceStatus: retried this long (backoff 1 s .. 8 s)
 LISTING_GRACE_S = 30.0  # a just-created image missing from DescribeImages is pending this long
 FAILED_STATUSES = ("CreateFailed", "UnAvailable", "Deprecated")
@@ -172,10 +174,13 @@ def next_poll(image: models.Image, elapsed: float, max_s: float) -> float:
 
 
 def next_poll_progress(progress: int, elapsed: float, max_s: float) -> float:
+    """``max_s`` until the progress tells; then most of the estimated remaining time (PROGRESS_SHARE of it), at
+    most PROGRESS_POLLS_S apart: a 60 s build is watched in about five looks instead of a dozen, and a build
+    that speeds up (or an image Usable before Available) is seen at most PROGRESS_POLLS_S late."""
     if progress <= 0 or elapsed <= 0:
         return max_s
     remaining = elapsed * (100 - progress) / progress
-    return max(MIN_POLL_S, min(max_s, remaining))
+    return max(MIN_POLL_S, min(max(max_s, PROGRESS_POLLS_S), remaining * PROGRESS_SHARE))
 
 
 def wait_image(cloud: Cloud, image_id: str, *, until: float, max_poll_s: float) -> models.Image | None:
@@ -189,7 +194,7 @@ def wait_image(cloud: Cloud, image_id: str, *, until: float, max_poll_s: float) 
         if image is None:
             if seen or now - started >= LISTING_GRACE_S:  # deleted, or never listed at all
                 return None
-            wait = MIN_POLL_S * 2
+            wait = max(MIN_POLL_S * 2, max_poll_s)  # the listing lags by seconds
         elif image.status in FAILED_STATUSES:
             return None
         elif image.launchable:

@@ -61,6 +61,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 LAUNCH_RESERVE_S = 60.0  # time kept after the image for RunInstances and boot
+RUNNING_POLL_MAX_S = 20.0  # longest pause between two looks at a replacement that is booting
 SPOT_NOTICE_S = 300.0  # a reclaimed spot instance is released about this long after the notice
 
 
@@ -342,7 +343,7 @@ class Incident:
                 self._move_eip(new, inputs)
             if self.release_original:
                 self._release_original()
-            if inputs.eip is not None:
+            if inputs.eip is not None and (self.planned or self.release_original):  # time passed: check again
                 new = self._converge(new)
                 self.record.new_instance_id = new.instance_id
             self._move_eip(new, inputs)
@@ -449,6 +450,9 @@ class Incident:
         return category, disk.performance_level if category == disk.category else None
 
     def _wait_running(self, new_id: str) -> models.Instance:
+        """Looks ``image_poll_max_s`` after the launch, then twice as long each time (RUNNING_POLL_MAX_S at most):
+        the cloud's Running does not wait for our look, and the address moves at the release anyway."""
+        pause = self.settings.image_poll_max_s
         while True:
             new = self.cloud.describe_instance(new_id)
             if new is not None and new.status == "Running":
@@ -459,7 +463,8 @@ class Incident:
             if self.cloud.clock() >= self.deadline:
                 self.record.new_instance_id = new_id
                 raise errors.DeadlineExceeded(f"{new_id} launched but not Running before the deadline")
-            self.cloud.sleep(min(self.settings.image_poll_max_s, max(self.deadline - self.cloud.clock(), 0.1)))
+            self.cloud.sleep(min(pause, max(self.deadline - self.cloud.clock(), 0.1)))
+            pause = min(pause * 2, max(RUNNING_POLL_MAX_S, self.settings.image_poll_max_s))
 
     def _converge(self, mine: models.Instance) -> models.Instance:
         """If a concurrent delivery launched too, keep the agreed replacement and delete ours."""
