@@ -248,6 +248,21 @@ def _account(body: dict[str, Any], env: _Envelope, arn: dict[str, str]) -> str:
     return own or in_arn
 
 
+_TIME_FORMATS = ("%Y%m%dT%H%M%S.%f%z", "%Y%m%dT%H%M%S%z", "%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%S%z")
+
+
+def notice_time(event: InstanceEvent) -> float | None:
+    """When the cloud sent the event, as epoch seconds: CloudMonitor's ``20190409T121826.922+0800``, EventBridge's
+    and the pull API's ISO 8601 (``...Z``). None when absent or unreadable. Untrusted: callers clamp it."""
+    text = event.time.strip().replace("Z", "+00:00") if event.time else ""
+    for fmt in _TIME_FORMATS:
+        try:
+            return datetime.strptime(text, fmt).timestamp()
+        except ValueError:
+            continue
+    return None
+
+
 def _looks_cloudmonitor(body: dict[str, Any]) -> bool:
     return "product" in body and "name" in body
 

@@ -153,7 +153,17 @@ def _handle(
                 return done
         return Outcome("skipped", decision.reason)
     assert instance is not None
-    return run_incident(cloud, settings, instance, deadline=cloud.deadline, notifier=notifier, event_id=event.event_id)
+    from aliyun_ops.events import notice_time
+
+    return run_incident(
+        cloud,
+        settings,
+        instance,
+        deadline=cloud.deadline,
+        notifier=notifier,
+        event_id=event.event_id,
+        notice_at=notice_time(event) if event.is_interruption else None,
+    )
 
 
 def run_incident(
@@ -165,6 +175,7 @@ def run_incident(
     notifier: Notifier | None = None,
     event_id: str = "",
     release_original: bool = False,
+    notice_at: float | None = None,
 ) -> Outcome:
     from aliyun_ops.recovery import Incident
 
@@ -176,6 +187,7 @@ def run_incident(
         notifier=notifier,
         event_id=event_id,
         release_original=release_original,
+        notice_at=notice_at,
     )
     record = incident.run()
     if record.status == "resumed":

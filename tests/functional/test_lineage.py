@@ -172,3 +172,24 @@ def test_a_missed_reclaim_of_a_later_generation_is_recovered_from_the_clouds_own
     assert len(recovered) == 1 and recovered[0].record is not None
     (only,) = running_named(world, "missed-1")
     assert tags_of(only).get("aops:replaces") == gen1  # relaunched as gen1's successor, not gen0's
+
+
+def test_a_late_delivery_watches_the_release_from_the_notices_own_time(world: World) -> None:
+    """FC's retry or a backlog delivers the notice 120 s late: the release is 180 s away, not 300. The engine reads
+    the notice's time (clamped: it is untrusted) and takes the address within seconds of the release, instead of
+    looking again only when it believed the release near (a minute late)."""
+    old = world.launch(name="late-1", eip=True)
+    (allocation,) = [e["AllocationId"] for e in world.eips() if e.get("InstanceId") == old]
+    released_at = world.emu.clock.now() + NOTICE_S
+    event = world.interrupt(old)
+    world.advance(120)
+    outcome = world.handle(event)
+    assert outcome.status == "replaced" and outcome.record is not None
+    new = outcome.record.new_instance_id
+    moved = [
+        c["time"]
+        for c in world.emu.control.calls()
+        if c["action"] == "AssociateEipAddress" and c["status"] == 200 and c["params"].get("InstanceId") == new
+        and c["params"].get("AllocationId") == allocation
+    ]
+    assert moved and 0 <= moved[0] - released_at <= 5, moved[0] - released_at

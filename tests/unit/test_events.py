@@ -338,3 +338,14 @@ def test_real_payloads_with_one_field_changed_never_raise_other_errors(base: str
         with contextlib.suppress(EventError):
             result = parse_event(json.dumps(body))
             assert isinstance(result, (InstanceEvent, Ignored))
+
+
+def test_the_notice_time_is_read_from_every_format_and_is_none_when_unreadable() -> None:
+    from aliyun_ops.events import notice_time
+
+    cloudmonitor = parsed("cloudmonitor_interruption")  # eventTime 20190409T121826.922+0800
+    assert notice_time(cloudmonitor) == datetime.fromisoformat("2019-04-09T12:18:26.922+08:00").timestamp()
+    eventbridge = parsed("eventbridge_interruption")  # time 2026-11-20T10:11:12.000Z
+    assert notice_time(eventbridge) == datetime.fromisoformat("2026-11-20T10:11:12+00:00").timestamp()
+    for text in ("", "yesterday", "2026-13-40T99:00:00Z"):
+        assert notice_time(InstanceEvent("", "eventbridge", INTERRUPTION, "i-x", "", time=text)) is None

@@ -80,6 +80,7 @@ class Incident:
         image: ImageChoice | None = None,
         planned: bool = False,
         reason: str = "",
+        notice_at: float | None = None,
     ) -> None:
         from aliyun_ops.recovery.soldout import SoldOutMemory
 
@@ -89,6 +90,11 @@ class Incident:
         # A move the engine chose (back to spot): the original is healthy, so it serves until the replacement is
         # ready, gives up its address first and is stopped cleanly (its guest flushes its disks) before its release.
         self.planned = planned
+        # When the cloud releases the original: the notice's time (the event's, untrusted, so clamped) + its length.
+        # A late delivery (FC's retry, a backlog) then watches the release closely from the start.
+        started = cloud.clock()
+        told = notice_at if notice_at is not None else started
+        self.release_at = min(max(told, started - SPOT_NOTICE_S), started) + SPOT_NOTICE_S
         self.given_image = image  # recovery of a lost lineage: launch from this image, no CreateImage
         self.notifier = notifier
         self._quiet = False  # a re-delivery of an incident whose outcome was already announced
@@ -366,7 +372,7 @@ class Incident:
                 new.instance_id,
                 deadline=self.deadline,
                 poll_s=self.settings.image_poll_max_s,
-                expected_release=None if self.release_original else self.record.started_at + SPOT_NOTICE_S,
+                expected_release=None if self.release_original else self.release_at,
                 take_now=self.planned,
             )
         )
@@ -398,7 +404,7 @@ class Incident:
             deadline=self.deadline,
             log=self.log,
             category_for=self._data_category,
-            release_at=None if self.release_original else self.record.started_at + SPOT_NOTICE_S,
+            release_at=None if self.release_original else self.release_at,
             poll_s=self.settings.image_poll_max_s,
         )
         self.record.new_instance_id = new_id
