@@ -240,6 +240,9 @@ class Candidate:
     origin_price: float | None = None
     reason: str = ""  # why it ranks where it does: "same type, same zone", ...
     tier: int = 0  # 1 same type+zone, 2 same type other zone, 3 equivalent type, 4 pay-as-you-go fallback
+    interruption_rate: float | None = None  # DescribeSpotAdvice: percent over 30 days (None: unknown or not spot)
+    rate_desc: str = ""  # its bucket: "0-3%", "3-5%", "5-10%", "10-100%"
+    score: float | None = None  # risk placement: spot price + expected interruption cost, CNY per hour
 
     @property
     def instance_type(self) -> str:
