@@ -199,3 +199,24 @@ def test_risk_never_downgrades_crosses_arch_or_gpu_breaks_a_limit_or_buries_a_ca
     rest = [c for c in head if c not in calm_same]
     scores = [c.score if c.score is not None else float("inf") for c in rest]
     assert scores == sorted(scores)
+
+
+def test_plan_rows_and_table_show_price_risk_and_score() -> None:
+    from rich.console import Console
+
+    from aliyun_ops.cli import render
+
+    offerings = offers((G7.type_id, ZH), (G6, ZH))
+    prices = [price(G7.type_id, ZH, 0.10, 1.0), price(G6, ZH, 0.11, 1.0)]
+    p = risky(offerings, prices, [adv(G7.type_id, ZH, 50.0)])
+    rows = render.candidate_rows(p)
+    assert [(r["instance_type"], r["spot_price"], r["interruption_rate"], r["rate_bucket"]) for r in rows] == [
+        (G7.type_id, 0.10, 50.0, "10-100%"),
+        (G6, 0.11, None, None),  # not listed: scored as the most contested listed pool, shown as unknown
+    ]
+    assert [r["score"] for r in rows] == [pytest.approx(0.116667), pytest.approx(0.126667)]
+    console = Console(width=200, record=True)
+    console.print(render.candidates_table(p))
+    text = console.export_text()
+    assert "risk" in text and "score" in text and "50% (10-100%)" in text and "unknown" in text
+    assert "¥0.1167/h" in text and "same type, same zone" in text and "risk 50%" not in text  # why: not repeated
