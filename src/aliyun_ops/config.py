@@ -58,6 +58,10 @@ ENV: dict[str, tuple[str, ...]] = {
     "max_price_ratio": ("ALIYUN_OPS_MAX_PRICE_RATIO",),  # x the original's price; 0: off
     "max_size_ratio": ("ALIYUN_OPS_MAX_SIZE_RATIO",),  # x the original's vCPU and memory; 0: off
     "pass_roles": ("ALIYUN_OPS_PASS_ROLES",),  # "web-role,aliyun-ops-*": RAM roles replacements may carry
+    "placement": ("ALIYUN_OPS_PLACEMENT",),  # risk (price + expected interruption cost) | price (price alone)
+    "interruption_cost_hours": ("ALIYUN_OPS_INTERRUPTION_COST_HOURS",),  # one reclaim = N h of pay-as-you-go
+    "interruption_cost": ("ALIYUN_OPS_INTERRUPTION_COST",),  # CNY per reclaim; set: replaces the hours above
+    "calm_rate": ("ALIYUN_OPS_CALM_RATE",),  # percent per 30 days: below it the same type keeps its tier
     "endpoint": ("ALIYUN_OPS_ENDPOINT",),  # HOST:PORT for every product (not a field: fills every endpoint)
 }
 CONFIG_ENV = "ALIYUN_OPS_CONFIG"  # path of the config file
@@ -132,6 +136,15 @@ class Settings(pydantic.BaseModel):
     # The instance RAM roles a replacement may be launched with: names (``*`` allowed) or role ARNs. Only
     # the rendered RAM policy uses it (``ram:PassRole``); an instance whose role is not listed cannot be replaced.
     pass_roles: tuple[str, ...] = ("aliyun-ops-*",)
+    # Where a replacement goes (``planner``): "risk" ranks by expected cost of ownership per hour, the spot price
+    # plus the pool's interruption rate (DescribeSpotAdvice) x the cost of one interruption; "price" by price
+    # alone. One interruption costs ``interruption_cost`` CNY when set, else ``interruption_cost_hours`` hours of
+    # the candidate's pay-as-you-go price. The same type keeps its tier while its rate is below ``calm_rate``
+    # percent (the top of the API's lowest bucket, "0-3%").
+    placement: str = "risk"
+    interruption_cost_hours: float = 24.0
+    interruption_cost: float | None = None
+    calm_rate: float = 3.0
 
     @pydantic.field_validator("region_id")
     @classmethod
@@ -190,6 +203,20 @@ class Settings(pydantic.BaseModel):
     def _check_ratio(cls, value: float) -> float:
         if not (value == 0 or 1 <= value < float("inf")):
             raise ValueError("must be 0 (off) or at least 1 (the original itself must fit)")
+        return value
+
+    @pydantic.field_validator("placement")
+    @classmethod
+    def _check_placement(cls, value: str) -> str:
+        if value.lower() not in ("risk", "price"):
+            raise ValueError("must be risk or price")
+        return value.lower()
+
+    @pydantic.field_validator("interruption_cost_hours", "interruption_cost", "calm_rate")
+    @classmethod
+    def _check_cost(cls, value: float | None) -> float | None:
+        if value is not None and not 0 <= value < float("inf"):
+            raise ValueError("must be a number, 0 or more")
         return value
 
     @pydantic.model_validator(mode="before")
@@ -332,6 +359,9 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "max_price_ratio": _float,
     "max_size_ratio": _float,
     "pass_roles": _families,
+    "interruption_cost_hours": _float,
+    "interruption_cost": _float,
+    "calm_rate": _float,
 }
 
 

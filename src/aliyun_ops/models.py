@@ -181,6 +181,21 @@ class SpotPrice:
 
 
 @dataclass(frozen=True)
+class SpotAdvice:
+    """One (type, zone) pool as DescribeSpotAdvice reports it: the last 30 days' averages.
+
+    ``interruption_rate`` is the API's InterruptionRate (unit: %, 0..100), ``rate_desc`` its bucket text
+    (InterruptRateDesc: "0-3%", "3-5%", "5-10%", "10-100%"), ``average_discount`` its AverageSpotDiscount: the
+    average spot price as a percentage of the pay-as-you-go price (1..100; 20 means 0.2 x pay-as-you-go)."""
+
+    zone_id: str
+    instance_type: str
+    interruption_rate: float  # percent over the trailing 30 days
+    rate_desc: str = ""
+    average_discount: int | None = None  # percent of the pay-as-you-go price
+
+
+@dataclass(frozen=True)
 class VSwitch:
     vswitch_id: str
     vpc_id: str
@@ -225,6 +240,9 @@ class Candidate:
     origin_price: float | None = None
     reason: str = ""  # why it ranks where it does: "same type, same zone", ...
     tier: int = 0  # 1 same type+zone, 2 same type other zone, 3 equivalent type, 4 pay-as-you-go fallback
+    interruption_rate: float | None = None  # DescribeSpotAdvice: percent over 30 days (None: unknown or not spot)
+    rate_desc: str = ""  # its bucket: "0-3%", "3-5%", "5-10%", "10-100%"
+    score: float | None = None  # risk placement: spot price + expected interruption cost, CNY per hour
 
     @property
     def instance_type(self) -> str:

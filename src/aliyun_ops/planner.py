@@ -12,6 +12,21 @@ maximum price drops dearer offerings and makes every spot candidate SpotWithPric
 left out is listed in ``Plan.skipped`` with the reason, so a dry run explains itself. The caller tries
 the candidates in order and moves on at OperationDenied.NoStock.
 
+Risk placement (``placement="risk"``, the default setting; ``"price"`` keeps the ranking above):
+  - each spot candidate has a score, its expected cost of ownership per hour:
+        score = spot price + (rate / 100 / HOURS_PER_ADVICE) x cost of one interruption
+    where rate is DescribeSpotAdvice's InterruptionRate of its (type, zone), percent over the last 30 days
+    (HOURS_PER_ADVICE = 720 h: the rate is read as the share of instances reclaimed in that window, so its
+    hourly hazard is rate / 100 / 720), and one interruption costs ``interruption_cost`` CNY when given, else
+    ``interruption_cost_hours`` hours of the candidate's pay-as-you-go price (the incident, the outage, the
+    work and data at risk). A pool the advice does not list counts as the most contested pool it does list;
+  - tiers where they matter: the same type keeps tiers 1-2 (same zone first) while it is *calm*, its rate
+    below ``calm_rate`` percent (or not listed: no evidence against it); a contested same type competes with
+    the equivalents on score, so a calm equivalent can win. ``keep_zone`` still comes before everything;
+  - equivalents (and contested same types) rank by score, then by the tier-3 keys;
+  - no advice at all (the read failed or was denied): the price ranking, with a note.
+Risk only reorders: every filter and limit below applies to every candidate as before.
+
 No surprise bill (``Plan.limits``):
   - size: a type other than the original's with more than ``max_size_ratio`` x its vCPU or x its memory is
     left out, spot and pay-as-you-go alike;
@@ -27,6 +42,7 @@ No surprise bill (``Plan.limits``):
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import threading
 import time
@@ -41,11 +57,42 @@ from aliyun_ops.families import (
     supported_system_disks,
     type_of_instance,
 )
-from aliyun_ops.models import Candidate, Instance, InstanceType, Limits, Offering, Plan, SpotPrice, VSwitch
+from aliyun_ops.models import (
+    Candidate,
+    Instance,
+    InstanceType,
+    Limits,
+    Offering,
+    Plan,
+    SpotAdvice,
+    SpotPrice,
+    VSwitch,
+)
 
-__all__ = ["UnavailableOfferings", "choose_system_disk", "equivalent_type_filter", "rank_candidates"]
+__all__ = ["RiskModel", "UnavailableOfferings", "choose_system_disk", "equivalent_type_filter", "rank_candidates"]
 
 _UNKNOWN_PRICE = float("inf")
+HOURS_PER_ADVICE = 720.0  # DescribeSpotAdvice's window: the last 30 days
+
+
+@dataclasses.dataclass(frozen=True)
+class RiskModel:
+    """How interruption risk enters the ranking (see the module): the advice rows and the cost knobs."""
+
+    advice: tuple[SpotAdvice, ...] = ()
+    interruption_cost_hours: float = 24.0
+    interruption_cost: float | None = None  # CNY per interruption; replaces the hours when set
+    calm_rate: float = 3.0  # percent over 30 days
+
+    def rates(self) -> dict[tuple[str, str], SpotAdvice]:
+        return {(a.instance_type, a.zone_id): a for a in self.advice}
+
+    def hourly_risk(self, rate: float, payg_price: float | None) -> float:
+        """Expected interruption cost per hour of a pool with this 30-day rate (percent)."""
+        cost = self.interruption_cost
+        if cost is None:
+            cost = self.interruption_cost_hours * (payg_price or 0.0)
+        return rate / 100.0 / HOURS_PER_ADVICE * cost
 
 
 class _Ranking:
@@ -71,6 +118,7 @@ class _Ranking:
         self.keep_zone = False
         self.data_categories: tuple[str, ...] = ()
         self.limits = Limits()
+        self.calm_rate = 3.0  # percent over 30 days (risk placement)
 
     def reject(self, offering: Offering) -> str:
         """Why this offering cannot be a candidate at all, or ""."""
@@ -185,6 +233,35 @@ class _Ranking:
             return what + f", spot price unknown: launched SpotWithPriceLimit at most {limit:.3f}/h"
         return what + (f", spot {price.spot_price:.4f}/h" if price else ", spot price unknown")
 
+    def risk_key(self, c: Candidate) -> tuple[Any, ...]:
+        """The risk placement's order (see the module); pay-as-you-go keeps the price order (never reclaimed)."""
+        if c.tier == 4:
+            return self.sort_key(c)
+        same = c.itype.type_id == self.same_type.type_id
+        calm_same = same and self.is_calm(c)
+        other_zone = c.zone_id != self.original.zone_id
+        orig = self.same_type
+        distance = (c.itype.cpu - orig.cpu) / max(orig.cpu, 1) + (c.itype.memory_gib - orig.memory_gib) / max(
+            orig.memory_gib, 0.5
+        )
+        return (
+            False,
+            self.keep_zone and other_zone,
+            not calm_same,
+            c.tier if calm_same else 0,
+            _UNKNOWN_PRICE if c.score is None else round(c.score, 6),
+            not same,
+            same and other_zone,
+            round(distance, 6),
+            family_relation(orig, c.itype)[0],
+            other_zone,
+            c.itype.type_id,
+            c.zone_id,
+        )
+
+    def is_calm(self, c: Candidate) -> bool:
+        return c.interruption_rate is None or c.interruption_rate < self.calm_rate - 1e-9
+
     def sort_key(self, c: Candidate) -> tuple[Any, ...]:
         price = c.origin_price if c.tier == 4 else c.spot_price
         same = c.itype.type_id == self.same_type.type_id
@@ -226,12 +303,15 @@ def rank_candidates(
     data_categories: Sequence[str] = (),
     max_price_ratio: float | None = None,
     max_size_ratio: float | None = None,
+    placement: str = "price",
+    risk: RiskModel | None = None,
 ) -> Plan:
     """Rank every launch option for ``original``, best first; list every option left out and why.
 
     ``keep_zone`` (the data disks move with the lineage, and disks are zonal): every spot candidate in the
     original zone ranks before any in another zone, where the disks would have to be copied through a snapshot.
     ``max_price_ratio`` / ``max_size_ratio`` (None or 0: off): the bill limits of the module docstring.
+    ``placement`` "risk" with ``risk`` (its advice and cost knobs): the risk placement of the module docstring.
     """
     ranking = _Ranking(original, original_type, catalog, prices, vswitches, allow_families, deny_families)
     ranking.keep_zone = keep_zone
@@ -263,17 +343,58 @@ def rank_candidates(
     notes = _notes(original, ranking, offerings, candidates)
     if keep_zone:
         notes.append(f"data disks live in {original.zone_id}: candidates there first (no copy needed)")
+    key = ranking.sort_key
+    if placement == "risk":
+        candidates, risk_note = _with_risk(ranking, candidates, risk or RiskModel())
+        notes.append(risk_note)
+        if risk is not None and risk.advice:
+            key = ranking.risk_key
     if payg_fallback:
         candidates += _payg_candidates(ranking, payg_offerings, skipped)
     elif payg_offerings:
         notes.append("pay-as-you-go fallback is off: pay-as-you-go offerings not considered")
     return Plan(
         original=original,
-        candidates=tuple(sorted(candidates, key=ranking.sort_key)),
+        candidates=tuple(sorted(candidates, key=key)),
         skipped=tuple(skipped),
         notes=tuple(notes),
         limits=ranking.limits,
     )
+
+
+def _with_risk(ranking: _Ranking, candidates: list[Candidate], risk: RiskModel) -> tuple[list[Candidate], str]:
+    """Each spot candidate with its pool's rate, bucket and score; the note that says how it was ranked."""
+    if not risk.advice:
+        return candidates, "placement: risk, but no spot advice could be read: ranked by price alone"
+    ranking.calm_rate = risk.calm_rate
+    rates = risk.rates()
+    known = [rates[k].interruption_rate for c in candidates if (k := (c.itype.type_id, c.zone_id)) in rates]
+    worst = max(known, default=0.0)
+    own = ranking.prices.get((ranking.original.instance_type, ranking.original.zone_id))
+    fallback_payg = own.origin_price if own is not None and own.origin_price > 0 else None
+    out = []
+    for c in candidates:
+        found = rates.get((c.itype.type_id, c.zone_id))
+        rate = found.interruption_rate if found is not None else None
+        scored_rate = worst if rate is None else rate
+        score = None
+        if c.spot_price is not None:
+            score = c.spot_price + risk.hourly_risk(scored_rate, c.origin_price or fallback_payg)
+        desc = found.rate_desc if found is not None else ""
+        reason = c.reason + (f", risk {rate:g}%/30d ({desc})" if rate is not None else ", risk unknown")
+        if score is not None:
+            reason += f", score {score:.4f}/h"
+        out.append(dataclasses.replace(c, interruption_rate=rate, rate_desc=desc, score=score, reason=reason))
+    cost = (
+        f"{risk.interruption_cost:g} CNY"
+        if risk.interruption_cost is not None
+        else f"{risk.interruption_cost_hours:g} h of its pay-as-you-go price"
+    )
+    note = (
+        f"placement: risk: score = spot price + rate/100/{HOURS_PER_ADVICE:g} h x {cost} per interruption; "
+        f"the same type first while calm (rate below {risk.calm_rate:g}%)"
+    )
+    return out, note
 
 
 def _payg_candidates(

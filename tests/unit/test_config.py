@@ -44,6 +44,10 @@ def test_every_variable_is_read() -> None:
         "ALIYUN_OPS_MAX_PRICE_RATIO": "1.25",
         "ALIYUN_OPS_MAX_SIZE_RATIO": "0",
         "ALIYUN_OPS_PASS_ROLES": "web-role, aliyun-ops-*",
+        "ALIYUN_OPS_PLACEMENT": "Price",
+        "ALIYUN_OPS_INTERRUPTION_COST_HOURS": "6",
+        "ALIYUN_OPS_INTERRUPTION_COST": "12.5",
+        "ALIYUN_OPS_CALM_RATE": "5",
     }
     assert set(env) == {names[0] for field, names in ENV.items() if field != "endpoint"}  # endpoint: below
     assert Settings.from_env(env) == Settings(
@@ -70,7 +74,25 @@ def test_every_variable_is_read() -> None:
         max_price_ratio=1.25,
         max_size_ratio=0,
         pass_roles=("web-role", "aliyun-ops-*"),
+        placement="price",
+        interruption_cost_hours=6,
+        interruption_cost=12.5,
+        calm_rate=5,
     )
+
+
+def test_placement_is_risk_by_default_and_its_knobs_are_checked() -> None:
+    settings = Settings.from_env({})
+    assert (settings.placement, settings.interruption_cost_hours, settings.interruption_cost) == ("risk", 24.0, None)
+    assert settings.calm_rate == 3.0
+    for var, raw, why in (
+        ("ALIYUN_OPS_PLACEMENT", "cheapest", "must be risk or price"),
+        ("ALIYUN_OPS_INTERRUPTION_COST_HOURS", "-1", "must be a number, 0 or more"),
+        ("ALIYUN_OPS_INTERRUPTION_COST", "inf", "must be a number, 0 or more"),
+        ("ALIYUN_OPS_CALM_RATE", "many", "expected a number"),
+    ):
+        with pytest.raises(ConfigError, match=why):
+            Settings.from_env({var: raw})
 
 
 def test_bill_limits_are_on_by_default() -> None:

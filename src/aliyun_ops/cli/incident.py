@@ -123,6 +123,8 @@ def plan_cmd(
     )
     for line in plan.limits.notes:
         out.print(f"Limit: {line}", markup=False, highlight=False)
+    for line in (n for n in plan.notes if n.startswith("placement:")):
+        out.print(line[:1].upper() + line[1:], markup=False, highlight=False)
     out.print(render.candidates_table(plan))
     if plan.skipped:
         out.print(render.skipped_table(plan.skipped))

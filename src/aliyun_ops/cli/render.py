@@ -42,6 +42,9 @@ def candidate_rows(plan: Plan) -> list[dict[str, Any]]:
             "payg_price": c.origin_price,
             "saving": None if c.saving is None else round(c.saving, 4),
             "tier": c.tier,
+            "interruption_rate": c.interruption_rate,
+            "rate_bucket": c.rate_desc or None,
+            "score": None if c.score is None else round(c.score, 6),
             "reason": c.reason,
         }
         for i, c in enumerate(plan.candidates, 1)
@@ -54,7 +57,7 @@ def candidates_table(plan: Plan, limit: int = 10) -> Table:
     if more > 0:
         title += f" (top {limit} of {len(plan.candidates)}; --json lists all)"
     table = Table(title=title, title_justify="left")
-    for name in ("#", "zone", "type", "vCPU", "memory", "stock", "spot price", "saving", "why"):
+    for name in ("#", "zone", "type", "vCPU", "memory", "stock", "spot price", "saving", "risk", "score", "why"):
         table.add_column(name, justify="right" if name in ("#", "vCPU", "saving") else "left")
     for i, c in enumerate(plan.candidates[:limit], 1):
         style = "bold green" if i == 1 else ""
@@ -68,10 +71,19 @@ def candidates_table(plan: Plan, limit: int = 10) -> Table:
             stock,
             money(c.spot_price),
             percent(c.saving),
+            risk(c),
+            money(c.score),
             short_why(c),
             style=style,
         )
     return table
+
+
+def risk(c: Candidate) -> str:
+    """The pool's 30-day interruption rate and its bucket ("12.5% (10-100%)"); "-" when not known."""
+    if c.interruption_rate is None:
+        return "-" if c.spot_strategy == "NoSpot" or c.score is None else "unknown"
+    return f"{c.interruption_rate:g}% ({c.rate_desc})" if c.rate_desc else f"{c.interruption_rate:g}%"
 
 
 def limits_json(limits: Limits) -> dict[str, Any]:
@@ -114,8 +126,8 @@ def _by_a_limit(why: str) -> bool:
 
 
 def short_why(c: Candidate) -> str:
-    """The planner's reason without what the other columns already say (zone, type, size, price)."""
-    why = c.reason.split(", spot ")[0].split(", pay-as-you-go ")[0]
+    """The planner's reason without what the other columns already say (zone, type, size, price, risk)."""
+    why = c.reason.split(", spot ")[0].split(", pay-as-you-go ")[0].split(", risk ")[0]
     if "equivalent " in why and "(" in why:
         head, relation = why[: why.index("equivalent ")], why[why.rfind(", ") + 2 :]
         return f"{head}equivalent, {relation.removesuffix(')')}"

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from tenacity import RetryCallState, Retrying, retry_if_exception, wait_exponential, wait_random
 
 from aliyun_ops import errors, models
-from aliyun_ops.cloud import batch, convert
+from aliyun_ops.cloud import advice, batch, convert
 from aliyun_ops.cloud.errors import DRY_RUN_OK, check_body, translate
 from aliyun_ops.cloud.sdk import Sdk
 from aliyun_ops.cloud.spec import LaunchSpec
@@ -35,6 +35,7 @@ EVENT_PAGE_SIZE = 100  # DescribeSystemEventAttribute PageSize: 1 to 100
 KEEP_DISKS_MAX = 100
 TAG_RESOURCES_MAX = 50
 DISKS_PAGE_MAX = 500
+ADVICE_BUDGET_S = 10.0  # retries a spot-advice read may take: ranking goes on by price without it
 MAX_EVENT_PAGES = 1000  # 100,000 interruptions in one window: past that the answer is not trusted
 # What an incident may reuse from an earlier one in the same warm function instance (per account, endpoint and
 # region): the catalogue changes with Aliyun's releases, spot prices hourly at most; stock changes by the minute,
@@ -514,6 +515,34 @@ class Cloud:
         price = (self.call("ecs", "DescribePrice", params).get("PriceInfo") or {}).get("Price") or {}
         value = price.get("TradePrice", price.get("OriginalPrice"))
         return float(value) if value is not None else None
+
+    # -- interruption risk (cloud.advice) ---------------------------------------------------------
+    def describe_spot_advice(
+        self, instance_types: Sequence[str] = (), *, zone_id: str | None = None, budget_s: float | None = None
+    ) -> list[models.SpotAdvice]:
+        """DescribeSpotAdvice for these types (at most 10 a call: InstanceTypes.N), every zone unless ``zone_id``:
+        the last 30 days' interruption rate and average discount per (type, zone). Raises CloudError."""
+        out: list[models.SpotAdvice] = []
+        size = advice.MAX_TYPES
+        chunks = [list(instance_types[i : i + size]) for i in range(0, len(instance_types), size)] or [[]]
+        for chunk in chunks:
+            params: dict[str, Any] = {}
+            if chunk:
+                params["InstanceTypes"] = chunk
+            if zone_id:
+                params["ZoneId"] = zone_id
+            out.extend(convert.spot_advice(self.call("ecs", "DescribeSpotAdvice", params, budget_s=budget_s)))
+        return out
+
+    def spot_advice(self, instance_types: Sequence[str]) -> advice.AdviceRead:
+        """The advice of these types from the process's hour-long memory (``cloud.advice``); never raises for
+        a failed or denied read: those types come back without rows, with a note."""
+        return advice.ADVICE.get(
+            self._batch_key,
+            instance_types,
+            lambda types: self.describe_spot_advice(types, budget_s=ADVICE_BUDGET_S),
+            self.clock,
+        )
 
     # -- network ---------------------------------------------------------------------------------
     def describe_vswitches(self, vpc_id: str) -> list[models.VSwitch]:

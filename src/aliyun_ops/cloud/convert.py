@@ -191,6 +191,41 @@ def spot_prices(rows: Sequence[Json]) -> list[models.SpotPrice]:
     ]
 
 
+# InterruptRateDesc's values (DescribeSpotAdvice): the bucket each InterruptionRate (percent) falls in.
+RATE_BUCKETS = ((3.0, "0-3%"), (5.0, "3-5%"), (10.0, "5-10%"), (100.0, "10-100%"))
+
+
+def rate_bucket(rate: float) -> str:
+    """The InterruptRateDesc text of an interruption rate in percent (the upper bound of each bucket is excluded,
+    except 100)."""
+    return next((text for top, text in RATE_BUCKETS if rate < top), RATE_BUCKETS[-1][1])
+
+
+def spot_advice(body: Json | None) -> list[models.SpotAdvice]:
+    """DescribeSpotAdvice's ``AvailableSpotZones.AvailableSpotZone[].AvailableSpotResources.AvailableSpotResource[]``
+    -> one record per (zone, type); a row without a type or a readable rate is dropped (no data, not "calm")."""
+    out: list[models.SpotAdvice] = []
+    for zone in items(body, "AvailableSpotZones", "AvailableSpotZone"):
+        zone_id = str(zone.get("ZoneId") or "")
+        for row in items(zone, "AvailableSpotResources", "AvailableSpotResource"):
+            rate = _float(row.get("InterruptionRate"))
+            type_id = str(row.get("InstanceType") or "")
+            if rate is None or not type_id or not zone_id or rate != rate:  # NaN
+                continue
+            rate = min(max(rate, 0.0), 100.0)
+            discount = _float(row.get("AverageSpotDiscount"))
+            out.append(
+                models.SpotAdvice(
+                    zone_id=zone_id,
+                    instance_type=type_id,
+                    interruption_rate=rate,
+                    rate_desc=str(row.get("InterruptRateDesc") or "") or rate_bucket(rate),
+                    average_discount=None if discount is None else round(discount),
+                )
+            )
+    return out
+
+
 def vswitch(d: Json) -> models.VSwitch:
     return models.VSwitch(
         vswitch_id=d.get("VSwitchId", ""),

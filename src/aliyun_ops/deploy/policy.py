@@ -33,7 +33,7 @@ UNSCOPED = (
     "ecs:DescribeInstances", "ecs:DescribeDisks", "ecs:DescribeUserData", "ecs:DescribeInstanceRamRole",
     "ecs:DescribeImages", "ecs:DescribeAvailableResource", "ecs:DescribeInstanceTypes",
     "ecs:DescribeSpotPriceHistory", "ecs:DescribeSnapshots", "ecs:RunInstances", "ecs:CreateDisk",
-    "vpc:DescribeVSwitches", "vpc:DescribeEipAddresses", "cms:DescribeSystemEventAttribute",
+    "vpc:DescribeVSwitches", "vpc:DescribeEipAddresses", "cms:DescribeSystemEventAttribute", "ecs:DescribeSpotAdvice",
 )
 ON_INSTANCES = ("ecs:StartInstance", "ecs:StopInstance", "ecs:DeleteInstance", "ecs:CreateImage",
                 "ecs:AttachDisk", "ecs:TagResources")

@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 MAX_PRICED_TYPES = 12  # spot price history is one call per type: price the closest ones only
 PRICE_BUDGET_S = 20.0  # retries a price read may take before the incident goes on without it
+ADVICE_TYPES = 10  # spot advice for the closest types: one DescribeSpotAdvice (InstanceTypes.N: up to 10)
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ class Inputs:
     eip: models.Eip | None = None
     replacements: tuple[models.Instance, ...] = ()
     notes: tuple[str, ...] = field(default=())
+    advice: tuple[models.SpotAdvice, ...] = ()  # DescribeSpotAdvice of the types worth a price (placement "risk")
 
 
 def _optional(
@@ -136,6 +138,8 @@ def gather(
     A price that stays throttled past ``PRICE_BUDGET_S`` is left unknown rather than failing the incident.
     The catalogue, prices and stock come from the warm function instance's caches when an earlier incident read
     them recently (``cloud.client``: minutes for the first two, seconds for stock, which a NoStock refreshes).
+    Risk placement: the spot advice of the closest types is read from the process's hour-long cache (a failed
+    read: no advice, a note); a same type contested where it can launch gets its equivalents priced too.
     """
     notes: list[str] = []
     oid = original.instance_id
@@ -157,8 +161,17 @@ def gather(
     zones = {v.zone_id for v in jobs["vswitches"].result()}
     if keep_zone:  # the data disks live in the original zone: the same type elsewhere does not rank first
         zones &= {original.zone_id}
+    advice: tuple[models.SpotAdvice, ...] = ()
+    if settings.placement == "risk":  # cached an hour per region and type: no call in a warm function instance
+        types = _closest(original, catalog, in_stock | {original.instance_type}, settings.max_size_ratio)
+        read = cloud.spot_advice(types[:ADVICE_TYPES])
+        advice = read.rows
+        notes.extend([read.note] if read.note else [])
+    contested = {(a.instance_type, a.zone_id) for a in advice if a.interruption_rate >= settings.calm_rate - 1e-9}
     same_type_launchable = any(
-        o.in_stock and o.instance_type == original.instance_type and o.zone_id in zones for o in offerings
+        o.in_stock and o.instance_type == original.instance_type and o.zone_id in zones
+        and (o.instance_type, o.zone_id) not in contested  # contested: equivalents may win, so price them too
+        for o in offerings
     )
     if same_type_launchable and not price_all and settings.max_spot_price is None:  # a cap needs every price
         priced = [original.instance_type]  # tiers 1-2 win whatever equivalents cost: one price read
@@ -183,4 +196,5 @@ def gather(
         eip=jobs["eip"].result(),
         replacements=tuple(jobs["replacements"].result()),
         notes=tuple(notes),
+        advice=advice,
     )

@@ -64,6 +64,10 @@ def plan_launch(
         data_categories=[d.category for d in data_plan.data_disks(inputs.disks)],
         max_price_ratio=settings.max_price_ratio,
         max_size_ratio=settings.max_size_ratio,
+        placement=settings.placement,
+        risk=planner.RiskModel(
+            inputs.advice, settings.interruption_cost_hours, settings.interruption_cost, settings.calm_rate
+        ),
     )
     return plan, enriched
 
