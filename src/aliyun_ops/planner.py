@@ -14,10 +14,11 @@ the candidates in order and moves on at OperationDenied.NoStock.
 
 Risk placement (``placement="risk"``, the default setting; ``"price"`` keeps the ranking above):
   - each spot candidate has a score, its expected cost of ownership per hour:
-        score = spot price + (rate / 100 / HOURS_PER_ADVICE) x cost of one interruption
+        score = spot price + hazard per hour x cost of one interruption
     where rate is DescribeSpotAdvice's InterruptionRate of its (type, zone), percent over the last 30 days
-    (HOURS_PER_ADVICE = 720 h: the rate is read as the share of instances reclaimed in that window, so its
-    hourly hazard is rate / 100 / 720), and one interruption costs ``interruption_cost`` CNY when given, else
+    (HOURS_PER_ADVICE = 720 h: the rate is read as the share of instances reclaimed in that window, so a
+    Poisson hazard per hour is -ln(1 - rate/100) / 720, about rate / 100 / 720 for small rates), and one
+    interruption costs ``interruption_cost`` CNY when given, else
     ``interruption_cost_hours`` hours of the candidate's pay-as-you-go price (the incident, the outage, the
     work and data at risk). A pool the advice does not list counts as the most contested pool it does list;
   - tiers where they matter: the same type keeps tiers 1-2 (same zone first) while it is *calm*, its rate
@@ -92,7 +93,8 @@ class RiskModel:
         cost = self.interruption_cost
         if cost is None:
             cost = self.interruption_cost_hours * (payg_price or 0.0)
-        return rate / 100.0 / HOURS_PER_ADVICE * cost
+        share = min(max(rate, 0.0), 99.9) / 100.0  # 100% would be an infinite hazard
+        return -math.log1p(-share) / HOURS_PER_ADVICE * cost
 
 
 class _Ranking:
@@ -391,7 +393,7 @@ def _with_risk(ranking: _Ranking, candidates: list[Candidate], risk: RiskModel) 
         else f"{risk.interruption_cost_hours:g} h of its pay-as-you-go price"
     )
     note = (
-        f"placement: risk: score = spot price + rate/100/{HOURS_PER_ADVICE:g} h x {cost} per interruption; "
+        f"placement: risk: score = spot price + -ln(1 - rate/100)/{HOURS_PER_ADVICE:g} h x {cost} per interruption; "
         f"the same type first while calm (rate below {risk.calm_rate:g}%)"
     )
     return out, note

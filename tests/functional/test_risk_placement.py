@@ -59,7 +59,7 @@ def test_plan_shows_each_candidates_risk_and_score_and_ranks_by_them(emulator: E
     assert spot, plan
     rates = sdk_advice(emulator, sorted({c["instance_type"] for c in spot})[:10])
     assert rates, "the emulator answered DescribeSpotAdvice with no pool"
-    assert any(n.startswith("placement: risk: score = spot price + rate/100/720 h") for n in plan["notes"])
+    assert any(n.startswith("placement: risk: score = spot price + -ln(1 - rate/100)/720 h") for n in plan["notes"])
     for c in spot:
         listed = rates.get((c["instance_type"], c["zone"]))
         if listed is not None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -38,6 +40,11 @@ def order(p: Plan) -> list[tuple[str, str]]:
     return [(c.instance_type, c.zone_id) for c in p.candidates]
 
 
+
+def hazard(rate: float) -> float:
+    """Reclaims per hour of a pool whose advice says ``rate`` percent of instances were reclaimed in 720 h."""
+    return -math.log1p(-rate / 100.0) / HOURS_PER_ADVICE
+
 def test_a_contested_same_type_loses_to_a_calm_equivalent_whose_ownership_is_cheaper() -> None:
     offerings = offers((G7.type_id, ZH), (G6, ZH))
     prices = [price(G7.type_id, ZH, 0.10, 1.0), price(G6, ZH, 0.11, 1.0)]
@@ -50,11 +57,11 @@ def test_a_contested_same_type_loses_to_a_calm_equivalent_whose_ownership_is_che
     assert order(p) == [(G6, ZH), (G7.type_id, ZH)]
     g6, g7 = p.candidates
     # 24 h of a 1.0/h pay-as-you-go price per interruption, 50% and 1% of instances reclaimed per 720 h.
-    assert g7.score == pytest.approx(0.10 + 0.50 / HOURS_PER_ADVICE * 24.0)
-    assert g6.score == pytest.approx(0.11 + 0.01 / HOURS_PER_ADVICE * 24.0)
+    assert g7.score == pytest.approx(0.10 + hazard(50.0) * 24.0)
+    assert g6.score == pytest.approx(0.11 + hazard(1.0) * 24.0)
     assert (g7.interruption_rate, g7.rate_desc, g6.rate_desc) == (50.0, "10-100%", "0-3%")
-    assert "risk 50%/30d (10-100%)" in g7.reason and "score 0.1167/h" in g7.reason
-    assert any(n.startswith("placement: risk: score = spot price + rate/100/720 h x 24 h") for n in p.notes)
+    assert "risk 50%/30d (10-100%)" in g7.reason and "score %.4f/h" % (0.10 + hazard(50.0) * 24.0) in g7.reason
+    assert any(n.startswith("placement: risk: score = spot price + -ln(1 - rate/100)/720 h x 24 h") for n in p.notes)
 
 
 def test_a_calm_same_type_keeps_its_tier_even_when_an_equivalent_scores_lower() -> None:
@@ -86,7 +93,7 @@ def test_a_fixed_interruption_cost_in_cny_replaces_the_hours() -> None:
     advice = [adv(G6, ZH, 20.0), adv("ecs.g8i.large", ZH, 1.0), adv(G7.type_id, ZH, 50.0)]
     cheap_outage = risky(offerings, prices, advice, cost=10.0)
     assert order(cheap_outage)[0] == (G6, ZH)  # 10 CNY a reclaim: 0.0028/h of risk, price wins
-    assert cheap_outage.candidates[0].score == pytest.approx(0.10 + 0.20 / HOURS_PER_ADVICE * 10.0)
+    assert cheap_outage.candidates[0].score == pytest.approx(0.10 + hazard(20.0) * 10.0)
     costly_outage = risky(offerings, prices, advice, cost=500.0)
     assert order(costly_outage)[0] == ("ecs.g8i.large", ZH)
     assert any("x 500 CNY per interruption" in n for n in costly_outage.notes)
@@ -97,7 +104,8 @@ def test_a_pool_without_advice_counts_as_the_most_contested_listed() -> None:
     prices = [price(G6, ZH, 0.10, 1.0), price("ecs.g8i.large", ZH, 0.11, 1.0), price("ecs.r7.large", ZH, 0.105)]
     p = risky(offerings, prices, [adv(G6, ZH, 60.0), adv("ecs.g8i.large", ZH, 0.5)])
     unknown = next(c for c in p.candidates if c.instance_type == "ecs.r7.large")
-    assert unknown.interruption_rate is None and unknown.reason.endswith("risk unknown, score 0.1250/h")
+    expected = f"risk unknown, score {0.105 + hazard(60.0) * 24.0:.4f}/h"
+    assert unknown.interruption_rate is None and unknown.reason.endswith(expected)
     assert order(p)[0] == ("ecs.g8i.large", ZH)
 
 
@@ -214,9 +222,11 @@ def test_plan_rows_and_table_show_price_risk_and_score() -> None:
         (G7.type_id, 0.10, 50.0, "10-100%"),
         (G6, 0.11, None, None),  # not listed: scored as the most contested listed pool, shown as unknown
     ]
-    assert [r["score"] for r in rows] == [pytest.approx(0.116667), pytest.approx(0.126667)]
+    assert [r["score"] for r in rows] == [pytest.approx(0.10 + hazard(50.0) * 24, abs=1e-6),
+                                          pytest.approx(0.11 + hazard(50.0) * 24, abs=1e-6)]
     console = Console(width=200, record=True)
     console.print(render.candidates_table(p))
     text = console.export_text()
     assert "risk" in text and "score" in text and "50% (10-100%)" in text and "unknown" in text
-    assert "¥0.1167/h" in text and "same type, same zone" in text and "risk 50%" not in text  # why: not repeated
+    shown = f"¥{0.10 + hazard(50.0) * 24:.4f}/h"
+    assert shown in text and "same type, same zone" in text and "risk 50%" not in text  # why: not repeated

@@ -239,10 +239,11 @@ def interruption_rate_desc(rate_percent: float) -> str:
 
 def static_advice(catalogue: Catalogue, zone_id: str, type_id: str) -> tuple[float, float]:
     """Without a market: (hazard per instance-day, price share) of a pool from the catalogue alone: its current
-    spot share, and a rate that rises as the pool gets cheaper (0.3% to 15% a day), stable across runs."""
+    spot share, and a hazard that rises as the pool gets cheaper (0.01% to 0.5% a day: 0.3% to 14% of instances
+    reclaimed over the advice's 30 days), stable across runs."""
     origin = catalogue.origin_price(zone_id, type_id)
     share = catalogue.spot_price(zone_id, type_id) / origin if origin else 0.2
     jitter = 0.8 + (zlib.crc32(f"advice/{zone_id}/{type_id}".encode()) % 400) / 1000
     contention = min(1.0, max(0.0, (0.26 - share) / 0.16))
-    return 0.003 * 50**contention * jitter, share
+    return 0.0001 * 50**contention * jitter, share
 

@@ -9,6 +9,7 @@ and its documentation (docs/emulator-fidelity.md).
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from aliyun_ops.emulator import exceptions as exc
@@ -48,13 +49,18 @@ def advice_row(backend: Backend, zone_id: str, type_id: str) -> dict[str, Any]:
         hazard, share = market.advice(pool, backend.clock.now())
     else:
         hazard, share = static_advice(backend.catalogue, zone_id, type_id)
-    rate = round(100.0 * hazard, 2)
+    # InterruptionRate: the share (percent) of instances reclaimed over the 30-day window, for a Poisson hazard of
+    # ``hazard`` reclaims per instance-day (an assumption shared with the planner: docs/emulator-fidelity.md §9).
+    rate = round(100.0 * (1.0 - math.exp(-ADVICE_DAYS * hazard)), 2)
     return {
         "InstanceType": type_id,
         "InterruptionRate": rate,
         "InterruptRateDesc": interruption_rate_desc(rate),
         "AverageSpotDiscount": min(100, max(1, round(100.0 * share))),
     }
+
+
+ADVICE_DAYS = 30.0  # the advice's window
 
 
 @register("ecs", "DescribeSpotAdvice")
