@@ -49,9 +49,12 @@ _STOCK = batch.TtlCache(STOCK_TTL_S)
 
 
 def clear_caches() -> None:
-    """Forget every cached catalogue, price and stock answer of this process."""
+    """Forget every cached catalogue, price, stock and spot advice answer of this process."""
+    from aliyun_ops.cloud.advice import ADVICE
+
     for cache in (_CATALOGUE, _PRICES, _STOCK):
         cache.forget()
+    ADVICE.clear()
 
 
 def _tag_params(tags: models.Tags) -> list[dict[str, str]]:
