@@ -46,6 +46,7 @@ class MonthConfig:
     reconcile_s: float = 900.0
     step_s: float = 10.0
     timeout_s: float = 600.0  # the function's timeout, per notice
+    interruption_cost_hours: float | None = None  # None: the setting's default (risk-aware only)
 
 
 SMOKE = MonthConfig(instances=5, days=1.0)
@@ -145,7 +146,9 @@ class Month:
     def settings(self) -> Any:
         from aliyun_ops.config import Settings
 
-        extra = {"placement": PLACEMENT[self.strategy]} if placement_field() else {}
+        extra: dict[str, Any] = {"placement": PLACEMENT[self.strategy]} if placement_field() else {}
+        if self.strategy == "risk-aware" and self.cfg.interruption_cost_hours is not None:
+            extra["interruption_cost_hours"] = self.cfg.interruption_cost_hours
         return Settings(region_id=REGION, ecs_endpoint=self.emu.endpoint, vpc_endpoint=self.emu.endpoint,
                         protocol="http", **extra)
 
@@ -302,12 +305,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--smoke", action="store_true")
     parser.add_argument("--seed", type=int)
     parser.add_argument("--reconcile-s", type=float)
+    parser.add_argument("--interruption-cost-hours", type=float)
     args = parser.parse_args(argv)
     cfg = SMOKE if args.smoke else MonthConfig()
     if args.seed is not None:
         cfg = dataclasses.replace(cfg, seed=args.seed)
     if args.reconcile_s is not None:
         cfg = dataclasses.replace(cfg, reconcile_s=args.reconcile_s)
+    if args.interruption_cost_hours is not None:
+        cfg = dataclasses.replace(cfg, interruption_cost_hours=args.interruption_cost_hours)
     print(report(measure(cfg)))
 
 
