@@ -565,10 +565,11 @@ class UnavailableOfferings:
         self._until: dict[tuple[str, str], float] = {}
         self._lock = threading.Lock()
 
-    def add(self, instance_type: str, zone_id: str, *, until: float | None = None) -> bool:
+    def add(self, instance_type: str, zone_id: str, *, until: float | None = None, now: float | None = None) -> bool:
         """Remember the pair until ``until`` (default: now + ttl), never shortening what is known.
-        True when the pair was not remembered before (a newly sold-out pair)."""
-        now = self._clock()
+        True when the pair was not remembered before (a newly sold-out pair). ``now``: the caller's clock (a memory
+        shared by incidents reads each incident's own cloud clock, not the one it was made with)."""
+        now = self._clock() if now is None else now
         expiry = now + self._ttl if until is None else until
         key = (instance_type, zone_id)
         with self._lock:
@@ -582,9 +583,10 @@ class UnavailableOfferings:
         until = self._until.get((instance_type, zone_id))
         return until if until is not None and until > self._clock() else None
 
-    def snapshot(self) -> frozenset[tuple[str, str]]:
-        """The pairs still remembered now; expired ones are forgotten."""
-        now = self._clock()
+    def snapshot(self, now: float | None = None) -> frozenset[tuple[str, str]]:
+        """The pairs still remembered now (``now``: the caller's clock, else the memory's); expired ones are
+        forgotten."""
+        now = self._clock() if now is None else now
         with self._lock:
             self._until = {k: t for k, t in self._until.items() if t > now}
             return frozenset(self._until)

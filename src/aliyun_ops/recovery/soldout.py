@@ -134,14 +134,15 @@ class SoldOutMemory:
                 known.update(sold_out_tags(v.tags))
         if self.tags_on:
             for (itype, zone), until in parse(self._vswitches.values(), now).items():
-                self._book.offerings.add(itype, zone, until=until)
-        return self._book.offerings.snapshot()
+                self._book.offerings.add(itype, zone, until=until, now=now)
+        return self._book.offerings.snapshot(now)
 
     def sold_out(self, instance_type: str, zone_id: str, vswitch_id: str) -> None:
         """RunInstances of this pair on this vSwitch refused NoStock: remember it here and, in the background,
         on the vSwitch."""
-        until = self.cloud.clock() + (self.ttl if self.tags_on else PROCESS_TTL_S)
-        new = self._book.offerings.add(instance_type, zone_id, until=until)
+        now = self.cloud.clock()
+        until = now + (self.ttl if self.tags_on else PROCESS_TTL_S)
+        new = self._book.offerings.add(instance_type, zone_id, until=until, now=now)
         if not new or not self.tags_on or not vswitch_id:
             return
         writer = threading.Thread(
