@@ -18,6 +18,13 @@ from collections.abc import Callable, Hashable, Sequence
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
+
+
+def chunks(items: Sequence[T], size: int) -> list[list[T]]:
+    """``items`` in runs of at most ``size`` (an API's limit on ids per call), first seen first, duplicates
+    dropped; ``[[]]`` for no items: one call without ids (a listing)."""
+    unique = list(dict.fromkeys(items))
+    return [unique[i : i + size] for i in range(0, len(unique), size)] or [[]]
 MAX_IDS = 100  # DescribeInstances InstanceIds, DescribeDisks DiskIds, DescribeSnapshots SnapshotIds
 
 

@@ -166,8 +166,7 @@ class Cloud:
         self, instance_ids: Sequence[str] = (), *, tags: models.Tags = (), status: str | None = None
     ) -> list[models.Instance]:
         out: list[models.Instance] = []
-        chunks = [list(instance_ids[i : i + 100]) for i in range(0, len(instance_ids), 100)] or [[]]
-        for chunk in chunks:
+        for chunk in batch.chunks(instance_ids, 100):
             params: dict[str, Any] = {}
             if chunk:
                 params["InstanceIds"] = json.dumps(chunk)
@@ -225,10 +224,9 @@ class Cloud:
     def keep_disks(self, disk_ids: Sequence[str]) -> None:
         """DeleteWithInstance=false: the disks stay, detached, when their instance is released (one
         ModifyDiskAttribute per KEEP_DISKS_MAX disks)."""
-        ids = list(dict.fromkeys(disk_ids))
-        for i in range(0, len(ids), KEEP_DISKS_MAX):
-            params = {"DiskIds": ids[i : i + KEEP_DISKS_MAX], "DeleteWithInstance": False}
-            self.call("ecs", "ModifyDiskAttribute", params)
+        for chunk in batch.chunks(disk_ids, KEEP_DISKS_MAX):
+            if chunk:
+                self.call("ecs", "ModifyDiskAttribute", {"DiskIds": chunk, "DeleteWithInstance": False})
 
     def attach_disk(self, instance_id: str, disk_id: str, *, delete_with_instance: bool = False) -> None:
         params = {"InstanceId": instance_id, "DiskId": disk_id, "DeleteWithInstance": delete_with_instance}
@@ -351,10 +349,10 @@ class Cloud:
 
     def tag_resources(self, resource_type: str, resource_ids: Sequence[str], tags: models.Tags) -> None:
         """The same tags on every resource: one TagResources per TAG_RESOURCES_MAX ids."""
-        ids = list(dict.fromkeys(resource_ids))
-        for i in range(0, len(ids), TAG_RESOURCES_MAX):
-            params = {"ResourceType": resource_type, "ResourceId": ids[i : i + TAG_RESOURCES_MAX]}
-            self.call("ecs", "TagResources", {**params, "Tag": _tag_params(tags)})
+        for chunk in batch.chunks(resource_ids, TAG_RESOURCES_MAX):
+            if chunk:
+                params = {"ResourceType": resource_type, "ResourceId": chunk, "Tag": _tag_params(tags)}
+                self.call("ecs", "TagResources", params)
 
     # -- images ----------------------------------------------------------------------------------
     def create_image(
@@ -475,21 +473,10 @@ class Cloud:
     def describe_instance_types(self, type_ids: Sequence[str] = (), **filters: Any) -> list[models.InstanceType]:
         """By ids (the API takes at most 10 per call) or by filters (NextToken paging)."""
         out: list[models.InstanceType] = []
-        batches: list[dict[str, Any]] = [
-            {"InstanceTypes": list(type_ids[i : i + 10])} for i in range(0, len(type_ids), 10)
-        ] or [dict(filters)]
-        for params in batches:
-            token = None
-            while True:
-                body = self.call(
-                    "ecs",
-                    "DescribeInstanceTypes",
-                    {**params, "MaxResults": 1600, **({"NextToken": token} if token else {})},
-                )
-                out.extend(convert.instance_type(d) for d in convert.items(body, "InstanceTypes", "InstanceType"))
-                token = body.get("NextToken")
-                if not token:
-                    break
+        for chunk in batch.chunks(type_ids, 10):
+            params = {"InstanceTypes": chunk} if chunk else dict(filters)
+            rows = self._token_pages("ecs", "DescribeInstanceTypes", params, ("InstanceTypes", "InstanceType"), 1600)
+            out.extend(convert.instance_type(d) for d in rows)
         return out
 
     def describe_spot_prices(
@@ -526,9 +513,7 @@ class Cloud:
         """DescribeSpotAdvice for these types (at most 10 a call: InstanceTypes.N), every zone unless ``zone_id``:
         the last 30 days' interruption rate and average discount per (type, zone). Raises CloudError."""
         out: list[models.SpotAdvice] = []
-        size = advice.MAX_TYPES
-        chunks = [list(instance_types[i : i + size]) for i in range(0, len(instance_types), size)] or [[]]
-        for chunk in chunks:
+        for chunk in batch.chunks(instance_types, advice.MAX_TYPES):
             params: dict[str, Any] = {}
             if chunk:
                 params["InstanceTypes"] = chunk
