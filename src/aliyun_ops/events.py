@@ -22,7 +22,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from aliyun_ops.errors import EventError
-from aliyun_ops.models import ACCOUNT_ID, REGION_ID
+from aliyun_ops.models import ACCOUNT_ID, REGION_ID, parse_time
 
 MAX_EVENT_BYTES = 256 * 1024
 
@@ -248,19 +248,11 @@ def _account(body: dict[str, Any], env: _Envelope, arn: dict[str, str]) -> str:
     return own or in_arn
 
 
-_TIME_FORMATS = ("%Y%m%dT%H%M%S.%f%z", "%Y%m%dT%H%M%S%z", "%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%S%z")
-
-
 def notice_time(event: InstanceEvent) -> float | None:
-    """When the cloud sent the event, as epoch seconds: CloudMonitor's ``20190409T121826.922+0800``, EventBridge's
-    and the pull API's ISO 8601 (``...Z``). None when absent or unreadable. Untrusted: callers clamp it."""
-    text = event.time.strip().replace("Z", "+00:00") if event.time else ""
-    for fmt in _TIME_FORMATS:
-        try:
-            return datetime.strptime(text, fmt).timestamp()
-        except ValueError:
-            continue
-    return None
+    """When the cloud sent the event, as epoch seconds (``models.parse_time``: CloudMonitor's
+    ``20190409T121826.922+0800``, EventBridge's and the pull API's ISO 8601). None when absent or unreadable.
+    Untrusted: callers clamp it."""
+    return parse_time(event.time)
 
 
 def _looks_cloudmonitor(body: dict[str, Any]) -> bool:

@@ -6,10 +6,9 @@ No I/O here. Add fields only at the end of a record and only with a default.
 
 from __future__ import annotations
 
-import calendar
 import re
-import time
 from dataclasses import dataclass, field
+from datetime import datetime
 
 Tags = tuple[tuple[str, str], ...]
 # A region id ("cn-hangzhou", "eu-west-1", "cn-shanghai-finance-1"): the one rule for configuration and
@@ -354,11 +353,25 @@ class SystemEvent:
     name: str = ""  # Instance:PreemptibleInstanceInterruption
 
 
+# The API's times (``2024-05-19T10:00Z``, with seconds or fractions) and the events' (EventBridge's ISO 8601,
+# CloudMonitor's ``20190409T121826.922+0800``); a ``Z`` is read as UTC.
+_TIME_FORMATS = (
+    "%Y-%m-%dT%H:%M%z",
+    "%Y-%m-%dT%H:%M:%S%z",
+    "%Y-%m-%dT%H:%M:%S.%f%z",
+    "%Y%m%dT%H%M%S.%f%z",
+    "%Y%m%dT%H%M%S%z",
+)
+
+
 def parse_time(text: str) -> float | None:
-    """An API time (``2024-05-19T10:00Z``, the usual form, or with seconds) as epoch seconds; None if unreadable."""
-    for fmt in ("%Y-%m-%dT%H:%MZ", "%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S.%fZ"):
+    """An API or event time as epoch seconds (the forms of ``_TIME_FORMATS``); None if absent or unreadable."""
+    value = text.strip()
+    if value.endswith("Z"):
+        value = value[:-1] + "+00:00"
+    for fmt in _TIME_FORMATS:
         try:
-            return float(calendar.timegm(time.strptime(text, fmt)))
+            return datetime.strptime(value, fmt).timestamp()
         except ValueError:
             continue
     return None
