@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from tenacity import RetryCallState, Retrying, retry_if_exception, wait_exponential, wait_random
 
@@ -25,6 +25,7 @@ from aliyun_ops.cloud.spec import LaunchSpec
 if TYPE_CHECKING:
     from aliyun_ops.config import Credentials, Settings
 
+T = TypeVar("T")
 IMAGE_STATUSES = "Creating,Waiting,Available,CreateFailed,UnAvailable"
 MAX_ATTEMPTS = 8
 # CloudMonitor's record of a spot reclaim: product ECS, this event name (the name of the pushed notice).
@@ -442,33 +443,32 @@ class Cloud:
         params["SpotStrategy"] = "SpotAsPriceGo" if spot else "NoSpot"
         optional = {"InstanceType": instance_type, "Cores": cores, "Memory": memory_gib, "ZoneId": zone_id}
         params.update({k: v for k, v in optional.items() if v is not None})
-        if not cached:
+
+        def read() -> list[models.Offering]:
             return convert.offerings(self.call("ecs", "DescribeAvailableResource", params))
-        key = (self._batch_key, tuple(sorted(params.items())))
-        found: list[models.Offering] = _STOCK.get(
-            key, self.clock, lambda: convert.offerings(self.call("ecs", "DescribeAvailableResource", params))
-        )
-        return list(found)
+
+        return self._remembered(_STOCK, tuple(sorted(params.items())), read) if cached else read()
 
     def describe_instance_types_cached(
         self, type_ids: Sequence[str] = (), **filters: Any
     ) -> list[models.InstanceType]:
         """``describe_instance_types``, answered from this process's catalogue cache for ``CATALOGUE_TTL_S``."""
-        key = (self._batch_key, tuple(type_ids), tuple(sorted((k, repr(v)) for k, v in filters.items())))
-        found: list[models.InstanceType] = _CATALOGUE.get(
-            key, self.clock, lambda: self.describe_instance_types(type_ids, **filters)
-        )
-        return list(found)
+        key = (tuple(type_ids), tuple(sorted((k, repr(v)) for k, v in filters.items())))
+        return self._remembered(_CATALOGUE, key, lambda: self.describe_instance_types(type_ids, **filters))
 
     def describe_spot_prices_cached(
         self, instance_type: str, zone_id: str | None = None, *, budget_s: float | None = None
     ) -> list[models.SpotPrice]:
         """``describe_spot_prices``, answered from this process's price cache for ``PRICES_TTL_S``."""
-        key = (self._batch_key, instance_type, zone_id)
-        found: list[models.SpotPrice] = _PRICES.get(
-            key, self.clock, lambda: self.describe_spot_prices(instance_type, zone_id, budget_s=budget_s)
-        )
-        return list(found)
+
+        def read() -> list[models.SpotPrice]:
+            return self.describe_spot_prices(instance_type, zone_id, budget_s=budget_s)
+
+        return self._remembered(_PRICES, (instance_type, zone_id), read)
+
+    def _remembered(self, cache: batch.TtlCache, key: tuple[Any, ...], fetch: Callable[[], list[T]]) -> list[T]:
+        """``fetch()``'s answer from this process's ``cache``, kept per account, endpoint and region (a copy)."""
+        return list(cache.get((self._batch_key, *key), self.clock, fetch))
 
     def describe_instance_types(self, type_ids: Sequence[str] = (), **filters: Any) -> list[models.InstanceType]:
         """By ids (the API takes at most 10 per call) or by filters (NextToken paging)."""
