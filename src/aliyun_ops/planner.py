@@ -553,6 +553,21 @@ def equivalent_type_filter(original_type: InstanceType) -> dict[str, Any]:
     return query
 
 
+def passes_type_filter(itype: InstanceType, original_type: InstanceType) -> bool:
+    """Whether ``equivalent_type_filter(original_type)`` would have listed ``itype`` (the same filter, applied to
+    a wider answer on our side)."""
+    if itype.arch.upper() != original_type.arch.upper():
+        return False
+    if itype.cpu < original_type.cpu or itype.memory_gib + 1e-9 < original_type.memory_gib:
+        return False
+    if original_type.has_gpu:
+        if itype.gpu_amount < original_type.gpu_amount:
+            return False
+        if original_type.gpu_spec and itype.gpu_spec != original_type.gpu_spec:
+            return False
+    return True
+
+
 class UnavailableOfferings:
     """A short-lived memory of (type, zone) pairs just interrupted or sold out (thread-safe).
 

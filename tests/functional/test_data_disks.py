@@ -244,6 +244,7 @@ def test_housekeeping_deletes_the_system_snapshots_of_the_images_it_deletes(worl
     for _ in range(3):
         current = world.handle(world.interrupt(current)).record.new_instance_id
         world.advance(400)
+    world.reconcile()  # housekeeping runs in reconcile, from its pass's listings
     mine = [i for i in world.images() if tags_of(i).get("aops:lineage") == first]
     assert len(mine) == 2
     system_snaps = [s for s in snapshots(world) if tags_of(s).get("aops:lineage") == first]

@@ -34,7 +34,7 @@ def _refused(world: World, action: str) -> list[str]:
 def test_a_storm_of_the_whole_throttling_family_still_gives_exactly_one_replacement(
     world: World, record_counts: Any
 ) -> None:
-    _realism(world, transientErrors={"rate": 0.3, "seed": 11, "codes": THROTTLING_FAMILY})
+    _realism(world, transientErrors={"rate": 0.5, "seed": 11, "codes": THROTTLING_FAMILY})
     old = world.launch()
     world.emu.journal.clear()
     outcome = world.handle(world.interrupt(old))

@@ -231,15 +231,13 @@ def status_cmd(region: RegionOpt = None, endpoint: EndpointOpt = None, json_out:
 
 # -- images prune --------------------------------------------------------------------------------
 def prune(cloud: Cloud, keep: int) -> dict[str, Any]:
-    """Per lineage keep the ``keep`` newest images (never the one a live instance was launched from)."""
-    from aliyun_ops.recovery.housekeeping import prune_images
+    """Per lineage keep the ``keep`` newest images (never one a live instance was launched from)."""
+    from aliyun_ops.recovery.housekeeping import prune_listed
 
     images = [i for i in cloud.describe_images(statuses="Available") if i.tag(TAG_IMAGE_OF) and i.tag(TAG_LINEAGE)]
     in_use = {i.image_id for i in cloud.describe_instances()}
-    deleted: list[str] = []
-    for lineage in sorted({str(i.tag(TAG_LINEAGE)) for i in images}):
-        used = next((i.image_id for i in images if i.tag(TAG_LINEAGE) == lineage and i.image_id in in_use), None)
-        deleted.extend(prune_images(cloud, lineage, keep, in_use=used))
+    snapshots = cloud.describe_snapshots() if images else []
+    deleted = prune_listed(cloud, images, snapshots, keep, in_use)
     kept = [i.image_id for i in images if i.image_id not in deleted]
     return {"deleted": deleted, "kept": kept, "keep": keep}
 

@@ -30,9 +30,12 @@ if TYPE_CHECKING:
     from aliyun_ops.cloud import Cloud
 
 POLL_S = 1.0
-NEAR_RELEASE_S = 3.0  # from this long before the expected release, disks are looked at every POLL_S
-SETTLE_POLL_S = 2.0  # an attach in progress: a disk is In_use a few seconds after AttachDisk
-FAR_POLL_S = 60.0  # before that, at most this long between two looks
+AFTER_RELEASE_S = 1.0  # disks still on the original are looked at this long after the expected release, then every
+# POLL_S (nothing frees them sooner)
+SETTLE_S = 6.0  # AttachDisk takes a few seconds (5 s in the emulator): the first look after it comes then
+SETTLE_POLL_S = 2.0  # then every this long
+FAR_POLL_S = 60.0  # longest pause while the replacement starts
+BOOT_POLLS = 4  # Running comes later than 4 x poll_s (20 s) after RunInstances or StartInstance (an assumption)
 
 
 def keep(
@@ -127,6 +130,7 @@ class DataMove:
         category_for: Callable[[models.Disk], tuple[str, str | None]] | None = None,
         release_at: float | None = None,
         poll_s: float = POLL_S,
+        fresh: bool = False,
     ) -> None:
         self.cloud, self.original_id, self.lineage = cloud, original_id, lineage
         self.devices = tuple(devices)
@@ -137,11 +141,15 @@ class DataMove:
         self.snapshots: dict[str, str] = {}  # old disk id -> the snapshot its copy is made from
         self.release_at = release_at  # when the cloud is expected to release the original (the notice's end)
         self.poll_s = max(poll_s, POLL_S)
+        # No delivery before this one launched anything: ``known`` is every slot's disk and no copy exists yet, so
+        # the tag-filtered listings that find an earlier delivery's copies and snapshots are not needed.
+        self.fresh = fresh and bool(self.known)
+        self._attached_at: float | None = None
 
     # -- reading -----------------------------------------------------------------------------------
     def _disks(self, first: bool) -> list[models.Disk]:
         found: dict[str, models.Disk] = {}
-        if first or not self.known:
+        if (first and not self.fresh) or not self.known:
             for d in self.cloud.describe_disks(tags=((TAG_DISK_OF, self.original_id),)):
                 found[d.disk_id] = d
         if self.known:
@@ -158,9 +166,14 @@ class DataMove:
         self.cloud.sleep(min(seconds, max(self.deadline - self.cloud.clock(), 0.1)))
 
     # -- the replacement ---------------------------------------------------------------------------
-    def hold(self, instance_id: str) -> models.Instance:
-        """Stopped, capacity kept, until its disks are attached; the instance as last read, Stopped."""
+    def hold(self, instance_id: str, *, launched: bool = False) -> models.Instance:
+        """Stopped, capacity kept, until its disks are attached; the instance as last read, Stopped.
+
+        ``launched``: RunInstances was just accepted, so the first look waits BOOT_POLLS x poll_s (nothing is
+        Running sooner)."""
         requested = False
+        if launched:
+            self._wait(f"holding {instance_id} for its data disks", BOOT_POLLS * self.poll_s)
         while True:
             inst = self.cloud.describe_instance(instance_id)
             if inst is None:
@@ -223,19 +236,31 @@ class DataMove:
             if step.action == "attach" and step.disk is not None:
                 try:
                     self.cloud.attach_disk(replacement.instance_id, step.disk.disk_id)
+                    self._attached_at = self.cloud.clock()
                     self.log(f"attached {step.disk.disk_id} ({step.device}) to {replacement.instance_id}")
                 except errors.InvalidRequest as exc:  # the instance or the disk is still settling
                     self.log(f"attach of {step.disk.disk_id} refused for now ({exc.code})")
+                except errors.NotFound as exc:  # deleted since the last look: the next look finds the slot lost
+                    self.log(f"attach of {step.disk.disk_id} refused: {exc.code}")
             self._wait(f"moving data disk {step.device} ({step.why})", self._pause(step))
 
     def _pause(self, step: plan.Step) -> float:
-        """Seconds until the next look: long while the release is far off, one second around it and after."""
+        """Seconds until the next look: none before the expected release (nothing frees the disks sooner; a reclaim
+        wave's hundreds of held replacements must not spend the account's API rate on looks that cannot see
+        anything new), one a second after it; an attach is looked at once it is normally done. When the expected
+        release would leave this run less than FAR_POLL_S, the release must come sooner than assumed (a shorter
+        notice) or not in this run: one look a minute then, so an earlier release is still seen."""
         on_original = step.action == "wait" and step.disk is not None and step.disk.instance_id == self.original_id
-        if not on_original or self.release_at is None:
-            return SETTLE_POLL_S if step.action in ("wait", "attaching") else POLL_S
-        # Nothing changes before the release: one look a minute until just before it (a reclaim wave's hundreds of
-        # held replacements must not spend the account's API rate on polls that cannot see anything new).
-        return max(POLL_S, min(FAR_POLL_S, self.release_at - NEAR_RELEASE_S - self.cloud.clock()))
+        now = self.cloud.clock()
+        if on_original and self.release_at is not None:
+            wake = self.release_at + AFTER_RELEASE_S
+            if wake >= self.deadline - FAR_POLL_S:  # the notice is shorter than assumed, or the timeout: look a minute
+                return max(POLL_S, min(FAR_POLL_S, wake - now))
+            return max(POLL_S, wake - now)
+        if step.action in ("attach", "attaching") and self._attached_at is not None:
+            settled = self._attached_at + SETTLE_S - now
+            return settled if settled >= POLL_S else SETTLE_POLL_S
+        return SETTLE_POLL_S if step.action in ("wait", "attaching") else POLL_S
 
     def _copy(self, old: models.Disk, device: str, zone_id: str) -> None:
         """Snapshot of the detached disk, then a disk from it in ``zone_id`` (both idempotent by ClientToken)."""
@@ -274,15 +299,27 @@ class DataMove:
 
     def _clean_snapshots(self) -> None:
         ids = set(self.snapshots.values())
-        ids.update(s.snapshot_id for s in self.cloud.describe_snapshots(tags=((TAG_DISK_OF, self.original_id),)))
+        if not (self.fresh and not ids):  # an earlier delivery may have left copy snapshots: find them by tag
+            ids.update(s.snapshot_id for s in self.cloud.describe_snapshots(tags=((TAG_DISK_OF, self.original_id),)))
         for snap_id in sorted(ids):
             self.cloud.delete_snapshot(snap_id)
             self.log(f"deleted the move snapshot {snap_id}")
         self.snapshots.clear()
 
-    def start(self, instance_id: str) -> models.Instance:
-        """Started with every data disk attached; tagged so no later run holds or moves it again."""
+    def start(self, instance_id: str, *, stopped: bool = False) -> models.Instance:
+        """Started with every data disk attached; tagged so no later run holds or moves it again.
+
+        ``stopped``: the caller knows it is Stopped (it held it), so StartInstance comes first and the first look
+        BOOT_POLLS x poll_s after it (a refusal: it is looked at at once). Its address is already on it: a late
+        look only delays the record, not the user (looks twice as far apart each time, FAR_POLL_S / 3 at most)."""
         pause = self.poll_s
+        if stopped:
+            try:
+                self.cloud.start_instance(instance_id)
+                self._wait(f"starting {instance_id} with its data disks", BOOT_POLLS * self.poll_s)
+                pause = 2 * self.poll_s
+            except errors.InvalidRequest as exc:
+                self.log(f"start of {instance_id} refused for now ({exc.code})")
         while True:
             inst = self.cloud.describe_instance(instance_id)
             if inst is None:
@@ -296,8 +333,6 @@ class DataMove:
                     self.cloud.start_instance(instance_id)
                 except errors.InvalidRequest as exc:
                     self.log(f"start of {instance_id} refused for now ({exc.code})")
-            # Its address is already on it: a late look only delays the record, not the user (looks twice as far
-            # apart each time, FAR_POLL_S / 3 at most).
             self._wait(f"starting {instance_id} with its data disks", pause)
             pause = min(pause * 2, max(FAR_POLL_S / 3, self.poll_s))
 

@@ -69,8 +69,18 @@ def find_replacements(cloud: Cloud, instance_id: str) -> list[models.Instance]:
 
 
 def _catalog(cloud: Cloud, original: models.Instance) -> tuple[models.InstanceType | None, list[models.InstanceType]]:
+    """The original's type and the catalogue's equivalents, in one DescribeInstanceTypes when the listing told the
+    original's vCPU and memory (every equivalent has at least as much, and so has the original's own type: one
+    query by those minimums answers both); else two (the type by id, then the equivalents by its own figures)."""
     from aliyun_ops import planner
 
+    if original.cpu > 0 and original.memory_mib > 0:
+        wide = cloud.describe_instance_types_cached(
+            MinimumCpuCoreCount=original.cpu, MinimumMemorySize=original.memory_gib
+        )
+        own_type = next((t for t in wide if t.type_id == original.instance_type), None)
+        if own_type is not None:
+            return own_type, [t for t in wide if planner.passes_type_filter(t, own_type)]
     own = cloud.describe_instance_types_cached([original.instance_type])
     original_type = own[0] if own else None
     if original_type is None:

@@ -1,15 +1,20 @@
 """Images made by the tool do not pile up: keep the newest K per lineage, delete the rest.
 
-Only images carrying ``aops:image-of`` (made by this tool) are ever considered, and the image
-the replacement was just launched from is always kept. DeleteImage leaves the snapshot an image was made
-from (a system-disk snapshot, billed on its own): the tool's snapshot of the same instance goes with it.
+Only images carrying ``aops:image-of`` (made by this tool) are ever considered, and an image an instance was
+launched from (in use) is always kept. DeleteImage leaves the snapshot an image was made from (a system-disk
+snapshot, billed on its own): the tool's snapshot of the same instance goes with it.
+
+Reconcile prunes every lineage from the listings its pass already made (``prune_listed``: no read of its
+own); the ``prune`` command prunes one lineage with its own reads (``prune_images``). An incident does not
+prune: it spends its calls on the replacement.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING
 
-from aliyun_ops import errors
+from aliyun_ops import errors, models
 from aliyun_ops.models import TAG_IMAGE_OF, TAG_LINEAGE
 
 if TYPE_CHECKING:
@@ -19,36 +24,67 @@ if TYPE_CHECKING:
 def prune_images(cloud: Cloud, lineage: str, keep: int, in_use: str | None = None) -> list[str]:
     """Delete all but the ``keep`` newest Available images of ``lineage`` (and their system snapshots);
     returns the deleted ids, images first."""
-    images = [
-        i
-        for i in cloud.describe_images(tags=((TAG_LINEAGE, lineage),), statuses="Available")
-        if i.tag(TAG_IMAGE_OF) and i.tag(TAG_LINEAGE) == lineage
-    ]
-    images.sort(key=lambda i: (i.creation_time, i.image_id), reverse=True)
+    images = cloud.describe_images(tags=((TAG_LINEAGE, lineage),), statuses="Available")
+    surplus = surplus_images(images, keep, {in_use} if in_use else set())
+    deleted = _delete_images(cloud, surplus)
+    if not deleted:
+        return []
+    return deleted + _prune_snapshots(cloud, cloud.describe_snapshots(tags=((TAG_LINEAGE, lineage),)), surplus, deleted)
+
+
+def prune_listed(
+    cloud: Cloud,
+    images: Sequence[models.Image],
+    snapshots: Sequence[models.Snapshot],
+    keep: int,
+    in_use: Collection[str],
+) -> list[str]:
+    """``prune_images`` for every lineage at once, from listings the caller already has (reconcile's per-pass
+    ones): only deletions cost calls. ``in_use``: image ids instances were launched from."""
+    surplus = surplus_images(images, keep, in_use)
+    deleted = _delete_images(cloud, surplus)
+    if not deleted:
+        return []
+    return deleted + _prune_snapshots(cloud, snapshots, surplus, deleted)
+
+
+def surplus_images(images: Sequence[models.Image], keep: int, in_use: Collection[str]) -> list[models.Image]:
+    """The tool's Available images beyond the ``keep`` newest of each lineage, never one in ``in_use``."""
+    lineages: dict[str, list[models.Image]] = {}
+    for image in images:
+        lineage = image.tag(TAG_LINEAGE)
+        if image.status == "Available" and lineage and image.tag(TAG_IMAGE_OF):
+            lineages.setdefault(lineage, []).append(image)
+    out: list[models.Image] = []
+    for same in lineages.values():
+        same.sort(key=lambda i: (i.creation_time, i.image_id), reverse=True)
+        out.extend(i for i in same[max(keep, 1) :] if i.image_id not in in_use)
+    return out
+
+
+def _delete_images(cloud: Cloud, images: Sequence[models.Image]) -> list[str]:
     deleted = []
-    for image in images[max(keep, 1) :]:
-        if image.image_id == in_use:
-            continue
+    for image in images:
         try:
             cloud.delete_image(image.image_id)
         except errors.InvalidRequest:  # e.g. still in use by a launch template: keep it, quietly
             continue
         deleted.append(image.image_id)
-    sources = {i.tag(TAG_IMAGE_OF) for i in images if i.image_id in deleted}
-    return deleted + _prune_snapshots(cloud, lineage, sources)
+    return deleted
 
 
-def _prune_snapshots(cloud: Cloud, lineage: str, sources: set[str | None]) -> list[str]:
-    """The system snapshots (tagged ``aops:image-of``) of the instances whose images were just deleted."""
-    if not sources:
-        return []
-    deleted = []
-    for snap in cloud.describe_snapshots(tags=((TAG_LINEAGE, lineage),)):
-        if snap.tag(TAG_IMAGE_OF) not in sources or snap.status != "accomplished":
+def _prune_snapshots(
+    cloud: Cloud, snapshots: Sequence[models.Snapshot], images: Sequence[models.Image], deleted: Sequence[str]
+) -> list[str]:
+    """The system snapshots (tagged ``aops:image-of``, same lineage) of the instances whose images were deleted."""
+    gone = {(i.tag(TAG_LINEAGE), i.tag(TAG_IMAGE_OF)) for i in images if i.image_id in deleted}
+    out = []
+    for snap in snapshots:
+        if (snap.tag(TAG_LINEAGE), snap.tag(TAG_IMAGE_OF)) not in gone or snap.status != "accomplished":
             continue
         try:
             cloud.delete_snapshot(snap.snapshot_id)
         except errors.InvalidRequest:  # still used by another image: it stays
             continue
-        deleted.append(snap.snapshot_id)
-    return deleted
+        out.append(snap.snapshot_id)
+    return out

@@ -17,7 +17,9 @@ DescribeImages is polled with an explicit Status list (its default, Available on
 that is still Creating) at an interval estimated from the Progress rate (``next_poll_progress``), or
 ``settings.image_poll_max_s``. The image is ready when RunInstances can use it: Available, or Usable
 earlier (instant-access snapshots). An image not listed yet is pending, not failed, for
-``LISTING_GRACE_S``. A build costs a handful of looks whatever its length.
+``LISTING_GRACE_S``. A build costs a handful of looks whatever its length: the first comes
+``FIRST_LOOK_POLLS`` x ``settings.image_poll_max_s`` (10 s) after the request (nothing is built sooner),
+and once the progress rate puts the end within ``TAIL_S`` the next look comes just after it, not before.
 """
 
 from __future__ import annotations
@@ -37,6 +39,9 @@ if TYPE_CHECKING:
 MIN_POLL_S = 1.0
 PROGRESS_SHARE = 0.9  # of the remaining time the progress rate predicts: the next look comes just before the end
 PROGRESS_POLLS_S = 20.0  # longest pause the progress estimate may set
+TAIL_S = PROGRESS_POLLS_S  # an end predicted this close is looked at just after it (TAIL_MARGIN_S), in one look
+FIRST_LOOK_POLLS = 2  # no image or snapshot is done within 2 x ``max_poll_s`` (10 s) of its request: no look sooner
+TAIL_MARGIN_S = 0.5
 BUSY_RETRY_S = 60.0  # CreateImage refused as IncorrectInstanceStatus: retried this long (backoff 1 s .. 8 s)
 LISTING_GRACE_S = 30.0  # a just-created image missing from DescribeImages is pending this long
 FAILED_STATUSES = ("CreateFailed", "UnAvailable", "Deprecated")
@@ -110,11 +115,22 @@ def _while_busy(cloud: Cloud, action: str, create: Callable[[], str]) -> str | N
 
 
 def image_from_snapshot(
-    cloud: Cloud, original: models.Instance, snapshot_id: str, incident: str, *, until: float, max_poll_s: float
+    cloud: Cloud,
+    original: models.Instance,
+    snapshot_id: str,
+    incident: str,
+    *,
+    until: float,
+    max_poll_s: float,
+    requested_at: float | None = None,
 ) -> str | None:
     """Wait for the system snapshot to be accomplished (CreateImage refuses one in progress), then CreateImage
-    from it (idempotent; a re-delivery finds the same image). None when the snapshot failed or was too slow."""
-    started = cloud.clock()
+    from it (idempotent; a re-delivery finds the same image). None when the snapshot failed or was too slow.
+
+    ``requested_at``: when CreateSnapshot was accepted; the first look waits FIRST_LOOK_POLLS x ``max_poll_s``
+    after it."""
+    started = requested_at if requested_at is not None else cloud.clock()
+    _first_look(cloud, requested_at, until, max_poll_s)
     while True:
         found = cloud.describe_snapshots([snapshot_id])
         snap = found[0] if found else None
@@ -175,17 +191,36 @@ def next_poll(image: models.Image, elapsed: float, max_s: float) -> float:
 
 def next_poll_progress(progress: int, elapsed: float, max_s: float) -> float:
     """``max_s`` until the progress tells; then most of the estimated remaining time (PROGRESS_SHARE of it), at
-    most PROGRESS_POLLS_S apart: a 60 s build is watched in about five looks instead of a dozen, and a build
-    that speeds up (or an image Usable before Available) is seen at most PROGRESS_POLLS_S late."""
+    most PROGRESS_POLLS_S apart; once the end is predicted within TAIL_S, TAIL_MARGIN_S after it, so the last
+    look sees it done. A 60 s build is watched in three or four looks instead of a dozen, and a build that
+    speeds up (or an image Usable before Available) is seen at most PROGRESS_POLLS_S late."""
     if progress <= 0 or elapsed <= 0:
         return max_s
     remaining = elapsed * (100 - progress) / progress
+    if remaining <= TAIL_S:
+        return max(MIN_POLL_S, remaining + TAIL_MARGIN_S)
     return max(MIN_POLL_S, min(max(max_s, PROGRESS_POLLS_S), remaining * PROGRESS_SHARE))
 
 
-def wait_image(cloud: Cloud, image_id: str, *, until: float, max_poll_s: float) -> models.Image | None:
-    """The image once RunInstances can use it; None when it failed, vanished, or was not ready by ``until``."""
-    started = cloud.clock()
+def _first_look(cloud: Cloud, requested_at: float | None, until: float, max_poll_s: float) -> None:
+    """Nothing is built within FIRST_LOOK_POLLS x ``max_poll_s`` of its request: the first look waits for that (no
+    wait for a build requested earlier, e.g. by a delivery before this one, when ``requested_at`` is None)."""
+    if requested_at is None:
+        return
+    wait = min(requested_at + FIRST_LOOK_POLLS * max_poll_s, until) - cloud.clock()
+    if wait > 0:
+        cloud.sleep(wait)
+
+
+def wait_image(
+    cloud: Cloud, image_id: str, *, until: float, max_poll_s: float, requested_at: float | None = None
+) -> models.Image | None:
+    """The image once RunInstances can use it; None when it failed, vanished, or was not ready by ``until``.
+
+    ``requested_at``: when this delivery's CreateImage was accepted; the first look waits FIRST_LOOK_POLLS x
+    ``max_poll_s`` after it, and the progress rate is measured from it."""
+    started = requested_at if requested_at is not None else cloud.clock()
+    _first_look(cloud, requested_at, until, max_poll_s)
     seen = False
     while True:
         found = cloud.describe_images([image_id])

@@ -8,7 +8,8 @@ Order of work (each step bounded by ``deadline``; running out raises ``DeadlineE
 3. Poll the image (Progress-driven interval); usable (Available, or Usable earlier) -> plan and launch
    at once. CreateFailed, refused or too late -> the newest earlier image of the lineage; without one,
    the incident fails loudly (``ImageUnavailable``): never a blank server from a public image.
-4. RunInstances per ranked candidate (sold out -> next), wait for Running, move the EIP, prune images.
+4. RunInstances per ranked candidate (sold out -> next), wait for Running, move the EIP. Old images are
+   pruned by reconcile, from the listings its pass makes anyway.
 
 Exactly once, across re-deliveries and concurrent deliveries of the same notice:
 
@@ -37,9 +38,8 @@ from aliyun_ops import errors, models
 from aliyun_ops.disks import move as data
 from aliyun_ops.disks import plan as data_plan
 from aliyun_ops.recovery import naming
-from aliyun_ops.recovery.eip import associate_if_free, move_eip
+from aliyun_ops.recovery.eip import FORCE_MOVE_S, associate_now, move_eip
 from aliyun_ops.recovery.gather import Inputs, find_replacements, gather
-from aliyun_ops.recovery.housekeeping import prune_images
 from aliyun_ops.recovery.image import (
     ImageChoice,
     ImageRefused,
@@ -62,6 +62,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 LAUNCH_RESERVE_S = 60.0  # time kept after the image for RunInstances and boot
 RUNNING_POLL_MAX_S = 20.0  # longest pause between two looks at a replacement that is booting
+BOOT_POLLS = 4  # RunInstances to Running takes longer than 4 x image_poll_max_s (20 s; an assumption:
+# docs/emulator-fidelity.md): the first look at a launched replacement comes then
+RELEASE_LEAD_S = 3.0  # a reclaim's replacement is looked at this long before the expected release
 SPOT_NOTICE_S = 300.0  # a reclaimed spot instance is released about this long after the notice
 
 
@@ -95,6 +98,8 @@ class Incident:
         started = cloud.clock()
         told = notice_at if notice_at is not None else started
         self.release_at = min(max(told, started - SPOT_NOTICE_S), started) + SPOT_NOTICE_S
+        if image is not None:  # a lost lineage's relaunch: its instance is long gone, nothing is released later
+            self.release_at = started
         self.given_image = image  # recovery of a lost lineage: launch from this image, no CreateImage
         self.notifier = notifier
         self._quiet = False  # a re-delivery of an incident whose outcome was already announced
@@ -118,6 +123,9 @@ class Incident:
         self.candidate_type: models.InstanceType | None = None
         self._labels: Future[None] | None = None
         self._launch_role: str | None = None  # the RAM role the replacement is launched with (gather reads it)
+        self._requested_at: float | None = None  # when this delivery's CreateImage/CreateSnapshot was accepted
+        self.system_disk_id: str | None = None  # move mode: the original's system disk, kept for its snapshot
+        self._image_made = False  # move mode: the image was made from the accomplished system snapshot
 
     # -- helpers ---------------------------------------------------------------------------------
     def log(self, what: str) -> None:
@@ -187,11 +195,14 @@ class Incident:
         try:
             if not self.moving:
                 image_id = request_image(self.cloud, self.original, self.id)
+                self._requested_at = self.cloud.clock()
                 self.log(f"image {image_id} requested" if image_id else "instance already gone: no fresh image")
                 return image_id
             system = next((d for d in disks if d.kind == "system"), None)
+            self.system_disk_id = system.disk_id if system is not None else None
             if system is not None:
                 self.system_snapshot = request_system_snapshot(self.cloud, self.original, system, self.id)
+                self._requested_at = self.cloud.clock()
             self.log(
                 f"system disk snapshot {self.system_snapshot} requested (the image holds the system disk only)"
                 if self.system_snapshot
@@ -232,7 +243,10 @@ class Incident:
                 self.id,
                 until=self.deadline - LAUNCH_RESERVE_S,
                 max_poll_s=self.settings.image_poll_max_s,
+                requested_at=self._requested_at,
             )
+            self._requested_at = self.cloud.clock()
+            self._image_made = image_id is not None
             self.log(f"image {image_id} requested from the system disk snapshot" if image_id else "no fresh image")
         self.record.image_id = image_id or ""  # a failure names the fresh image reconcile may finish from
         choice = self.given_image or self._image(image_id)
@@ -250,7 +264,13 @@ class Incident:
     def _image(self, image_id: str | None) -> ImageChoice:
         if image_id:
             until = self.deadline - LAUNCH_RESERVE_S
-            image = wait_image(self.cloud, image_id, until=until, max_poll_s=self.settings.image_poll_max_s)
+            image = wait_image(
+                self.cloud,
+                image_id,
+                until=until,
+                max_poll_s=self.settings.image_poll_max_s,
+                requested_at=self._requested_at,
+            )
             if image is not None:
                 self.log(f"image {image_id} {image.status}" + (" and Usable" if image.usable else ""))
                 return ImageChoice(image_id, "fresh", data_devices=image.data_devices)
@@ -339,11 +359,10 @@ class Incident:
     ) -> None:
         if self.moving or held:
             # Disks, then the address, then the boot: the guest starts with its data and its IP at once.
-            new, move = self._attach_data(new_id, inputs)
-            new = move.start(new.instance_id)
+            new, move = self._attach_data(new_id, inputs, launched=candidate is not None)
+            new = move.start(new.instance_id, stopped=True)
         else:
-            new = self._wait_running(new_id)
-            new = self._converge(new)
+            new = self._running_and_agreed(new_id, inputs, launched=candidate is not None)
             self.record.new_instance_id = new.instance_id
             if self.planned:  # the original serves until the address is on its replacement
                 self._move_eip(new, inputs)
@@ -355,7 +374,6 @@ class Incident:
             self._move_eip(new, inputs)
         self.record.after = summarize(new, inputs.prices, inputs.eip, candidate)
         self._record_launch(new.instance_id)
-        self._housekeeping(image_id)
         if self.record.status != "resumed":
             self.record.status = "replaced"
         self.record.reason = self.record.reason or f"replaced by {new.instance_id}"
@@ -378,7 +396,8 @@ class Incident:
         )
 
     def _record_launch(self, new_id: str) -> None:
-        """The image it was launched from names the lineage's current instance (reconcile reads it)."""
+        """The image it was launched from names the lineage's current instance (reconcile reads it: whether *that*
+        instance was reclaimed or removed by its user decides between a relaunch and a retirement)."""
         if not self.record.image_id:
             return
         try:
@@ -392,7 +411,7 @@ class Incident:
         self.cloud.delete_instance(self.original.instance_id, force=True)
         self.log(f"released the original {self.original.instance_id}")
 
-    def _attach_data(self, new_id: str, inputs: Inputs) -> tuple[models.Instance, data.DataMove]:
+    def _attach_data(self, new_id: str, inputs: Inputs, *, launched: bool) -> tuple[models.Instance, data.DataMove]:
         """Hold the replacement stopped, let the release free the data disks and the address, attach the disks in
         order while the address moves (still stopped: the caller starts it, and it boots with both)."""
         move = data.DataMove(
@@ -406,11 +425,12 @@ class Incident:
             category_for=self._data_category,
             release_at=None if self.release_original else self.release_at,
             poll_s=self.settings.image_poll_max_s,
+            fresh=launched,
         )
         self.record.new_instance_id = new_id
         if self._labels is not None:
             self._labels.result()  # the kept disks say where they go before anything depends on it
-        new = self._converge(move.hold(new_id))
+        new = self._converge(move.hold(new_id, launched=launched))
         if new.instance_id != new_id:  # a concurrent delivery's replacement is the one kept
             self.record.new_instance_id = new.instance_id
             move.hold(new.instance_id)
@@ -419,12 +439,12 @@ class Incident:
         address = inputs.eip
 
         def released() -> None:  # the release freed the address too: start moving it while the disks attach
-            if address is not None and associate_if_free(self.cloud, address, new.instance_id):
+            if address is not None and associate_now(self.cloud, address, new.instance_id):
                 self.log(f"EIP {address.ip_address} associating with {new.instance_id}")
 
         done = move.attach_all(new, on_release=released)
         self._move_eip(new, inputs)
-        for disk_id in data.drop_system(self.cloud, self.original.instance_id):
+        for disk_id in self._drop_system():
             self.log(f"deleted the kept system disk {disk_id}: its snapshot is done")
         self.record.data_disks = [
             f"{s.device}: {s.disk.disk_id} ({s.disk.size_gib} GiB {s.disk.category}) at {s.disk.device}"
@@ -432,6 +452,19 @@ class Incident:
             if s.disk is not None
         ]
         return new, move
+
+    def _drop_system(self) -> list[str]:
+        """The system disk kept past the release, deleted now that its snapshot is done. When this delivery made the
+        image from that snapshot, it knows both (no read); else ``drop_system`` finds them by tag. A disk that
+        cannot go yet (not detached) is left to reconcile."""
+        if self.system_disk_id is None or not self._image_made:
+            return data.drop_system(self.cloud, self.original.instance_id)
+        try:
+            self.cloud.delete_disk(self.system_disk_id)
+        except (errors.InvalidRequest, errors.NotFound) as exc:
+            self.log(f"kept system disk {self.system_disk_id} not deleted now ({exc.code}); reconcile deletes it")
+            return []
+        return [self.system_disk_id]
 
     def _stop_original(self) -> None:
         """A clean stop (not forced: the guest shuts down and flushes its disks), waited for."""
@@ -455,9 +488,36 @@ class Incident:
         category, _ = planner.choose_system_disk(disk.category, disk.size_gib, self.candidate_type)
         return category, disk.performance_level if category == disk.category else None
 
-    def _wait_running(self, new_id: str) -> models.Instance:
-        """Looks ``image_poll_max_s`` after the launch, then twice as long each time (RUNNING_POLL_MAX_S at most):
-        the cloud's Running does not wait for our look, and the address moves at the release anyway."""
+    def _running_and_agreed(self, new_id: str, inputs: Inputs, *, launched: bool) -> models.Instance:
+        """The replacement, Running, and the one every delivery keeps (``_converge``).
+
+        A reclaim whose address moves at the release, minutes away, looks once, just before it: one listing of the
+        replacements says both which one is kept and whether it is Running (a Stopped one is started then, and
+        watched). Otherwise (no address to wait for, a planned move, a migration) it is watched from its boot."""
+        # Just before the release, or before the address must be forced off the original (a short deadline).
+        lead = min(self.release_at, self.deadline - FORCE_MOVE_S) - RELEASE_LEAD_S
+        reclaim = inputs.eip is not None and not (self.planned or self.release_original)
+        if launched and reclaim and lead - self.cloud.clock() > self._boot_s:
+            self.cloud.sleep(lead - self.cloud.clock())
+            listed = find_replacements(self.cloud, self.original.instance_id)
+            mine = next((r for r in listed if r.instance_id == new_id), None)
+            if mine is not None and mine.status == "Running":
+                self.log(f"{new_id} Running")
+                agreed = keeper(listed)
+                return mine if agreed is None else self._adopt(mine, agreed)
+            launched = False  # not listed yet, or not Running: watch it from now
+        return self._converge(self._wait_running(new_id, launched=launched))
+
+    @property
+    def _boot_s(self) -> float:
+        return BOOT_POLLS * self.settings.image_poll_max_s
+
+    def _wait_running(self, new_id: str, *, launched: bool = False) -> models.Instance:
+        """The first look BOOT_POLLS x ``image_poll_max_s`` after a launch (nothing boots sooner), then
+        ``image_poll_max_s`` later, then twice as long each time (RUNNING_POLL_MAX_S at most): the cloud's Running does
+        not wait for our look, and the address moves at the release anyway."""
+        if launched:
+            self.cloud.sleep(min(self._boot_s, max(self.deadline - self.cloud.clock(), 0.1)))
         pause = self.settings.image_poll_max_s
         while True:
             new = self.cloud.describe_instance(new_id)
@@ -475,22 +535,14 @@ class Incident:
     def _converge(self, mine: models.Instance) -> models.Instance:
         """If a concurrent delivery launched too, keep the agreed replacement and delete ours."""
         agreed = keeper([*find_replacements(self.cloud, self.original.instance_id), mine])
-        if agreed is None or agreed.instance_id == mine.instance_id:
+        return mine if agreed is None else self._adopt(mine, agreed)
+
+    def _adopt(self, mine: models.Instance, agreed: models.Instance) -> models.Instance:
+        if agreed.instance_id == mine.instance_id:
             return mine
         self.cloud.delete_instance(mine.instance_id, force=True)
         self.log(f"concurrent delivery launched {agreed.instance_id}; deleted our duplicate {mine.instance_id}")
         return agreed
-
-    def _housekeeping(self, image_id: str | None) -> None:
-        try:
-            lineage = naming.lineage_of(self.original)
-            deleted = prune_images(self.cloud, lineage, self.settings.keep_images, in_use=image_id)
-        except errors.CloudError as exc:  # housekeeping is retried by the next incident or reconcile
-            self.log(f"image housekeeping skipped: {exc.code}")
-            return
-        self.record.deleted_images.extend(deleted)
-        if deleted:
-            self.log(f"deleted old images {', '.join(deleted)}")
 
     def _fail(self, exc: errors.AliyunOpsError) -> None:
         self.record.status = "failed"

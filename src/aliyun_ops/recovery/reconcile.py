@@ -64,6 +64,7 @@ class Reconciler:
         outcomes.extend(self._changed(self._system_snapshots(self._instances())))
         outcomes.extend(self._changed(self._eips_follow(self._instances())))
         outcomes.extend(self._lost_lineages())
+        self._prune()
         outcomes.extend(  # last: a move takes minutes, and recoveries matter more
             back_to_spot(
                 self.cloud,
@@ -244,6 +245,26 @@ class Reconciler:
             notifier=self.notifier,
             release_original=True,
         )
+
+    def _prune(self) -> None:
+        """Housekeeping from this pass's listings: each lineage keeps its ``keep_images`` newest images (never one
+        an instance was launched from) and the system snapshots of the rest go with them. Logged, not an outcome:
+        it changes nothing a user runs; a failure is retried by the next pass."""
+        from aliyun_ops.recovery.housekeeping import prune_listed, surplus_images
+
+        in_use = {i.image_id for i in self._instances() if i.image_id}
+        if not surplus_images(self._own_images(), self.settings.keep_images, in_use):
+            return
+        try:
+            deleted = prune_listed(
+                self.cloud, self._own_images(), self._region_snapshots(), self.settings.keep_images, in_use
+            )
+        except errors.CloudError as exc:
+            log.warning("image housekeeping skipped: %s", exc.code)
+            return
+        if deleted:
+            log.info("image housekeeping deleted %s", ", ".join(deleted))
+            self._images = self._snapshots = None
 
     def _deadline(self) -> float:
         return self.cloud.deadline or self.cloud.clock() + self.settings.function_timeout_s
