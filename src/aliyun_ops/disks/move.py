@@ -200,9 +200,13 @@ class DataMove:
     ) -> list[plan.Step]:
         """Every slot's data on a disk attached to ``replacement``, in device order; the done slots.
 
-        ``on_release`` runs once, when no disk is on the original any more (the release has happened)."""
+        ``on_release`` runs once, when no disk is on the original any more (the release has happened). A fresh move
+        (the disks known from the notice) takes its first look after the expected release: nothing frees them
+        sooner (the same rule as ``_pause``)."""
         first = True
         released = False
+        if self.fresh and self.release_at is not None and self.cloud.clock() < self.release_at:
+            self._wait("waiting for the release of the data disks", self._until_release())
         while True:
             disks = self._disks(first)
             first = False
@@ -253,14 +257,18 @@ class DataMove:
         on_original = step.action == "wait" and step.disk is not None and step.disk.instance_id == self.original_id
         now = self.cloud.clock()
         if on_original and self.release_at is not None:
-            wake = self.release_at + AFTER_RELEASE_S
-            if wake >= self.deadline - FAR_POLL_S:  # the notice is shorter than assumed, or the timeout: look a minute
-                return max(POLL_S, min(FAR_POLL_S, wake - now))
-            return max(POLL_S, wake - now)
+            return self._until_release()
         if step.action in ("attach", "attaching") and self._attached_at is not None:
             settled = self._attached_at + SETTLE_S - now
             return settled if settled >= POLL_S else SETTLE_POLL_S
         return SETTLE_POLL_S if step.action in ("wait", "attaching") else POLL_S
+
+    def _until_release(self) -> float:
+        assert self.release_at is not None
+        now, wake = self.cloud.clock(), self.release_at + AFTER_RELEASE_S
+        if wake >= self.deadline - FAR_POLL_S:  # the notice is shorter than assumed, or the timeout: look a minute
+            return max(POLL_S, min(FAR_POLL_S, wake - now))
+        return max(POLL_S, wake - now)
 
     def _copy(self, old: models.Disk, device: str, zone_id: str) -> None:
         """Snapshot of the detached disk, then a disk from it in ``zone_id`` (both idempotent by ClientToken)."""

@@ -49,6 +49,7 @@ def move_eip(
     poll_s: float,
     expected_release: float | None = None,
     take_now: bool = False,
+    asked: bool = False,
 ) -> str:
     """Returns what happened, in words for the record; never raises for an EIP that cannot move.
 
@@ -56,11 +57,12 @@ def move_eip(
     it (at once for a delivery that starts late), then one every FAST_POLL_S until the address is free; without
     it, one every ``poll_s``. While the cloud moves the address, looks are TRANSITION_S then TRANSITION_POLL_S
     apart. ``take_now`` (a planned move: the old instance is healthy and stays up until the address has moved)
-    takes the address off ``old_id`` at once instead of waiting for a release.
+    takes the address off ``old_id`` at once instead of waiting for a release. ``asked``: AssociateEipAddress for
+    ``new_id`` was already accepted (``associate_now``), so this only looks.
     """
     token = naming.eip_token(eip.allocation_id, new_id)
-    moving = False  # we asked the cloud to move it: the next look waits for the transition
-    if expected_release is not None and not take_now:
+    moving = asked  # we asked the cloud to move it: the next look waits for the transition
+    if expected_release is not None and not take_now and not asked:
         _sleep_until(cloud, min(expected_release + AFTER_RELEASE_S, deadline - FORCE_MOVE_S))
         if cloud.clock() >= expected_release:  # the release freed it, almost always: ask at once, look after
             moving = associate_now(cloud, eip, new_id)

@@ -378,7 +378,7 @@ class Incident:
             self.record.status = "replaced"
         self.record.reason = self.record.reason or f"replaced by {new.instance_id}"
 
-    def _move_eip(self, new: models.Instance, inputs: Inputs) -> None:
+    def _move_eip(self, new: models.Instance, inputs: Inputs, *, asked: bool = False) -> None:
         if inputs.eip is None:
             return
         self.record.eip = inputs.eip.ip_address
@@ -392,6 +392,7 @@ class Incident:
                 poll_s=self.settings.image_poll_max_s,
                 expected_release=None if self.release_original else self.release_at,
                 take_now=self.planned,
+                asked=asked,
             )
         )
 
@@ -437,13 +438,15 @@ class Incident:
         if self.release_original:
             self._release_original()
         address = inputs.eip
+        asked: list[bool] = []
 
         def released() -> None:  # the release freed the address too: start moving it while the disks attach
             if address is not None and associate_now(self.cloud, address, new.instance_id):
+                asked.append(True)
                 self.log(f"EIP {address.ip_address} associating with {new.instance_id}")
 
         done = move.attach_all(new, on_release=released)
-        self._move_eip(new, inputs)
+        self._move_eip(new, inputs, asked=bool(asked))
         for disk_id in self._drop_system():
             self.log(f"deleted the kept system disk {disk_id}: its snapshot is done")
         self.record.data_disks = [
