@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from tenacity import RetryCallState, Retrying, retry_if_exception, wait_exponential, wait_random
 
 from aliyun_ops import errors, models
-from aliyun_ops.cloud import advice, batch, convert
+from aliyun_ops.cloud import advice, batch, convert, pace
 from aliyun_ops.cloud.errors import DRY_RUN_OK, check_body, translate
 from aliyun_ops.cloud.sdk import Sdk
 from aliyun_ops.cloud.spec import LaunchSpec
@@ -50,12 +50,13 @@ _STOCK = batch.TtlCache(STOCK_TTL_S)
 
 
 def clear_caches() -> None:
-    """Forget every cached catalogue, price, stock and spot advice answer of this process."""
+    """Forget every cached catalogue, price, stock and spot advice answer of this process, and its call pacing."""
     from aliyun_ops.cloud.advice import ADVICE
 
     for cache in (_CATALOGUE, _PRICES, _STOCK):
         cache.forget()
     ADVICE.clear()
+    pace.PACES.clear()
 
 
 def _tag_params(tags: models.Tags) -> list[dict[str, str]]:
@@ -117,20 +118,37 @@ class Cloud:
         ``budget_s`` bounds the retries of a read the caller can do without (e.g. a price).
         """
         params = {"RegionId": self.region_id, **params} if action not in _NO_REGION else params
+        rate = pace.PACES.of((self._batch_key, product, action))
+        backoff = wait_exponential(multiplier=0.5, max=8.0) + wait_random(0, 0.5)  # backoff + jitter
+        jitter = wait_random(0, 0.5)
+
+        def wait(state: RetryCallState) -> float:
+            """Exponential backoff, except for a throttled action this process now paces: its slot is the wait."""
+            failed = state.outcome.exception() if state.outcome is not None else None
+            paced = isinstance(failed, errors.Throttled) and rate.rate is not None
+            return float(jitter(state) if paced else backoff(state))
+
         retrying = Retrying(
             stop=self._stopper(budget_s),
-            wait=wait_exponential(multiplier=0.5, max=8.0) + wait_random(0, 0.5),  # backoff + jitter
+            wait=wait,
             retry=retry_if_exception(lambda e: isinstance(e, errors.CloudError) and e.retryable),
             sleep=self.sleep,
             reraise=True,
         )
-        return retrying(self._once, product, action, params)
+        return retrying(self._once, product, action, params, rate)
 
-    def _once(self, product: str, action: str, params: dict[str, Any]) -> dict[str, Any]:
+    def _once(self, product: str, action: str, params: dict[str, Any], rate: pace.Pace) -> dict[str, Any]:
+        """One attempt, in its slot when the action is paced (``cloud.pace``: the process spaces an action's calls
+        once the API throttles it under load)."""
+        pace.paced(rate, self.clock, self.sleep)
         try:
             result: dict[str, Any] = self._sdk.call(product, action, params)
         except Exception as exc:  # the SDK raises many unrelated types; translate() sorts them
-            raise translate(exc, action) from None
+            error = translate(exc, action)
+            if isinstance(error, errors.Throttled):
+                rate.throttled(self.clock())
+            raise error from None
+        rate.accepted(self.clock())
         if product == "cms":
             check_body(result, action)  # CloudMonitor may report a failure inside a 200 answer
         return result
