@@ -145,6 +145,7 @@ class DataMove:
         # the tag-filtered listings that find an earlier delivery's copies and snapshots are not needed.
         self.fresh = fresh and bool(self.known)
         self._attached_at: float | None = None
+        self.listed: list[models.Instance] | None = None  # ``hold``'s last listing of the replacements
 
     # -- reading -----------------------------------------------------------------------------------
     def _disks(self, first: bool) -> list[models.Disk]:
@@ -166,16 +167,31 @@ class DataMove:
         self.cloud.sleep(min(seconds, max(self.deadline - self.cloud.clock(), 0.1)))
 
     # -- the replacement ---------------------------------------------------------------------------
-    def hold(self, instance_id: str, *, launched: bool = False) -> models.Instance:
+    def hold(
+        self,
+        instance_id: str,
+        *,
+        launched: bool = False,
+        listing: Callable[[], list[models.Instance]] | None = None,
+    ) -> models.Instance:
         """Stopped, capacity kept, until its disks are attached; the instance as last read, Stopped.
 
         ``launched``: RunInstances was just accepted, so the first look waits BOOT_POLLS x poll_s (nothing is
-        Running sooner)."""
+        Running sooner). ``listing``: once the stop is asked for, the looks read this listing (the replacements,
+        which the caller needs anyway to keep one: ``listed`` holds the last) and the instance by id only when the
+        listing does not show it yet."""
         requested = False
+        self.listed = None
         if launched:
             self._wait(f"holding {instance_id} for its data disks", BOOT_POLLS * self.poll_s)
         while True:
-            inst = self.cloud.describe_instance(instance_id)
+            inst = None
+            if requested and listing is not None:
+                self.listed = listing()
+                inst = next((i for i in self.listed if i.instance_id == instance_id), None)
+                if inst is None:
+                    self.listed = None
+            inst = inst or self.cloud.describe_instance(instance_id)
             if inst is None:
                 raise errors.ReplacementFailed(f"replacement {instance_id} vanished while held for its data disks")
             if inst.status == "Stopped":

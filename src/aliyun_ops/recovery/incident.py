@@ -431,7 +431,14 @@ class Incident:
         self.record.new_instance_id = new_id
         if self._labels is not None:
             self._labels.result()  # the kept disks say where they go before anything depends on it
-        new = self._converge(move.hold(new_id, launched=launched))
+        held = move.hold(
+            new_id, launched=launched, listing=lambda: find_replacements(self.cloud, self.original.instance_id)
+        )
+        if move.listed is not None:  # hold's last look was the listing of the replacements: keep one from it
+            agreed = keeper([*move.listed, held])
+            new = held if agreed is None else self._adopt(held, agreed)
+        else:
+            new = self._converge(held)
         if new.instance_id != new_id:  # a concurrent delivery's replacement is the one kept
             self.record.new_instance_id = new.instance_id
             move.hold(new.instance_id)
