@@ -232,7 +232,7 @@ class Incident:
             self._quiet = existing.tag(models.TAG_NOTIFIED) == "true"
             self.log(f"replacement {existing.instance_id} already launched by an earlier delivery")
             held = existing.tag(models.TAG_DISKS) == "pending"  # launched held by the delivery that died
-            self._finish(existing.instance_id, inputs, image_id, None, held=held)
+            self._finish(existing.instance_id, inputs, None, held=held)
             return
         pool.submit(self._notify, "incident_started")  # a new incident: say so once, not per delivery
         if self.system_snapshot:
@@ -259,7 +259,7 @@ class Incident:
             self.log(f"image {choice.image_id} refused at launch ({exc.code})")
             choice = self._fallback(choice.image_id)
             new_id, candidate = self._launch(inputs, choice)
-        self._finish(new_id, inputs, choice.image_id, candidate)
+        self._finish(new_id, inputs, candidate)
 
     def _image(self, image_id: str | None) -> ImageChoice:
         if image_id:
@@ -352,7 +352,6 @@ class Incident:
         self,
         new_id: str,
         inputs: Inputs,
-        image_id: str | None,
         candidate: models.Candidate | None,
         *,
         held: bool = False,
