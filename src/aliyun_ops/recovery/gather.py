@@ -140,7 +140,13 @@ def gather(
     The catalogue, prices and stock come from the warm function instance's caches when an earlier incident read
     them recently (``cloud.client``: minutes for the first two, seconds for stock, which a NoStock refreshes).
     Risk placement: the spot advice of the closest types is read from the process's hour-long cache (a failed
-    read: no advice, a note); a same type contested where it can launch gets its equivalents priced too.
+    read: no advice, a note). When the same type is contested (its rate at or above ``calm_rate``) or cannot
+    launch, equivalents may win: the original's price is read first (the limit's reference), then the
+    ``CONTESTED_PRICED - 1`` types whose pools the advice promises most (``planner.price_shortlist``: calm,
+    cheap on average, in stock where the VPC has a vSwitch, within the price limit), not the dozen closest: 4
+    reads, not 12. Unread types stay candidates at the bottom of the ranking (their score is unknown), launched
+    SpotWithPriceLimit under the price limit. ``price_all``, a user's price cap, or no advice: the closest
+    ``MAX_PRICED_TYPES``, as before.
     """
     notes: list[str] = []
     oid = original.instance_id
