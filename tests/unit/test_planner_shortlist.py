@@ -3,6 +3,9 @@ with the spot advice in hand, not the dozen closest in size."""
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from aliyun_ops.models import SpotAdvice
 from aliyun_ops.planner import RiskModel, price_shortlist
 from tests.unit.test_planner import CATALOG, G7, ZH, ZI, price
@@ -46,3 +49,26 @@ def test_without_the_originals_price_the_closest_types_are_priced() -> None:
     advice = [row(C7X, ZH, 0.0, 10)]
     got = price_shortlist(G7, TYPES, advice, {(C7X, ZH)}, [], RiskModel(tuple(advice)), 2)
     assert got == [t.type_id for t in TYPES if t.type_id != G7.type_id][:2]
+
+
+zones = st.sampled_from([ZH, ZI])
+type_ids = st.sampled_from([t.type_id for t in TYPES])
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    advice=st.lists(st.builds(row, type_ids, zones, st.floats(0, 100), st.none() | st.integers(1, 100)), max_size=12),
+    launchable=st.sets(st.tuples(type_ids, zones)),
+    count=st.integers(0, 5),
+    ratio=st.none() | st.floats(1, 3),
+)
+def test_the_shortlist_is_a_few_other_types_and_launchable_pools_come_first(
+    advice: list[SpotAdvice], launchable: set[tuple[str, str]], count: int, ratio: float | None
+) -> None:
+    got = shortlist(advice, launchable, count, max_price_ratio=ratio)
+    others = [t.type_id for t in TYPES if t.type_id != G7.type_id]
+    assert len(got) == len(set(got)) == min(count, len(others)) and set(got) <= set(others)
+    usable = {a.instance_type for a in advice if (a.instance_type, a.zone_id) in launchable and a.average_discount}
+    # A type with a launchable pool the advice describes is never passed over for one without.
+    if any(t not in usable for t in got):
+        assert usable & set(others) <= set(got)
