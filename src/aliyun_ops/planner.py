@@ -83,6 +83,7 @@ __all__ = [
 
 _UNKNOWN_PRICE = float("inf")
 HOURS_PER_ADVICE = 720.0  # DescribeSpotAdvice's window: the last 30 days
+ESTIMATE_ERROR = 0.25  # how far an unread price estimated from the advice may be off (see price_shortlist)
 PAYG_CPU_WEIGHT = 2 / 3  # pay-as-you-go price by size, estimated before a price read: vCPU ratio x 2/3 + memory x 1/3
 
 
@@ -435,9 +436,12 @@ def price_shortlist(
     price is estimated as its AverageSpotDiscount x the type's pay-as-you-go price, itself estimated from the
     original's (``own_prices``) by size: PAYG_CPU_WEIGHT of the vCPU ratio plus the rest of the memory ratio
     (list prices grow with both, vCPU dearer). Its score is that price plus the risk of its rate, as the ranking
-    computes it. Pools the price limit (``max_price_ratio`` x the original's price) would drop by that estimate
-    come after every pool it keeps. Types without such a pool come last; ties keep the order of ``types``
-    (closest in size first). Without the original's price nothing can be estimated: the first ``count`` types.
+    computes it. Pools whose estimate is over the price limit (``max_price_ratio`` x the original's price) by more
+    than ESTIMATE_ERROR come after every other pool: the estimate can be that far off (pay-as-you-go prices of
+    one size differ between generations, a day's spot price from its 30-day average; an assumed margin), and a
+    calm pool just under the limit is the one worth the read. Types without such a pool come last; ties keep
+    the order of ``types`` (closest in size first). Without the original's price nothing can be estimated: the
+    first ``count`` types.
     """
     others = [t for t in types if t.type_id != original_type.type_id]
     latest = _latest_prices(own_prices)
@@ -458,7 +462,7 @@ def price_shortlist(
             if type_id != t.type_id or (type_id, zone) not in launchable or row.average_discount is None:
                 continue
             spot = row.average_discount / 100.0 * payg0 * size
-            over = limit is not None and spot > limit + 1e-9
+            over = limit is not None and spot > (1 + ESTIMATE_ERROR) * limit + 1e-9
             keys.append((over, spot + risk.hourly_risk(row.interruption_rate, payg0), order[t.type_id]))
         return min(keys)
 
