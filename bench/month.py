@@ -47,6 +47,7 @@ class MonthConfig:
     step_s: float = 10.0
     timeout_s: float = 600.0  # the function's timeout, per notice
     interruption_cost_hours: float | None = None  # None: the setting's default (risk-aware only)
+    risk_settings: tuple[tuple[str, str], ...] = ()  # more Settings fields for risk-aware only (--risk key=value)
 
 
 SMOKE = MonthConfig(instances=5, days=1.0)
@@ -149,6 +150,8 @@ class Month:
         extra: dict[str, Any] = {"placement": PLACEMENT[self.strategy]} if placement_field() else {}
         if self.strategy == "risk-aware" and self.cfg.interruption_cost_hours is not None:
             extra["interruption_cost_hours"] = self.cfg.interruption_cost_hours
+        if self.strategy == "risk-aware":
+            extra.update(dict(self.cfg.risk_settings))
         return Settings(region_id=REGION, ecs_endpoint=self.emu.endpoint, vpc_endpoint=self.emu.endpoint,
                         protocol="http", **extra)
 
@@ -297,7 +300,8 @@ def report(r: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``python -m bench.month [--smoke] [--seed N] [--reconcile-s S]``."""
+    """``python -m bench.month [--smoke] [--seed N] [--days D] [--instances N] [--reconcile-s S]
+    [--strategies price-only,risk-aware]``."""
     import argparse
     import dataclasses
 
@@ -306,6 +310,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int)
     parser.add_argument("--reconcile-s", type=float)
     parser.add_argument("--interruption-cost-hours", type=float)
+    parser.add_argument("--risk", action="append", default=[], metavar="KEY=VALUE",
+                        help="a Settings field for the risk-aware strategy only (exploring its knobs)")
+    parser.add_argument("--days", type=float)
+    parser.add_argument("--instances", type=int)
+    parser.add_argument("--strategies", help="a comma-separated subset of: " + ", ".join(STRATEGIES))
     args = parser.parse_args(argv)
     cfg = SMOKE if args.smoke else MonthConfig()
     if args.seed is not None:
@@ -314,7 +323,22 @@ def main(argv: list[str] | None = None) -> None:
         cfg = dataclasses.replace(cfg, reconcile_s=args.reconcile_s)
     if args.interruption_cost_hours is not None:
         cfg = dataclasses.replace(cfg, interruption_cost_hours=args.interruption_cost_hours)
-    print(report(measure(cfg)))
+    if args.risk:
+        pairs = tuple(tuple(kv.split("=", 1)) for kv in args.risk)
+        if any(len(kv) != 2 for kv in pairs):
+            parser.error("--risk takes KEY=VALUE")
+        cfg = dataclasses.replace(cfg, risk_settings=pairs)  # type: ignore[arg-type]
+    if args.days is not None:
+        cfg = dataclasses.replace(cfg, days=args.days)
+    if args.instances is not None:
+        cfg = dataclasses.replace(cfg, instances=args.instances)
+    strategies = STRATEGIES
+    if args.strategies:
+        strategies = tuple(s.strip() for s in args.strategies.split(",") if s.strip())
+        unknown = sorted(set(strategies) - set(STRATEGIES))
+        if unknown:
+            parser.error(f"unknown strategies {', '.join(unknown)}; known: {', '.join(STRATEGIES)}")
+    print(report(measure(cfg, strategies)))
 
 
 if __name__ == "__main__":

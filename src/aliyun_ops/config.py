@@ -59,7 +59,7 @@ ENV: dict[str, tuple[str, ...]] = {
     "max_size_ratio": ("ALIYUN_OPS_MAX_SIZE_RATIO",),  # x the original's vCPU and memory; 0: off
     "pass_roles": ("ALIYUN_OPS_PASS_ROLES",),  # "web-role,aliyun-ops-*": RAM roles replacements may carry
     "placement": ("ALIYUN_OPS_PLACEMENT",),  # risk (price + expected interruption cost) | price (price alone)
-    "interruption_cost_hours": ("ALIYUN_OPS_INTERRUPTION_COST_HOURS",),  # one reclaim = N h of pay-as-you-go
+    "interruption_cost_hours": ("ALIYUN_OPS_INTERRUPTION_COST_HOURS",),  # one reclaim = N h of the original's payg
     "interruption_cost": ("ALIYUN_OPS_INTERRUPTION_COST",),  # CNY per reclaim; set: replaces the hours above
     "calm_rate": ("ALIYUN_OPS_CALM_RATE",),  # percent per 30 days: below it the same type keeps its tier
     "endpoint": ("ALIYUN_OPS_ENDPOINT",),  # HOST:PORT for every product (not a field: fills every endpoint)
@@ -139,7 +139,7 @@ class Settings(pydantic.BaseModel):
     # Where a replacement goes (``planner``): "risk" ranks by expected cost of ownership per hour, the spot price
     # plus the pool's interruption rate (DescribeSpotAdvice) x the cost of one interruption; "price" by price
     # alone. One interruption costs ``interruption_cost`` CNY when set, else ``interruption_cost_hours`` hours of
-    # the candidate's pay-as-you-go price. The same type keeps its tier while its rate is below ``calm_rate``
+    # the original type's pay-as-you-go price. The same type keeps its tier while its rate is below ``calm_rate``
     # percent (the top of the API's lowest bucket, "0-3%").
     placement: str = "risk"
     interruption_cost_hours: float = 24.0

@@ -18,9 +18,11 @@ Risk placement (``placement="risk"``, the default setting; ``"price"`` keeps the
     where rate is DescribeSpotAdvice's InterruptionRate of its (type, zone), percent over the last 30 days
     (HOURS_PER_ADVICE = 720 h: the rate is read as the share of instances reclaimed in that window, so a
     Poisson hazard per hour is -ln(1 - rate/100) / 720, about rate / 100 / 720 for small rates), and one
-    interruption costs ``interruption_cost`` CNY when given, else
-    ``interruption_cost_hours`` hours of the candidate's pay-as-you-go price (the incident, the outage, the
-    work and data at risk). A pool the advice does not list counts as the most contested pool it does list;
+    interruption costs ``interruption_cost`` CNY when given, else ``interruption_cost_hours`` hours of the
+    original type's pay-as-you-go price (the incident, the outage, the work and data at risk: what is
+    interrupted is the workload, so one interruption costs the same whatever type it runs on; the candidate's
+    own pay-as-you-go price only when the original's was not read). A pool the advice does not list counts as
+    the most contested pool it does list;
   - tiers where they matter: the same type keeps tiers 1-2 (same zone first) while it is *calm*, its rate
     below ``calm_rate`` percent (or not listed: no evidence against it); a contested same type competes with
     the equivalents on score, so a calm equivalent can win. ``keep_zone`` still comes before everything;
@@ -47,7 +49,7 @@ import dataclasses
 import math
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 from aliyun_ops.families import (
@@ -70,10 +72,19 @@ from aliyun_ops.models import (
     VSwitch,
 )
 
-__all__ = ["RiskModel", "UnavailableOfferings", "choose_system_disk", "equivalent_type_filter", "rank_candidates"]
+__all__ = [
+    "RiskModel",
+    "UnavailableOfferings",
+    "choose_system_disk",
+    "equivalent_type_filter",
+    "price_shortlist",
+    "rank_candidates",
+]
 
 _UNKNOWN_PRICE = float("inf")
 HOURS_PER_ADVICE = 720.0  # DescribeSpotAdvice's window: the last 30 days
+ESTIMATE_ERROR = 0.25  # how far an unread price estimated from the advice may be off (see price_shortlist)
+PAYG_CPU_WEIGHT = 2 / 3  # pay-as-you-go price by size, estimated before a price read: vCPU ratio x 2/3 + memory x 1/3
 
 
 @dataclasses.dataclass(frozen=True)
@@ -88,13 +99,22 @@ class RiskModel:
     def rates(self) -> dict[tuple[str, str], SpotAdvice]:
         return {(a.instance_type, a.zone_id): a for a in self.advice}
 
-    def hourly_risk(self, rate: float, payg_price: float | None) -> float:
+    def cost_of_interruption(self, workload_payg: float | None) -> float:
+        """CNY one interruption costs: ``interruption_cost``, else the hours of the workload's pay-as-you-go price
+        (the original type's: the same workload is interrupted whatever type it runs on)."""
+        if self.interruption_cost is not None:
+            return self.interruption_cost
+        return self.interruption_cost_hours * (workload_payg or 0.0)
+
+    def hourly_risk(self, rate: float, workload_payg: float | None) -> float:
         """Expected interruption cost per hour of a pool with this 30-day rate (percent)."""
-        cost = self.interruption_cost
-        if cost is None:
-            cost = self.interruption_cost_hours * (payg_price or 0.0)
-        share = min(max(rate, 0.0), 99.9) / 100.0  # 100% would be an infinite hazard
-        return -math.log1p(-share) / HOURS_PER_ADVICE * cost
+        return hazard_per_hour(rate) * self.cost_of_interruption(workload_payg)
+
+
+def hazard_per_hour(rate: float) -> float:
+    """Reclaims per instance-hour of a pool whose advice says ``rate`` percent were reclaimed in 720 h (Poisson)."""
+    share = min(max(rate, 0.0), 99.9) / 100.0  # 100% would be an infinite hazard
+    return -math.log1p(-share) / HOURS_PER_ADVICE
 
 
 class _Ranking:
@@ -372,8 +392,8 @@ def _with_risk(ranking: _Ranking, candidates: list[Candidate], risk: RiskModel) 
     rates = risk.rates()
     known = [rates[k].interruption_rate for c in candidates if (k := (c.itype.type_id, c.zone_id)) in rates]
     worst = max(known, default=0.0)
-    own = ranking.prices.get((ranking.original.instance_type, ranking.original.zone_id))
-    fallback_payg = own.origin_price if own is not None and own.origin_price > 0 else None
+    own = _reference(ranking.original, ranking.prices)
+    workload_payg = own.origin_price if own is not None and own.origin_price > 0 else None
     out = []
     for c in candidates:
         found = rates.get((c.itype.type_id, c.zone_id))
@@ -381,7 +401,7 @@ def _with_risk(ranking: _Ranking, candidates: list[Candidate], risk: RiskModel) 
         scored_rate = worst if rate is None else rate
         score = None
         if c.spot_price is not None:
-            score = c.spot_price + risk.hourly_risk(scored_rate, c.origin_price or fallback_payg)
+            score = c.spot_price + risk.hourly_risk(scored_rate, workload_payg or c.origin_price)
         desc = found.rate_desc if found is not None else ""
         reason = c.reason + (f", risk {rate:g}%/30d ({desc})" if rate is not None else ", risk unknown")
         if score is not None:
@@ -390,13 +410,63 @@ def _with_risk(ranking: _Ranking, candidates: list[Candidate], risk: RiskModel) 
     cost = (
         f"{risk.interruption_cost:g} CNY"
         if risk.interruption_cost is not None
-        else f"{risk.interruption_cost_hours:g} h of its pay-as-you-go price"
+        else f"{risk.interruption_cost_hours:g} h of the original's pay-as-you-go price"
     )
     note = (
         f"placement: risk: score = spot price + -ln(1 - rate/100)/{HOURS_PER_ADVICE:g} h x {cost} per interruption; "
         f"the same type first while calm (rate below {risk.calm_rate:g}%)"
     )
     return out, note
+
+
+def price_shortlist(
+    original_type: InstanceType,
+    types: Sequence[InstanceType],
+    advice: Sequence[SpotAdvice],
+    launchable: Collection[tuple[str, str]],
+    own_prices: Sequence[SpotPrice],
+    risk: RiskModel,
+    count: int,
+    max_price_ratio: float | None = None,
+) -> list[str]:
+    """The ``count`` types other than the original most worth a spot price read (one call each) when the original
+    type is contested: those whose best pool promises the lowest score, estimated without their prices.
+
+    A pool is a (type, zone) in ``launchable`` (in stock where the VPC has a vSwitch) with an advice row. Its
+    price is estimated as its AverageSpotDiscount x the type's pay-as-you-go price, itself estimated from the
+    original's (``own_prices``) by size: PAYG_CPU_WEIGHT of the vCPU ratio plus the rest of the memory ratio
+    (list prices grow with both, vCPU dearer). Its score is that price plus the risk of its rate, as the ranking
+    computes it. Pools whose estimate is over the price limit (``max_price_ratio`` x the original's price) by more
+    than ESTIMATE_ERROR come after every other pool: the estimate can be that far off (pay-as-you-go prices of
+    one size differ between generations, a day's spot price from its 30-day average; an assumed margin), and a
+    calm pool just under the limit is the one worth the read. Types without such a pool come last; ties keep
+    the order of ``types`` (closest in size first). Without the original's price nothing can be estimated: the
+    first ``count`` types.
+    """
+    others = [t for t in types if t.type_id != original_type.type_id]
+    latest = _latest_prices(own_prices)
+    ref = _reference_of(original_type.type_id, latest, "")
+    if ref is None or ref.origin_price <= 0:
+        return [t.type_id for t in others[:count]]
+    payg0, reference = ref.origin_price, _cheaper(ref)
+    limit = None if not max_price_ratio else max_price_ratio * reference
+    rows = risk.rates()
+    order = {t.type_id: i for i, t in enumerate(others)}
+
+    def best(t: InstanceType) -> tuple[bool, float, int]:
+        size = PAYG_CPU_WEIGHT * t.cpu / max(original_type.cpu, 1) + (1 - PAYG_CPU_WEIGHT) * t.memory_gib / max(
+            original_type.memory_gib, 0.5
+        )
+        keys = [(True, _UNKNOWN_PRICE, order[t.type_id])]
+        for (type_id, zone), row in rows.items():
+            if type_id != t.type_id or (type_id, zone) not in launchable or row.average_discount is None:
+                continue
+            spot = row.average_discount / 100.0 * payg0 * size
+            over = limit is not None and spot > (1 + ESTIMATE_ERROR) * limit + 1e-9
+            keys.append((over, spot + risk.hourly_risk(row.interruption_rate, payg0), order[t.type_id]))
+        return min(keys)
+
+    return [t.type_id for t in sorted(others, key=best)[:count]]
 
 
 def _payg_candidates(
@@ -427,10 +497,14 @@ def _launch_limit(price: float) -> float:
 
 def _reference(original: Instance, latest: dict[tuple[str, str], SpotPrice]) -> SpotPrice | None:
     """The original type's price in its zone; else its cheapest zone's (the stricter); None when unread."""
-    own = latest.get((original.instance_type, original.zone_id))
+    return _reference_of(original.instance_type, latest, original.zone_id)
+
+
+def _reference_of(type_id: str, latest: dict[tuple[str, str], SpotPrice], zone_id: str) -> SpotPrice | None:
+    own = latest.get((type_id, zone_id))
     if own is not None and own.spot_price > 0:
         return own
-    others = [p for (t, _), p in latest.items() if t == original.instance_type and p.spot_price > 0]
+    others = [p for (t, _), p in latest.items() if t == type_id and p.spot_price > 0]
     return min(others, key=lambda p: (_cheaper(p), p.zone_id)) if others else None
 
 

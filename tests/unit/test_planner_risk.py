@@ -99,6 +99,23 @@ def test_a_fixed_interruption_cost_in_cny_replaces_the_hours() -> None:
     assert any("x 500 CNY per interruption" in n for n in costly_outage.notes)
 
 
+def test_one_interruption_costs_the_same_whatever_type_the_workload_runs_on() -> None:
+    # The original (g7, 1.0/h pay-as-you-go) is interrupted; r7 lists 2.0/h pay-as-you-go. Its interruption
+    # interrupts the same workload: 24 h of the original's 1.0/h, not of r7's 2.0/h.
+    offerings = offers(("ecs.r7.large", ZH), (G6, ZH))
+    prices = [price(G7.type_id, ZH, 0.10, 1.0), price("ecs.r7.large", ZH, 0.20, 2.0), price(G6, ZH, 0.15, 0.9)]
+    p = risky(offerings, prices, [adv("ecs.r7.large", ZH, 5.0), adv(G6, ZH, 30.0)])
+    r7 = next(c for c in p.candidates if c.instance_type == "ecs.r7.large")
+    g6 = next(c for c in p.candidates if c.instance_type == G6)
+    assert r7.score == pytest.approx(0.20 + hazard(5.0) * 24.0 * 1.0)
+    assert g6.score == pytest.approx(0.15 + hazard(30.0) * 24.0 * 1.0)
+    assert any("x 24 h of the original's pay-as-you-go price" in n for n in p.notes)
+    # Without the original's price, each candidate's own pay-as-you-go price stands in.
+    alone = risky(offerings, prices[1:], [adv("ecs.r7.large", ZH, 5.0), adv(G6, ZH, 30.0)])
+    r7 = next(c for c in alone.candidates if c.instance_type == "ecs.r7.large")
+    assert r7.score == pytest.approx(0.20 + hazard(5.0) * 24.0 * 2.0)
+
+
 def test_a_pool_without_advice_counts_as_the_most_contested_listed() -> None:
     offerings = offers((G6, ZH), ("ecs.g8i.large", ZH), ("ecs.r7.large", ZH))
     prices = [price(G6, ZH, 0.10, 1.0), price("ecs.g8i.large", ZH, 0.11, 1.0), price("ecs.r7.large", ZH, 0.105)]

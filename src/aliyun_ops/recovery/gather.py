@@ -13,7 +13,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from aliyun_ops import errors, models
+from aliyun_ops import errors, models, planner
 from aliyun_ops.models import TAG_REPLACES
 
 if TYPE_CHECKING:
@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 MAX_PRICED_TYPES = 12  # spot price history is one call per type: price the closest ones only
 PRICE_BUDGET_S = 20.0  # retries a price read may take before the incident goes on without it
+CONTESTED_PRICED = 4  # price reads when the original type is contested: its own and the 3 the advice promises most
 ADVICE_TYPES = 10  # spot advice for the closest types: one DescribeSpotAdvice (InstanceTypes.N: up to 10)
 
 
@@ -152,7 +153,13 @@ def gather(
     The catalogue, prices and stock come from the warm function instance's caches when an earlier incident read
     them recently (``cloud.client``: minutes for the first two, seconds for stock, which a NoStock refreshes).
     Risk placement: the spot advice of the closest types is read from the process's hour-long cache (a failed
-    read: no advice, a note); a same type contested where it can launch gets its equivalents priced too.
+    read: no advice, a note). When the same type is contested (its rate at or above ``calm_rate``) or cannot
+    launch, equivalents may win: the original's price is read first (the limit's reference), then the
+    ``CONTESTED_PRICED - 1`` types whose pools the advice promises most (``planner.price_shortlist``: calm,
+    cheap on average, in stock where the VPC has a vSwitch, within the price limit), not the dozen closest: 4
+    reads, not 12. Unread types stay candidates at the bottom of the ranking (their score is unknown), launched
+    SpotWithPriceLimit under the price limit. ``price_all``, a user's price cap, or no advice: the closest
+    ``MAX_PRICED_TYPES``, as before.
     """
     notes: list[str] = []
     oid = original.instance_id
@@ -174,10 +181,10 @@ def gather(
     zones = {v.zone_id for v in jobs["vswitches"].result()}
     if keep_zone:  # the data disks live in the original zone: the same type elsewhere does not rank first
         zones &= {original.zone_id}
+    closest = _closest(original, catalog, in_stock | {original.instance_type}, settings.max_size_ratio)
     advice: tuple[models.SpotAdvice, ...] = ()
     if settings.placement == "risk":  # cached an hour per region and type: no call in a warm function instance
-        types = _closest(original, catalog, in_stock | {original.instance_type}, settings.max_size_ratio)
-        read = cloud.spot_advice(types[:ADVICE_TYPES])
+        read = cloud.spot_advice(closest[:ADVICE_TYPES])
         advice = read.rows
         notes.extend([read.note] if read.note else [])
     contested = {(a.instance_type, a.zone_id) for a in advice if a.interruption_rate >= settings.calm_rate - 1e-9}
@@ -186,16 +193,31 @@ def gather(
         and (o.instance_type, o.zone_id) not in contested  # contested: equivalents may win, so price them too
         for o in offerings
     )
+
+    def read_prices(types: list[str]) -> list[models.SpotPrice]:
+        futures: list[Future[list[models.SpotPrice]]] = [
+            pool.submit(cloud.describe_spot_prices_cached, t, budget_s=PRICE_BUDGET_S) for t in types
+        ]
+        found: list[models.SpotPrice] = []
+        for job in futures:
+            found.extend(_optional(job.result, [], "spot price", notes, also=(errors.Throttled, errors.ServiceError)))
+        return found
+
     if same_type_launchable and not price_all and settings.max_spot_price is None:  # a cap needs every price
-        priced = [original.instance_type]  # tiers 1-2 win whatever equivalents cost: one price read
-    else:
-        priced = _closest(original, catalog, in_stock | {original.instance_type}, settings.max_size_ratio)
-    price_jobs: list[Future[list[models.SpotPrice]]] = [
-        pool.submit(cloud.describe_spot_prices_cached, t, budget_s=PRICE_BUDGET_S) for t in priced
-    ]
-    prices: list[models.SpotPrice] = []
-    for job in price_jobs:
-        prices.extend(_optional(job.result, [], "spot price", notes, also=(errors.Throttled, errors.ServiceError)))
+        prices = read_prices([original.instance_type])  # tiers 1-2 win whatever equivalents cost: one price read
+    elif price_all or settings.max_spot_price is not None or not advice or original_type is None:
+        prices = read_prices(closest)
+    else:  # contested: the original's price first (the limit's reference), then the pools the advice promises
+        prices = read_prices([original.instance_type])
+        launchable = {(o.instance_type, o.zone_id) for o in offerings if o.in_stock and o.zone_id in zones}
+        by_id = {t.type_id: t for t in catalog}
+        knobs = (settings.interruption_cost_hours, settings.interruption_cost, settings.calm_rate)
+        risk = planner.RiskModel(advice, *knobs)
+        shortlist = planner.price_shortlist(
+            original_type, [by_id[t] for t in closest[:ADVICE_TYPES] if t in by_id], advice, launchable, prices,
+            risk, CONTESTED_PRICED - 1, settings.max_price_ratio,
+        )
+        prices += read_prices(shortlist)
     return Inputs(
         disks=tuple(jobs["disks"].result()),
         user_data=jobs["user_data"].result(),
