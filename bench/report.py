@@ -240,7 +240,8 @@ def _cell(c: dict[str, Any]) -> str:
 
 
 def text(r: dict[str, Any]) -> str:
-    lines = [f"aliyun-ops bench ({r.get('mode')}): scale x{r.get('scale')}, latency {r.get('latency_ms')} ms "
+    time_scale = r.get("time_scale", r.get("scale"))
+    lines = [f"aliyun-ops bench ({r.get('mode')}): scale x{time_scale}, latency {r.get('latency_ms')} ms "
              f"(+ measured overhead {r.get('overhead_ms', 0):.2f} ms real per call), {r.get('machine', '')}"]
     for key, value, detail in figures(r):
         target = f"  [target {TARGETS[key]}]" if key in TARGETS else ""

@@ -54,7 +54,8 @@ def run(cfg: phases.BenchConfig, mode: str, only: list[str] | None = None, paral
     """Every phase in turn (or all at once for the smoke run, whose values mean nothing anyway)."""
     started = time.monotonic()
     now = datetime.datetime.now().astimezone().isoformat(" ", "seconds")
-    result: dict[str, Any] = {"mode": mode, "scale": cfg.scale, "latency_ms": cfg.latency_ms, "notice_s": cfg.notice_s,
+    result: dict[str, Any] = {"mode": mode, "scale": cfg.scale, "time_scale": cfg.scale,  # scale: overwritten
+                              "latency_ms": cfg.latency_ms, "notice_s": cfg.notice_s,
                               "mass_scale": cfg.mass_scale, "data_scale": cfg.data_scale, "machine": machine(),
                               "date": now, "errors": {}}
     latency = phases.calibrate_latency(cfg)
