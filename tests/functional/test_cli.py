@@ -119,6 +119,31 @@ def test_plan_changes_nothing_and_names_the_chosen_candidate(emulator: Emulator)
     assert "DryRun of the launch: valid" in text.stdout
 
 
+def test_plan_skips_a_pair_another_function_instance_found_sold_out(emulator: Emulator) -> None:
+    """The sold-out memory other function instances keep on the vSwitches (``aops:sold-out:<type>``): ``plan``
+    skips those pairs as a real incident would, and says why."""
+    from alibabacloud_vpc20160428 import models as vpc_models
+
+    from tests.functional.engine_support import VSW
+
+    world = World(emulator)
+    iid = world.launch(zone="cn-hangzhou-i")
+    expiry = str(int(emulator.clock.now() + 300))
+    tag = vpc_models.TagResourcesRequest(
+        region_id=REGION, resource_type="VSWITCH", resource_id=[VSW["cn-hangzhou-i"]],
+        tag=[vpc_models.TagResourcesRequestTag(key="aops:sold-out:ecs.c7.large", value=expiry)],
+    )
+    world.vpc.tag_resources_with_options(tag, world.rt)
+
+    result = run(emulator, "plan", iid, "--json", env={"ALIYUN_OPS_PLACEMENT": "price"})
+    assert result.exit_code == 0, result.stderr
+    plan = json.loads(result.stdout)
+    assert (plan["chosen"]["instance_type"], plan["chosen"]["zone"]) != ("ecs.c7.large", "cn-hangzhou-i")
+    assert not [c for c in plan["candidates"] if (c["instance_type"], c["zone"]) == ("ecs.c7.large", "cn-hangzhou-i")]
+    assert any("ecs.c7.large" in s["what"] and "cn-hangzhou-i" in s["what"] and "sold out" in s["why"]
+               for s in plan["skipped"])
+
+
 # -- replace + status ----------------------------------------------------------------------------
 def test_replace_leaves_one_new_running_instance_and_status_shows_the_lineage(fast: Emulator) -> None:
     world = World(fast)

@@ -55,13 +55,16 @@ def find_instance(cloud: Cloud, instance_id: str) -> models.Instance:
 def make_plan(
     cloud: Cloud, settings: Settings, instance: models.Instance
 ) -> tuple[models.Plan, Inputs, models.Instance]:
-    """The plan the incident would execute now, from the same reads and the same ranking call."""
+    """The plan the incident would execute now, from the same reads and the same ranking call, skipping the pairs
+    an incident would skip: those the vSwitches' sold-out tags (``aops:sold-out:<type>``) still hold."""
     from aliyun_ops.recovery.gather import gather
     from aliyun_ops.recovery.launch import plan_launch
+    from aliyun_ops.recovery.soldout import SoldOutMemory
 
     with ThreadPoolExecutor(max_workers=12, thread_name_prefix="aliyun-ops-plan") as pool:
         inputs = gather(cloud, instance, settings, pool, price_all=True)
-    plan, enriched = plan_launch(instance, inputs, settings)
+    sold_out = SoldOutMemory(cloud, settings).snapshot(inputs.vswitches)
+    plan, enriched = plan_launch(instance, inputs, settings, sold_out)
     return plan, inputs, enriched
 
 
