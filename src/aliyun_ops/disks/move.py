@@ -281,9 +281,13 @@ class DataMove:
 
     def _until_release(self) -> float:
         assert self.release_at is not None
+        from aliyun_ops.recovery.eip import late_pause
+
         now, wake = self.cloud.clock(), self.release_at + AFTER_RELEASE_S
         if wake >= self.deadline - FAR_POLL_S:  # the notice is shorter than assumed, or the timeout: look a minute
             return max(POLL_S, min(FAR_POLL_S, wake - now))
+        if now >= wake:  # the release is late: looks sparser as it is later (the same rule as the address's)
+            return late_pause(now - self.release_at)
         return max(POLL_S, wake - now)
 
     def _copy(self, old: models.Disk, device: str, zone_id: str) -> None:

@@ -28,7 +28,8 @@ if TYPE_CHECKING:
 
 FORCE_MOVE_S = 30.0
 AFTER_RELEASE_S = 1.0  # the first look comes this long after the expected release
-FAST_POLL_S = 1.0  # then one look a second until the release has happened
+FAST_POLL_S = 1.0  # then one look a second until the release has happened, sparser as it is later:
+LATE_POLL_MAX_S = 5.0  # half the lateness, at most this
 TRANSITION_S = 6.0  # Associating / Unassociating lasts a few seconds (5 s in the emulator): look after that
 TRANSITION_POLL_S = 2.0  # then every this long until it settles
 TRANSITIONS = ("Associating", "Unassociating")  # a real EIP passes through these for a few seconds
@@ -92,11 +93,18 @@ def move_eip(
         if cloud.clock() >= deadline - 1:
             return f"EIP {eip.ip_address} not moved before the deadline (still on {current.instance_id})"
         now = cloud.clock()
-        pause = _pause(current, poll_s, expected_release, asked and not moving)
+        pause = _pause(current, poll_s, expected_release, asked and not moving, now)
         moving = moving or asked or current.status in TRANSITIONS
         if now < deadline - FORCE_MOVE_S:  # look again when the forced move is due, not later
             pause = min(pause, max(deadline - FORCE_MOVE_S - now, FAST_POLL_S))
         cloud.sleep(min(pause, max(deadline - now - 1, 0.1)))
+
+
+def late_pause(late_s: float) -> float:
+    """The pause between looks for a release that is ``late_s`` past its expected moment: a second at first, then
+    half the lateness (at most LATE_POLL_MAX_S), so a release a minute late costs about fifteen looks, not sixty,
+    and is seen within LATE_POLL_MAX_S."""
+    return max(FAST_POLL_S, min(LATE_POLL_MAX_S, late_s / 2))
 
 
 def associate_now(cloud: Cloud, eip: models.Eip, new_id: str) -> bool:
@@ -116,12 +124,16 @@ def _sleep_until(cloud: Cloud, when: float) -> None:
         cloud.sleep(wait)
 
 
-def _pause(current: models.Eip, poll_s: float, expected_release: float | None, just_asked: bool) -> float:
+def _pause(
+    current: models.Eip, poll_s: float, expected_release: float | None, just_asked: bool, now: float
+) -> float:
     if just_asked or current.status in TRANSITIONS:  # the cloud is moving it: it takes a few seconds
         return TRANSITION_S if just_asked else TRANSITION_POLL_S
     if current.status == "Available":  # free, and our association was refused a moment ago: ask again soon
         return TRANSITION_POLL_S
-    return FAST_POLL_S if expected_release is not None else poll_s
+    if expected_release is None:
+        return poll_s
+    return late_pause(now - expected_release)
 
 
 def associate_if_free(cloud: Cloud, eip: models.Eip, new_id: str) -> bool:
