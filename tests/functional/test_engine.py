@@ -326,3 +326,27 @@ def test_copy_mode_a_family_that_takes_only_essd_gets_the_nearest_category_for_a
     assert new is not None and new["InstanceType"].startswith("ecs.c8i.")
     ((device, category, size, _, _),) = _disks(world, new["InstanceId"])
     assert (device, category, size) == ("/dev/xvdb", "cloud_essd", 20)
+
+
+def test_an_address_still_associating_when_the_notice_comes_moves_to_the_replacement(world: World) -> None:
+    """The instance listing does not show an EIP that is still Associating: the engine asks DescribeEipAddresses
+    rather than take the listing's silence for "no address" (the demo at x20 met exactly this)."""
+    from alibabacloud_vpc20160428 import models as vpc_models
+
+    from tests.functional.engine_support import REGION
+
+    old = world.launch(eip=False)
+    alloc = world.vpc.allocate_eip_address_with_options(
+        vpc_models.AllocateEipAddressRequest(region_id=REGION, bandwidth="5"), world.rt
+    ).body.allocation_id
+    world.vpc.associate_eip_address_with_options(
+        vpc_models.AssociateEipAddressRequest(
+            region_id=REGION, allocation_id=alloc, instance_id=old, instance_type="EcsInstance"
+        ),
+        world.rt,
+    )
+    event = world.interrupt(old)  # at once: the address is still Associating
+    outcome = world.handle(event)
+    assert outcome.status == "replaced"
+    eip = next(e for e in world.eips() if e["AllocationId"] == alloc)
+    assert eip["InstanceId"] == outcome.record.new_instance_id and eip["Status"] == "InUse"

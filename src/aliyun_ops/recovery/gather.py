@@ -118,11 +118,10 @@ def _closest(
 def _eip(cloud: Cloud, original: models.Instance) -> models.Eip | None:
     """The EIP on the original; for a lost instance, the lineage's recorded one (by its allocation id).
 
-    The instance listing the incident started from already names the EIP bound to it (DescribeInstances'
-    ``EipAddress``), or says there is none: no second read then."""
+    The instance listing the incident started from already names the EIP bound to it: no second read then. A
+    listing without one is not trusted to mean "none": an address still ``Associating`` is not in it yet (the demo
+    met exactly that), so DescribeEipAddresses by the instance looks."""
     listed = original.eip
-    if listed is None and original.status not in ("", "Deleted"):  # a live listing without an EIP: none is bound
-        return None
     bound = listed is not None and listed.status == "InUse" and listed.instance_id == original.instance_id
     if listed is not None and bound and listed.ip_address:
         return listed
