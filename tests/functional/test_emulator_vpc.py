@@ -91,6 +91,30 @@ def test_eip_association_rules(emulator: Emulator, ecs_client: Any, vpc_client: 
     assert error_code(lambda: vpc_client.associate_eip_address(missing)) == "InvalidAllocationId.NotFound"
 
 
+def test_a_repeated_association_under_its_client_token_is_answered_as_the_first(
+    emulator: Emulator, ecs_client: Any, vpc_client: Any
+) -> None:
+    """ClientToken "ensures the idempotence of the request" ([meta] vpc/AssociateEipAddress.json): the same request
+    again changes nothing and is not refused, even once the address is InUse; the token with another instance is
+    IdempotentParameterMismatch."""
+    iid, other = running_instance(emulator, ecs_client), running_instance(emulator, ecs_client)
+    alloc = vpc_client.allocate_eip_address(m.AllocateEipAddressRequest(region_id=R)).body.allocation_id
+    ask = m.AssociateEipAddressRequest(
+        region_id=R, allocation_id=alloc, instance_id=iid, instance_type="EcsInstance", client_token="tok-1"
+    )
+    vpc_client.associate_eip_address(ask)
+    emulator.clock.advance(emulator.backend.realism.eip_transition + 1)
+    vpc_client.associate_eip_address(ask)  # a re-delivery repeats it: accepted, nothing moves
+    [row] = eips(vpc_client, allocation_id=alloc)
+    assert (row.status, row.instance_id) == ("InUse", iid)
+    moved = m.AssociateEipAddressRequest(
+        region_id=R, allocation_id=alloc, instance_id=other, instance_type="EcsInstance", client_token="tok-1"
+    )
+    assert error_code(lambda: vpc_client.associate_eip_address(moved)) == "IdempotentParameterMismatch"
+    fresh = m.AssociateEipAddressRequest(region_id=R, allocation_id=alloc, instance_id=other, client_token="tok-2")
+    assert error_code(lambda: vpc_client.associate_eip_address(fresh)) == "IncorrectEipStatus"  # a new one: checked
+
+
 def test_deleting_an_instance_frees_its_eip(emulator: Emulator, ecs_client: Any, vpc_client: Any) -> None:
     iid = running_instance(emulator, ecs_client)
     alloc = vpc_client.allocate_eip_address(m.AllocateEipAddressRequest(region_id=R)).body.allocation_id

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from aliyun_ops.emulator import exceptions as exc
+from aliyun_ops.emulator.models.tokens import ClientTokens
 
 if TYPE_CHECKING:
     from aliyun_ops.emulator.backend import Backend
@@ -108,6 +109,7 @@ class Network:
         self.vswitches: dict[str, VSwitch] = {}
         self.groups: dict[str, SecurityGroup] = {}
         self.eips: dict[str, Eip] = {}
+        self.eip_tokens: ClientTokens[str] = ClientTokens()  # AssociateEipAddress -> allocation id
         self.eip_pool = ipaddress.IPv4Network(scenario.get("eipPool", "121.40.0.0/16"))
         self._next_eip = 10
         for v in scenario.get("vpcs", []):
@@ -169,7 +171,19 @@ class Network:
         self.eips[eip.allocation_id] = eip
         return eip
 
-    def associate_eip(self, allocation_id: str, instance_id: str, region_id: str) -> None:
+    def associate_eip(
+        self,
+        allocation_id: str,
+        instance_id: str,
+        region_id: str,
+        client_token: str | None = None,
+        fingerprint: str = "",
+    ) -> None:
+        """AssociateEipAddress; a repeat of an accepted request under its ClientToken is answered as the first was
+        (no change), the same token with other parameters is ``IdempotentParameterMismatch`` ([meta]
+        vpc/AssociateEipAddress.json: ClientToken "ensures the idempotence of the request")."""
+        if self.eip_tokens.replay(client_token, fingerprint) is not None:
+            return
         eip = self.eip(allocation_id, region_id)
         inst = self.backend.instances.items.get(instance_id)
         if inst is None or inst.region_id != region_id:
@@ -182,6 +196,7 @@ class Network:
             raise exc.IncorrectInstanceStatus()
         eip.instance_id = instance_id
         self._transition(eip, "Associating", "InUse")
+        self.eip_tokens.remember(client_token, fingerprint, allocation_id)
 
     def unassociate_eip(self, allocation_id: str, instance_id: str | None, region_id: str) -> None:
         eip = self.eip(allocation_id, region_id)

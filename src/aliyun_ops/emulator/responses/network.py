@@ -9,6 +9,7 @@ from aliyun_ops.emulator import params as p
 from aliyun_ops.emulator.backend import Backend
 from aliyun_ops.emulator.models.network import Eip
 from aliyun_ops.emulator.responses.base import Params, region, register
+from aliyun_ops.emulator.responses.instances import fingerprint
 
 CREATED = "2024-05-01T08:00:00Z"
 
@@ -190,7 +191,13 @@ def associate_eip_address(backend: Backend, params: Params) -> dict[str, Any]:
         raise exc.InvalidParameter(
             "Only InstanceType=EcsInstance is emulated.", code="InvalidInstanceType.ValueNotSupported"
         )
-    backend.network.associate_eip(p.require(params, "AllocationId"), p.require(params, "InstanceId"), region_id)
+    backend.network.associate_eip(
+        p.require(params, "AllocationId"),
+        p.require(params, "InstanceId"),
+        region_id,
+        p.get_str(params, "ClientToken"),
+        fingerprint(params),
+    )
     return {}
 
 
