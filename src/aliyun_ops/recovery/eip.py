@@ -9,7 +9,8 @@ is moved anyway (UnassociateEipAddress from the doomed instance, which is gone w
 the address either way. After AssociateEipAddress (or while the EIP is ``Associating``/``Unassociating``)
 the next look comes when such a transition is normally over (``TRANSITION_S``), then every
 ``TRANSITION_POLL_S``; a call refused while it moves is simply repeated. AssociateEipAddress carries a
-deterministic ClientToken, so a re-delivery that repeats it is harmless.
+ClientToken per request (the address, the instance, the second: ``naming.eip_token``): its retries are harmless,
+and a later request after a lost association is acted on, not answered from the first.
 
 Trade-off, chosen for the API rate a reclaim wave leaves to the user's other tools: an original released
 *before* its notice ends (its user deleted it) leaves the address unbound until the expected release, which
@@ -61,7 +62,6 @@ def move_eip(
     takes the address off ``old_id`` at once instead of waiting for a release. ``asked``: AssociateEipAddress for
     ``new_id`` was already accepted (``associate_now``), so this only looks.
     """
-    token = naming.eip_token(eip.allocation_id, new_id)
     moving = asked  # we asked the cloud to move it: the next look waits for the transition
     if expected_release is not None and not take_now and not asked:
         _sleep_until(cloud, min(expected_release + AFTER_RELEASE_S, deadline - FORCE_MOVE_S))
@@ -79,7 +79,7 @@ def move_eip(
         asked = False
         try:
             if current.status == "Available":
-                cloud.associate_eip(eip.allocation_id, new_id, token)
+                cloud.associate_eip(eip.allocation_id, new_id, naming.eip_token(eip.allocation_id, new_id, now))
                 asked = True
             elif current.instance_id == old_id and current.status == "InUse":
                 if take_now or now >= deadline - FORCE_MOVE_S:
@@ -109,10 +109,10 @@ def late_pause(late_s: float) -> float:
 
 def associate_now(cloud: Cloud, eip: models.Eip, new_id: str) -> bool:
     """AssociateEipAddress without a look first, when the address should be free (the release has happened); False
-    when the cloud refuses it (not free yet, bound elsewhere, or gone): the caller looks then. Same ClientToken as
-    ``move_eip``, so a repeat is harmless."""
+    when the cloud refuses it (not free yet, bound elsewhere, or gone): the caller looks then. Its ClientToken names
+    this request (``naming.eip_token``), so its retries are harmless."""
     try:
-        cloud.associate_eip(eip.allocation_id, new_id, naming.eip_token(eip.allocation_id, new_id))
+        cloud.associate_eip(eip.allocation_id, new_id, naming.eip_token(eip.allocation_id, new_id, cloud.clock()))
     except (errors.InvalidRequest, errors.NotFound):
         return False
     return True
@@ -137,14 +137,15 @@ def _pause(
 
 
 def associate_if_free(cloud: Cloud, eip: models.Eip, new_id: str) -> bool:
-    """One look, one AssociateEipAddress if the address is free (same token as ``move_eip``); never waits.
+    """One look, one AssociateEipAddress if the address is free (a request of its own: ``naming.eip_token``); never
+    waits.
 
     Used while the replacement is held for its disks: the address's transition then overlaps the attaches."""
     current = _current(cloud, eip.allocation_id)
     if current is None or current.status != "Available":
         return False
     try:
-        cloud.associate_eip(eip.allocation_id, new_id, naming.eip_token(eip.allocation_id, new_id))
+        cloud.associate_eip(eip.allocation_id, new_id, naming.eip_token(eip.allocation_id, new_id, cloud.clock()))
     except (errors.InvalidRequest, errors.NotFound):
         return False
     return True

@@ -48,8 +48,13 @@ def launch_token(incident: str, candidate: models.Candidate) -> str:
     return "ao-run-" + digest(incident, candidate.instance_type, candidate.zone_id, candidate.spot_strategy)
 
 
-def eip_token(allocation_id: str, instance_id: str) -> str:
-    return "ao-eip-" + digest(allocation_id, instance_id)
+def eip_token(allocation_id: str, instance_id: str, at: float) -> str:
+    """One AssociateEipAddress *request*: the address, the instance, and the second it was decided (on the cloud's
+    clock). Its retries (a dropped answer) repeat it harmlessly; a later request -- the address was found free
+    again after an association was lost -- is a new one, which the API acts on instead of answering the first's
+    result again (ClientToken idempotency). Two deliveries deciding in the same second share it; otherwise the
+    second request is refused as the address is taken, which is harmless."""
+    return "ao-eip-" + digest(allocation_id, instance_id, str(int(at)))
 
 
 def lineage_of(instance: models.Instance) -> str:
