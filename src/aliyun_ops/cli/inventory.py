@@ -236,8 +236,7 @@ def prune(cloud: Cloud, keep: int) -> dict[str, Any]:
 
     images = [i for i in cloud.describe_images(statuses="Available") if i.tag(TAG_IMAGE_OF) and i.tag(TAG_LINEAGE)]
     in_use = {i.image_id for i in cloud.describe_instances()}
-    snapshots = cloud.describe_snapshots() if images else []
-    deleted = prune_listed(cloud, images, snapshots, keep, in_use)
+    deleted = prune_listed(cloud, images, cloud.describe_snapshots, keep, in_use)
     kept = [i.image_id for i in images if i.image_id not in deleted]
     return {"deleted": deleted, "kept": kept, "keep": keep}
 

@@ -4,14 +4,14 @@ Only images carrying ``aops:image-of`` (made by this tool) are ever considered, 
 launched from (in use) is always kept. DeleteImage leaves the snapshot an image was made from (a system-disk
 snapshot, billed on its own): the tool's snapshot of the same instance goes with it.
 
-Reconcile prunes every lineage from the listings its pass already made (``prune_listed``: no read of its
-own); the ``prune`` command prunes one lineage with its own reads (``prune_images``). An incident does not
-prune: it spends its calls on the replacement.
+Reconcile prunes every lineage from the listings its pass already made, and the ``images prune`` command from
+its own; both through ``prune_listed``, which reads the snapshots only when it deleted an image. An incident does
+not prune: it spends its calls on the replacement.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import TYPE_CHECKING
 
 from aliyun_ops import errors, models
@@ -21,31 +21,22 @@ if TYPE_CHECKING:
     from aliyun_ops.cloud import Cloud
 
 
-def prune_images(cloud: Cloud, lineage: str, keep: int, in_use: str | None = None) -> list[str]:
-    """Delete all but the ``keep`` newest Available images of ``lineage`` (and their system snapshots);
-    returns the deleted ids, images first."""
-    images = cloud.describe_images(tags=((TAG_LINEAGE, lineage),), statuses="Available")
-    surplus = surplus_images(images, keep, {in_use} if in_use else set())
-    deleted = _delete_images(cloud, surplus)
-    if not deleted:
-        return []
-    return deleted + _prune_snapshots(cloud, cloud.describe_snapshots(tags=((TAG_LINEAGE, lineage),)), surplus, deleted)
-
-
 def prune_listed(
     cloud: Cloud,
     images: Sequence[models.Image],
-    snapshots: Sequence[models.Snapshot],
+    snapshots: Callable[[], Sequence[models.Snapshot]],
     keep: int,
     in_use: Collection[str],
 ) -> list[str]:
-    """``prune_images`` for every lineage at once, from listings the caller already has (reconcile's per-pass
-    ones): only deletions cost calls. ``in_use``: image ids instances were launched from."""
+    """Delete all but the ``keep`` newest Available images of every lineage in ``images`` (never one in
+    ``in_use``: image ids instances were launched from), and the system snapshots of those deleted; returns the
+    deleted ids, images first. Only deletions cost calls, and ``snapshots()`` (a listing the caller may already
+    have) is asked for only when an image was deleted."""
     surplus = surplus_images(images, keep, in_use)
     deleted = _delete_images(cloud, surplus)
     if not deleted:
         return []
-    return deleted + _prune_snapshots(cloud, snapshots, surplus, deleted)
+    return deleted + _prune_snapshots(cloud, snapshots(), surplus, deleted)
 
 
 def surplus_images(images: Sequence[models.Image], keep: int, in_use: Collection[str]) -> list[models.Image]:

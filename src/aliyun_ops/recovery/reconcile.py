@@ -250,14 +250,12 @@ class Reconciler:
         """Housekeeping from this pass's listings: each lineage keeps its ``keep_images`` newest images (never one
         an instance was launched from) and the system snapshots of the rest go with them. Logged, not an outcome:
         it changes nothing a user runs; a failure is retried by the next pass."""
-        from aliyun_ops.recovery.housekeeping import prune_listed, surplus_images
+        from aliyun_ops.recovery.housekeeping import prune_listed
 
         in_use = {i.image_id for i in self._instances() if i.image_id}
-        if not surplus_images(self._own_images(), self.settings.keep_images, in_use):
-            return
         try:
             deleted = prune_listed(
-                self.cloud, self._own_images(), self._region_snapshots(), self.settings.keep_images, in_use
+                self.cloud, self._own_images(), self._region_snapshots, self.settings.keep_images, in_use
             )
         except errors.CloudError as exc:
             log.warning("image housekeeping skipped: %s", exc.code)
