@@ -433,11 +433,7 @@ class Incident:
         held = move.hold(
             new_id, launched=launched, listing=lambda: find_replacements(self.cloud, self.original.instance_id)
         )
-        if move.listed is not None:  # hold's last look was the listing of the replacements: keep one from it
-            agreed = keeper([*move.listed, held])
-            new = held if agreed is None else self._adopt(held, agreed)
-        else:
-            new = self._converge(held)
+        new = self._converge(held, move.listed)  # hold's last look may have been the listing of the replacements
         if new.instance_id != new_id:  # a concurrent delivery's replacement is the one kept
             self.record.new_instance_id = new.instance_id
             move.hold(new.instance_id)
@@ -512,8 +508,7 @@ class Incident:
             mine = next((r for r in listed if r.instance_id == new_id), None)
             if mine is not None and mine.status == "Running":
                 self.log(f"{new_id} Running")
-                agreed = keeper(listed)
-                return mine if agreed is None else self._adopt(mine, agreed)
+                return self._converge(mine, listed)
             launched = False  # not listed yet, or not Running: watch it from now
         return self._converge(self._wait_running(new_id, launched=launched))
 
@@ -541,13 +536,13 @@ class Incident:
             self.cloud.sleep(min(pause, max(self.deadline - self.cloud.clock(), 0.1)))
             pause = min(pause * 2, max(RUNNING_POLL_MAX_S, self.settings.image_poll_max_s))
 
-    def _converge(self, mine: models.Instance) -> models.Instance:
-        """If a concurrent delivery launched too, keep the agreed replacement and delete ours."""
-        agreed = keeper([*find_replacements(self.cloud, self.original.instance_id), mine])
-        return mine if agreed is None else self._adopt(mine, agreed)
-
-    def _adopt(self, mine: models.Instance, agreed: models.Instance) -> models.Instance:
-        if agreed.instance_id == mine.instance_id:
+    def _converge(self, mine: models.Instance, listed: list[models.Instance] | None = None) -> models.Instance:
+        """If a concurrent delivery launched too, keep the agreed replacement and delete ours. ``listed``: a listing of
+        the replacements the caller just made (else one is read here)."""
+        if listed is None:
+            listed = find_replacements(self.cloud, self.original.instance_id)
+        agreed = keeper([*listed, mine])
+        if agreed is None or agreed.instance_id == mine.instance_id:
             return mine
         self.cloud.delete_instance(mine.instance_id, force=True)
         self.log(f"concurrent delivery launched {agreed.instance_id}; deleted our duplicate {mine.instance_id}")
