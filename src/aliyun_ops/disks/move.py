@@ -70,10 +70,23 @@ def label(cloud: Cloud, instance: models.Instance, disks: Sequence[models.Disk],
     system = next((d for d in disks if d.kind == "system"), None) if system_too else None
     if system is not None and system.tag(TAG_SYSTEM_OF) != iid:
         cloud.tag_resources("disk", [system.disk_id], ((TAG_SYSTEM_OF, iid), (TAG_LINEAGE, lineage)))
-    for d in plan.data_disks(disks):
-        if d.tag(TAG_DISK_OF) != iid or d.tag(TAG_DEVICE) != d.device:
-            tags = ((TAG_DISK_OF, iid), (TAG_DEVICE, d.device), (TAG_LINEAGE, lineage))
-            cloud.tag_resources("disk", [d.disk_id], tags)
+    for tags, disk_id in _unlabelled(instance, disks):
+        cloud.tag_resources("disk", [disk_id], tags)
+
+
+def disk_labels(instance_id: str, device: str, lineage: str) -> models.Tags:
+    """A kept data disk's tags: whose data (``aops:disk-of``), which slot (``aops:device``), which lineage."""
+    return ((TAG_DISK_OF, instance_id), (TAG_DEVICE, device), (TAG_LINEAGE, lineage))
+
+
+def _unlabelled(instance: models.Instance, disks: Sequence[models.Disk]) -> list[tuple[models.Tags, str]]:
+    """(tags, disk id) of each of the instance's data disks whose tags do not name it and its slot yet."""
+    iid, lineage = instance.instance_id, naming.lineage_of(instance)
+    return [
+        (disk_labels(iid, d.device, lineage), d.disk_id)
+        for d in plan.data_disks(disks)
+        if d.tag(TAG_DISK_OF) != iid or d.tag(TAG_DEVICE) != d.device
+    ]
 
 
 def keep_many(
@@ -94,13 +107,10 @@ def keep_many(
     groups: dict[models.Tags, list[str]] = {}
     owners: dict[str, set[models.Tags]] = {}
     for inst, disks in wanted:
-        iid, lineage = inst.instance_id, naming.lineage_of(inst)
-        owners[iid] = set()
-        for d in plan.data_disks(disks):
-            if d.tag(TAG_DISK_OF) != iid or d.tag(TAG_DEVICE) != d.device:
-                tags: models.Tags = ((TAG_DISK_OF, iid), (TAG_DEVICE, d.device), (TAG_LINEAGE, lineage))
-                groups.setdefault(tags, []).append(d.disk_id)
-                owners[iid].add(tags)
+        owners[inst.instance_id] = set()
+        for tags, disk_id in _unlabelled(inst, disks):
+            groups.setdefault(tags, []).append(disk_id)
+            owners[inst.instance_id].add(tags)
     labelled: set[models.Tags] = set()
     for tags, ids in groups.items():
         if label_until is not None and cloud.clock() >= label_until:
@@ -203,13 +213,9 @@ class DataMove:
                     self.log(f"holding {instance_id} stopped until its data disks are attached")
                 except errors.InvalidRequest as exc:  # still settling: ask again next round
                     self.log(f"stop of {instance_id} refused for now ({exc.code})")
-            self._wait(f"holding {instance_id} for its data disks", self._boot_pause(inst.status))
-
-    def _boot_pause(self, status: str) -> float:
-        """Pending and Starting take a while: one look every poll_s (the guest runs without its data from Running to
-        the stop, before any address is moved to it: at most poll_s); Stopping too: nothing waits for it but the
-        release, minutes away."""
-        return self.poll_s
+            # Pending, Starting, Stopping: one look every poll_s (the guest runs without its data from Running to the
+            # stop, before any address is moved to it: at most poll_s; nothing waits for the stop but the release).
+            self._wait(f"holding {instance_id} for its data disks", self.poll_s)
 
     def attach_all(
         self, replacement: models.Instance, *, on_release: Callable[[], None] | None = None
@@ -292,7 +298,7 @@ class DataMove:
 
     def _copy(self, old: models.Disk, device: str, zone_id: str) -> None:
         """Snapshot of the detached disk, then a disk from it in ``zone_id`` (both idempotent by ClientToken)."""
-        tags = ((TAG_DISK_OF, self.original_id), (TAG_DEVICE, device), (TAG_LINEAGE, self.lineage))
+        tags = disk_labels(self.original_id, device, self.lineage)
         snap_id = self.snapshots.get(old.disk_id)
         if snap_id is None:
             name = f"aops-{old.disk_id}-move"

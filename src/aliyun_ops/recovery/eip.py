@@ -137,15 +137,9 @@ def _pause(
 
 
 def associate_if_free(cloud: Cloud, eip: models.Eip, new_id: str) -> bool:
-    """One look, one AssociateEipAddress if the address is free (a request of its own: ``naming.eip_token``); never
-    waits.
-
-    Used while the replacement is held for its disks: the address's transition then overlaps the attaches."""
+    """One look, then ``associate_now`` if the address is free; never waits. Reconcile puts a lineage's lost address
+    back with it: only a free address is taken, never one bound elsewhere."""
     current = _current(cloud, eip.allocation_id)
     if current is None or current.status != "Available":
         return False
-    try:
-        cloud.associate_eip(eip.allocation_id, new_id, naming.eip_token(eip.allocation_id, new_id, cloud.clock()))
-    except (errors.InvalidRequest, errors.NotFound):
-        return False
-    return True
+    return associate_now(cloud, eip, new_id)
