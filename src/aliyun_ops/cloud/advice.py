@@ -19,6 +19,7 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 
 from aliyun_ops import errors, models
+from aliyun_ops.cloud import batch
 
 ADVICE_TTL_S = 3600.0
 FAILURE_TTL_S = 60.0
@@ -82,8 +83,8 @@ class AdviceCache:
                     mine.append(t)
                     self._inflight[(region_key, t)] = done
         try:
-            for i in range(0, len(mine), MAX_TYPES):
-                self._read(region_key, mine[i : i + MAX_TYPES], fetch, clock)
+            for chunk in batch.chunks(mine, MAX_TYPES) if mine else []:  # no chunk for none (not "every type")
+                self._read(region_key, chunk, fetch, clock)
         finally:
             with self._lock:
                 for t in mine:
