@@ -89,17 +89,26 @@ class Coalescer(Generic[T]):
             self._cond.notify_all()
 
 
-_REGISTRY: dict[Hashable, Coalescer[object]] = {}
+_REGISTRY: dict[Hashable, object] = {}
 _REGISTRY_LOCK = threading.Lock()
+S = TypeVar("S")
 
 
-def shared(key: Hashable, make: Callable[[], Coalescer[T]]) -> Coalescer[T]:
-    """The process's coalescer for ``key`` (an account, endpoint and region, and the kind of record)."""
+def shared(key: Hashable, make: Callable[[], S]) -> S:
+    """The process's one object for ``key``, made on first use (a coalescer per account, endpoint, region and kind
+    of record; a ``pace.Pace`` per action)."""
     with _REGISTRY_LOCK:
         found = _REGISTRY.get(key)
         if found is None:
-            found = _REGISTRY[key] = make()  # type: ignore[assignment]
+            found = _REGISTRY[key] = make()
         return found  # type: ignore[return-value]
+
+
+def forget_shared(match: Callable[[Hashable], bool]) -> None:
+    """Drop the shared objects whose key matches (the next ``shared`` makes a new one)."""
+    with _REGISTRY_LOCK:
+        for key in [k for k in _REGISTRY if match(k)]:
+            del _REGISTRY[key]
 
 
 class TtlCache:

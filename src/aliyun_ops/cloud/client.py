@@ -56,7 +56,7 @@ def clear_caches() -> None:
     for cache in (_CATALOGUE, _PRICES, _STOCK):
         cache.forget()
     ADVICE.clear()
-    pace.PACES.clear()
+    pace.forget_all()
 
 
 def _tag_params(tags: models.Tags) -> list[dict[str, str]]:
@@ -118,7 +118,7 @@ class Cloud:
         ``budget_s`` bounds the retries of a read the caller can do without (e.g. a price).
         """
         params = {"RegionId": self.region_id, **params} if action not in _NO_REGION else params
-        rate = pace.PACES.of((self._batch_key, product, action))
+        rate = pace.of((self._batch_key, product, action))
         backoff = wait_exponential(multiplier=0.5, max=8.0) + wait_random(0, 0.5)  # backoff + jitter
         jitter = wait_random(0, 0.5)
 

@@ -27,6 +27,8 @@ import collections
 import threading
 from collections.abc import Callable, Hashable
 
+from aliyun_ops.cloud import batch
+
 MIN_LOAD = 3.0  # accepted calls/s over the window: below this a throttle says nothing about our own rate
 DECREASE = 0.95
 INCREASE = 0.05  # calls/s per accepted call
@@ -86,26 +88,14 @@ class Pace:
                 seen.popleft()
 
 
-class Paces:
-    """The process's ``Pace`` per key, created on first use."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._paces: dict[Hashable, Pace] = {}
-
-    def of(self, key: Hashable) -> Pace:
-        with self._lock:
-            pace = self._paces.get(key)
-            if pace is None:
-                pace = self._paces[key] = Pace()
-            return pace
-
-    def clear(self) -> None:
-        with self._lock:
-            self._paces.clear()
+def of(key: Hashable) -> Pace:
+    """The process's ``Pace`` for ``key`` (account, endpoint, region and action), made on first use."""
+    return batch.shared(("pace", key), Pace)
 
 
-PACES = Paces()
+def forget_all() -> None:
+    """Unpace every action of this process (``cloud.client.clear_caches``)."""
+    batch.forget_shared(lambda key: isinstance(key, tuple) and key[:1] == ("pace",))
 
 
 def paced(pace: Pace, clock: Callable[[], float], sleep: Callable[[float], None]) -> None:
