@@ -269,6 +269,8 @@ zones = st.sampled_from([ZH, ZI, ZJ])
 type_ids = st.sampled_from([c.type_id for c in CATALOG])
 offering_st = st.builds(Offering, zones, type_ids, st.just("Available"), st.sampled_from(["WithStock", "WithoutStock"]))
 price_st = st.builds(SpotPrice, zones, type_ids, st.floats(0.01, 2), st.just(1.0))
+# with a pay-as-you-go price of its own (the price limit and the risk term read it): shared by the bill and risk tests
+price_with_payg_st = st.builds(SpotPrice, zones, type_ids, st.floats(0.01, 2), st.floats(0.05, 3))
 
 
 @settings(max_examples=150, deadline=None)

@@ -11,7 +11,19 @@ from aliyun_ops.families import not_equivalent
 from aliyun_ops.models import Instance, InstanceType, Offering, Plan, SpotPrice
 from aliyun_ops.planner import rank_candidates
 from aliyun_ops.recovery.gather import _closest
-from tests.unit.test_planner import CATALOG, ORIGINAL, VSWITCHES, ZH, ZI, ZJ, offers, price, t
+from tests.unit.test_planner import (
+    CATALOG,
+    ORIGINAL,
+    VSWITCHES,
+    ZH,
+    ZI,
+    ZJ,
+    offering_st,
+    offers,
+    price,
+    price_with_payg_st,
+    t,
+)
 
 C7 = t("ecs.c7.large", 2, 4)
 BIG = [t("ecs.c7.xlarge", 4, 8), t("ecs.c7.2xlarge", 8, 16), t("ecs.c7.4xlarge", 16, 32), t("ecs.c6.large", 2, 4)]
@@ -134,10 +146,6 @@ def test_only_types_within_the_size_limit_are_priced() -> None:
     assert _closest(SMALL, many, {m.type_id for m in many} | {C7.type_id})[0] == C7.type_id
 
 
-zones = st.sampled_from([ZH, ZI, ZJ])
-type_ids = st.sampled_from([c.type_id for c in CATALOG])
-offering_st = st.builds(Offering, zones, type_ids, st.just("Available"), st.sampled_from(["WithStock", "WithoutStock"]))
-price_st = st.builds(SpotPrice, zones, type_ids, st.floats(0.01, 2), st.floats(0.05, 3))
 
 
 @settings(max_examples=200, deadline=None)
@@ -145,7 +153,7 @@ price_st = st.builds(SpotPrice, zones, type_ids, st.floats(0.01, 2), st.floats(0
     original_type=st.sampled_from(CATALOG),
     offerings=st.lists(offering_st, max_size=25),
     payg=st.lists(offering_st, max_size=8),
-    prices=st.lists(price_st, max_size=25),
+    prices=st.lists(price_with_payg_st, max_size=25),
     max_price=st.none() | st.floats(0.05, 1.5),
     price_ratio=st.sampled_from([0, 1.0, 1.5, 3.0]),
     size_ratio=st.sampled_from([0, 1.0, 2.0, 4.0]),

@@ -11,7 +11,21 @@ from hypothesis import strategies as st
 from aliyun_ops.families import not_equivalent
 from aliyun_ops.models import Instance, InstanceType, Offering, Plan, SpotAdvice, SpotPrice
 from aliyun_ops.planner import HOURS_PER_ADVICE, RiskModel, rank_candidates
-from tests.unit.test_planner import CATALOG, G7, ORIGINAL, VSWITCHES, ZH, ZI, ZJ, offers, price
+from tests.unit.test_planner import (
+    CATALOG,
+    G7,
+    ORIGINAL,
+    VSWITCHES,
+    ZH,
+    ZI,
+    ZJ,
+    offering_st,
+    offers,
+    price,
+    price_with_payg_st,
+    type_ids,
+    zones,
+)
 
 G6 = "ecs.g6.large"
 
@@ -152,10 +166,6 @@ def test_pay_as_you_go_fallback_stays_last() -> None:
 
 
 # -- invariants with risk in play ------------------------------------------------------------------------------
-zones = st.sampled_from([ZH, ZI, ZJ])
-type_ids = st.sampled_from([c.type_id for c in CATALOG])
-offering_st = st.builds(Offering, zones, type_ids, st.just("Available"), st.sampled_from(["WithStock", "WithoutStock"]))
-price_st = st.builds(SpotPrice, zones, type_ids, st.floats(0.01, 2), st.floats(0.05, 3))
 advice_st = st.builds(lambda z, t, r: adv(t, z, r), zones, type_ids, st.floats(0, 100))
 
 
@@ -163,7 +173,7 @@ advice_st = st.builds(lambda z, t, r: adv(t, z, r), zones, type_ids, st.floats(0
 @given(
     original_type=st.sampled_from(CATALOG),
     offerings=st.lists(offering_st, max_size=25),
-    prices=st.lists(price_st, max_size=25),
+    prices=st.lists(price_with_payg_st, max_size=25),
     advice=st.lists(advice_st, max_size=30),
     max_price=st.none() | st.floats(0.05, 1.5),
     price_ratio=st.none() | st.floats(1, 3),
