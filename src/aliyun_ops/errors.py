@@ -107,6 +107,23 @@ class InvalidRequest(CloudError):
     """Any other client error: retrying cannot help."""
 
 
+class PassIncomplete(AliyunOpsError):
+    """A reconcile pass handled every item, and some failed: the pass reports a failure (each item's outcome is in
+    ``outcomes``) so that Function Compute's alerts see it."""
+
+    def __init__(self, message: str, outcomes: list[object]) -> None:
+        super().__init__(message)
+        self.outcomes = outcomes
+
+
+def describe(exc: BaseException) -> str:
+    """One line about an exception: our own message, or the kind of an unexpected one (never its arguments, which may
+    hold anything)."""
+    if isinstance(exc, AliyunOpsError):
+        return str(exc) or type(exc).__name__
+    return f"internal error ({type(exc).__name__})"
+
+
 class DataUnavailable(AliyunOpsError):
     """A data disk of the original cannot reach the replacement (deleted, or attached elsewhere): the
     replacement stays stopped rather than start without that data."""

@@ -35,6 +35,7 @@ TAG_LAUNCHED = "aops:launched"  # on an image: the instance last launched from i
 TAG_RETIRED = "aops:retired"  # on a lineage's images: its instance was removed by its user; never relaunched
 TAG_FALLBACK = "aops:fallback"  # on a pay-as-you-go fallback: reconcile moves it back to spot (remove to keep it)
 TAG_SYSTEM_OF = "aops:system-of"  # on a system disk kept past its instance until its snapshot is done
+TAG_HELD = "aops:held"  # on a replacement kept stopped for a missing data disk: the digest of what its user was told
 
 
 def tag_value(tags: Tags, key: str) -> str | None:

@@ -242,4 +242,11 @@ def reconcile(
 
     cloud = make_cloud(settings, credentials, sleep=sleep, clock=clock)
     cloud.deadline = effective_deadline(settings, deadline, clock())
-    return Reconciler(cloud, settings, notifier=notifier).run()
+    outcomes = Reconciler(cloud, settings, notifier=notifier).run()
+    failed = [o for o in outcomes if o.status == "failed"]
+    if failed:  # every item was handled; the pass still reports the failures, so FC's alerts see them
+        raise errors.PassIncomplete(
+            f"reconcile: {len(failed)} of {len(outcomes)} item(s) failed: " + "; ".join(o.message for o in failed[:5]),
+            list(outcomes),
+        )
+    return outcomes

@@ -258,7 +258,7 @@ def test_a_stop_mode_instance_migrated_after_its_zone_stayed_sold_out_takes_its_
     world.emu.control.write_marker(disk["DiskId"], "before the stop")
     world.interrupt(old, mark_sold_out=True)
     world.advance(320)
-    assert [o.status for o in world.reconcile(stopped_migrate_after_s=60)] == ["skipped", "kept"]
+    assert [o.status for o in world.reconcile(stopped_migrate_after_s=60)] == ["kept", "skipped"]  # the data first
     world.advance(120)
     migrated = [o for o in world.reconcile(stopped_migrate_after_s=60) if o.status == "replaced"]
     assert len(migrated) == 1 and migrated[0].record is not None

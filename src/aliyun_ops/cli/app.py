@@ -9,7 +9,7 @@ from __future__ import annotations
 import typer
 
 from aliyun_ops import __version__
-from aliyun_ops.cli import demo, incident, inventory, servers
+from aliyun_ops.cli import demo, held, incident, inventory, servers
 
 app = typer.Typer(
     name="aliyun-ops",
@@ -46,3 +46,4 @@ demo.register(app)
 servers.register(app)
 inventory.register(app)
 incident.register(app)
+held.register(app)

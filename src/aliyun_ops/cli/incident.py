@@ -196,13 +196,19 @@ def reconcile_cmd(region: RegionOpt = None, endpoint: EndpointOpt = None, json_o
     from aliyun_ops.cli.common import load_credentials, load_settings
     from aliyun_ops.notify import build_notifier
 
-    outcomes = service.reconcile(
-        settings=load_settings(region, endpoint), credentials=load_credentials(), notifier=build_notifier()
-    )
+    failed: errors.PassIncomplete | None = None
+    try:
+        outcomes = service.reconcile(
+            settings=load_settings(region, endpoint), credentials=load_credentials(), notifier=build_notifier()
+        )
+    except errors.PassIncomplete as exc:  # every item was handled: show them all, then fail
+        failed, outcomes = exc, [o for o in exc.outcomes if isinstance(o, service.Outcome)]
     if json_out:
         emit_json([o.to_json() for o in outcomes])
-        return
-    if not outcomes:
-        console().print("Nothing to do: every lineage has a live instance.")
-    for o in outcomes:
-        console().print(f"{o.status}: {o.message}")
+    else:
+        if not outcomes:
+            console().print("Nothing to do: every lineage has a live instance.")
+        for o in outcomes:
+            console().print(f"{o.status}: {o.message}")
+    if failed is not None:
+        raise CliFailure(str(failed))

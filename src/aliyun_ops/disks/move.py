@@ -18,11 +18,13 @@ attached elsewhere is ``DataUnavailable``: the incident fails loudly and the rep
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import dataclasses
+from collections.abc import Callable, Collection, Sequence
 from typing import TYPE_CHECKING
 
 from aliyun_ops import errors, models
 from aliyun_ops.disks import plan
+from aliyun_ops.disks.slots import Slot
 from aliyun_ops.models import TAG_DEVICE, TAG_DISK_OF, TAG_DISKS, TAG_IMAGE_OF, TAG_LINEAGE, TAG_SYSTEM_OF
 from aliyun_ops.recovery import naming
 
@@ -141,10 +143,17 @@ class DataMove:
         release_at: float | None = None,
         poll_s: float = POLL_S,
         fresh: bool = False,
+        slots: Sequence[Slot] = (),
+        skip: Collection[str] = (),
     ) -> None:
         self.cloud, self.original_id, self.lineage = cloud, original_id, lineage
-        self.devices = tuple(devices)
-        self.known = set(known)  # disk ids of the slots (tag-filtered listings lag)
+        # Every slot the original had, from the record as well as from the disks: a slot whose disk is gone is still a
+        # slot (``plan`` then says "lost" and the replacement stays stopped), never one less disk at the boot.
+        # ``skip``: slots the user said to start without (``aliyun-ops start-held --without``).
+        self.skip = frozenset(skip)
+        self.devices = tuple(sorted((set(devices) | {s.device for s in slots}) - self.skip))
+        self.slot_of = {s.disk_id: s.device for s in slots if s.disk_id}  # a disk the record names, label or not
+        self.known = set(known) | set(self.slot_of)  # disk ids of the slots (tag-filtered listings lag)
         self.deadline = deadline
         self.log = log
         self.category_for = category_for or (lambda d: (d.category, d.performance_level))
@@ -167,9 +176,23 @@ class DataMove:
             for d in self.cloud.describe_disks(disk_ids=sorted(self.known)):
                 found[d.disk_id] = d
         self.known.update(found)
-        if not self.devices:  # resumed without the notice's list: the slots the tags name
-            self.devices = tuple(sorted({plan.device_of(d) for d in found.values() if plan.device_of(d)}))
-        return [d for d in found.values() if d.tag(TAG_DISK_OF) == self.original_id or d.disk_id in self.known]
+        mine = [
+            self._in_slot(d)
+            for d in found.values()
+            if d.tag(TAG_DISK_OF) == self.original_id or d.disk_id in self.known
+        ]
+        mine = [d for d in mine if plan.device_of(d) not in self.skip]
+        if not self.devices:  # resumed without the notice's list or a record: the slots the tags name
+            self.devices = tuple(sorted({plan.device_of(d) for d in mine if plan.device_of(d)}))
+        return mine
+
+    def _in_slot(self, disk: models.Disk) -> models.Disk:
+        """A disk the slot record names fills that slot even when its own tags do not say so (never labelled: the
+        function died first, or the disk had no tag room)."""
+        device = self.slot_of.get(disk.disk_id)
+        if device is None or disk.tag(TAG_DEVICE):
+            return disk
+        return dataclasses.replace(disk, tags=(*disk.tags, (TAG_DEVICE, device)))
 
     def _wait(self, doing: str, seconds: float = POLL_S) -> None:
         if self.cloud.clock() >= self.deadline:

@@ -244,6 +244,12 @@ class InvalidTagKey(_E):
     default_message = "The specified Tag.n.Key is not valid."
 
 
+class InvalidTagValue(_E):
+    # inferred code (the family of InvalidTagKey.Malformed): docs/emulator-fidelity.md, "Tag text"
+    code = "InvalidTagValue.Malformed"
+    default_message = "The specified Tag.n.Value is not valid."
+
+
 class InvalidResourceType(_E):
     # inferred family: ECS answers InvalidResourceType.NotSupported for other tagging types.
     code = "InvalidResourceType.NotSupported"

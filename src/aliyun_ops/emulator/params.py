@@ -82,6 +82,7 @@ def get_records(params: Params, prefix: str) -> list[dict[str, str]]:
 
 # Tag keys the cloud reserves for itself: a key may not start with these (case-insensitive), nor contain a URL.
 RESERVED_TAG_KEY_PREFIXES = ("aliyun", "acs:")
+TAG_TEXT_MAX = 128  # characters in a tag key or value (an assumption: docs/emulator-fidelity.md, "Tag text")
 
 
 def get_tags(params: Params, prefix: str = "Tag", *, writing: bool = False) -> list[tuple[str, str]]:
@@ -94,7 +95,10 @@ def get_tags(params: Params, prefix: str = "Tag", *, writing: bool = False) -> l
             raise exc.InvalidTagKey()
         if writing and (key.lower().startswith(RESERVED_TAG_KEY_PREFIXES) or "http://" in key or "https://" in key):
             raise exc.InvalidTagKey(f"The specified Tag.n.Key {key!r} is not valid (reserved prefix).")
-        tags.append((key, record.get("Value", "")))
+        value = record.get("Value", "")
+        if writing and (len(key) > TAG_TEXT_MAX or len(value) > TAG_TEXT_MAX):
+            raise exc.InvalidTagValue(f"The specified tag {key[:40]!r} is longer than {TAG_TEXT_MAX} characters.")
+        tags.append((key, value))
     if len(tags) > 20:
         raise exc.InvalidTagCount()
     return tags

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 
 from aliyun_ops import errors, models
 from aliyun_ops.cloud.errors import IMAGE_NAME_TAKEN, INSTANCE_BUSY
+from aliyun_ops.disks.slots import Slot, recorded
 from aliyun_ops.models import TAG_IMAGE_OF, TAG_LINEAGE
 from aliyun_ops.recovery import identity, naming
 
@@ -55,6 +56,7 @@ class ImageChoice:
     source: str  # fresh | lineage-fallback
     reason: str = ""
     data_devices: tuple[str, ...] = ()  # the image's data disks: RunInstances recreates them at these devices
+    slots: tuple[Slot, ...] = ()  # the data-disk slots its instance had (move mode), as the image records them
 
 
 class ImageRefused(errors.AliyunOpsError):
@@ -76,9 +78,14 @@ def request_image(cloud: Cloud, original: models.Instance, incident: str, purpos
     return _while_busy(cloud, "CreateImage", lambda: _made_once(cloud, name, iid, create))
 
 
-def request_system_snapshot(cloud: Cloud, original: models.Instance, system: models.Disk, incident: str) -> str | None:
+def request_system_snapshot(
+    cloud: Cloud, original: models.Instance, system: models.Disk, incident: str, record: models.Tags = ()
+) -> str | None:
     """CreateSnapshot of the system disk only (idempotent): the image is made from it once it is accomplished,
     so the image's build time does not depend on the data disks. None if the disk is already gone.
+
+    ``record``: the data-disk slots (``disks.slots``), written with the snapshot itself: the incident's first write
+    already says what its replacement must start with.
 
     Raises ``ImageRefused`` when the disk stayed busy for ``BUSY_RETRY_S``."""
     iid = original.instance_id
@@ -88,7 +95,7 @@ def request_system_snapshot(cloud: Cloud, original: models.Instance, system: mod
             system.disk_id,
             naming.image_name(iid, "system"),
             naming.image_token(iid, "system-snapshot"),
-            naming.image_tags(original, incident),
+            naming.image_tags(original, incident, record),
             description=identity.encode(original),  # reconcile makes the image from it if we cannot
         )
 
@@ -123,9 +130,11 @@ def image_from_snapshot(
     until: float,
     max_poll_s: float,
     requested_at: float | None = None,
+    record: models.Tags = (),
 ) -> str | None:
     """Wait for the system snapshot to be accomplished (CreateImage refuses one in progress), then CreateImage
     from it (idempotent; a re-delivery finds the same image). None when the snapshot failed or was too slow.
+    ``record``: the data-disk slots, carried over to the image.
 
     ``requested_at``: when CreateSnapshot was accepted; the first look waits FIRST_LOOK_POLLS x ``max_poll_s``
     after it."""
@@ -144,7 +153,11 @@ def image_from_snapshot(
         wait = MIN_POLL_S * 2 if snap is None else next_poll_progress(snap.progress, now - started, max_poll_s)
         cloud.sleep(min(wait, max(until - now, 0.0)))
     return image_of_system_snapshot(
-        cloud, original.instance_id, snapshot_id, naming.image_tags(original, incident), identity.encode(original)
+        cloud,
+        original.instance_id,
+        snapshot_id,
+        naming.image_tags(original, incident, record),
+        identity.encode(original),
     )
 
 
@@ -268,6 +281,7 @@ def fallback(
             "lineage-fallback",
             f"fresh image unusable; newest lineage image {newest.name}",
             newest.data_devices,
+            recorded(newest.tags, newest.image_id),
         )
     fresh = f" (the fresh image {failed_image} may still finish: reconcile relaunches from it then)"
     raise errors.ImageUnavailable(

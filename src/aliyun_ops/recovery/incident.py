@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING
 from aliyun_ops import errors, models
 from aliyun_ops.disks import move as data
 from aliyun_ops.disks import plan as data_plan
+from aliyun_ops.disks import slots as data_slots
 from aliyun_ops.recovery import naming
 from aliyun_ops.recovery.eip import FORCE_MOVE_S, associate_now, move_eip
 from aliyun_ops.recovery.gather import Inputs, find_replacements, gather
@@ -119,6 +120,9 @@ class Incident:
         self.data_mode = data_plan.mode(original)
         self.record.data_mode = self.data_mode
         self.data_disks: tuple[models.Disk, ...] = ()  # the original's, in device order (move mode)
+        # What the replacement must start with: the original's data-disk slots (recorded on the system snapshot, the
+        # image and the replacement, so a resume knows a slot even when its disk is gone)
+        self.slots: tuple[data_slots.Slot, ...] = ()
         self.system_snapshot: str | None = None
         self.candidate_type: models.InstanceType | None = None
         self._labels: Future[None] | None = None
@@ -182,6 +186,7 @@ class Incident:
         self.data_disks = data_plan.data_disks(disks)
         if not self.moving:
             return None
+        self.slots = data_slots.of_disks(disks)
 
         def keep() -> None:
             data.keep_now(self.cloud, self.original, disks, system_too=True)
@@ -201,7 +206,9 @@ class Incident:
             system = next((d for d in disks if d.kind == "system"), None)
             self.system_disk_id = system.disk_id if system is not None else None
             if system is not None:
-                self.system_snapshot = request_system_snapshot(self.cloud, self.original, system, self.id)
+                self.system_snapshot = request_system_snapshot(
+                    self.cloud, self.original, system, self.id, data_slots.encode(self.slots)
+                )
                 self._requested_at = self.cloud.clock()
             self.log(
                 f"system disk snapshot {self.system_snapshot} requested (the image holds the system disk only)"
@@ -244,6 +251,7 @@ class Incident:
                 until=self.deadline - LAUNCH_RESERVE_S,
                 max_poll_s=self.settings.image_poll_max_s,
                 requested_at=self._requested_at,
+                record=data_slots.encode(self.slots),
             )
             self._requested_at = self.cloud.clock()
             self._image_made = image_id is not None
@@ -285,17 +293,26 @@ class Incident:
         if self.given_image is not None and self.given_image.data_devices:
             return  # a full image (copy mode): its data disks come from the image
         lineage = naming.lineage_of(self.original)
+        recorded = self.given_image.slots if self.given_image is not None else ()
+        ids = sorted({s.disk_id for s in recorded if s.disk_id})
+        listed = {d.disk_id: d for d in self.cloud.describe_disks(tags=((models.TAG_LINEAGE, lineage),))}
+        if ids:  # a disk the record names may carry no label (never labelled, or no tag room)
+            listed.update((d.disk_id, d) for d in self.cloud.describe_disks(disk_ids=ids))
         kept = [
-            d
-            for d in self.cloud.describe_disks(tags=((models.TAG_LINEAGE, lineage),))
-            if not d.instance_id and d.status == "Available" and data_plan.device_of(d)
+            _in_slot(d, recorded)
+            for d in listed.values()
+            if not d.instance_id and d.status == "Available" and (data_plan.device_of(d) or _recorded(d, recorded))
         ]
         self.data_disks = data_plan.data_disks(kept)
+        self.slots = data_slots.merge(recorded, data_slots.of_disks(kept))
         zones = {d.zone_id for d in self.data_disks}
         if len(zones) == 1:  # relaunch where the disks are (the image's identity names the first instance's zone)
             self.original = dataclasses.replace(self.original, zone_id=zones.pop())
         if self.data_disks:
             self.log("kept data disks found: " + ", ".join(f"{data_plan.device_of(d)} {d.disk_id}" for d in kept))
+        missing = [s for s in self.slots if s.device not in {data_plan.device_of(d) for d in kept}]
+        if missing:
+            self.log("data disk slot(s) without a disk: " + "; ".join(s.describe() for s in missing))
 
     def _fallback(self, failed_image: str | None) -> ImageChoice:
         """The lineage's newest image instead of ``failed_image`` (ImageUnavailable without one), recorded."""
@@ -344,6 +361,7 @@ class Incident:
             extra.append((models.TAG_FALLBACK, "pay-as-you-go"))
         if self.moving:
             extra.append((models.TAG_DISKS, "pending"))  # held stopped until its data disks are attached
+            extra.extend(self._slot_record(len(extra)))
         if inputs.eip is not None:
             extra.append((models.TAG_EIP, inputs.eip.allocation_id))
         return tuple(extra)
@@ -376,6 +394,16 @@ class Incident:
         if self.record.status != "resumed":
             self.record.status = "replaced"
         self.record.reason = self.record.reason or f"replaced by {new.instance_id}"
+
+    def _slot_record(self, extra: int) -> models.Tags:
+        """The slots on the replacement itself (without disk ids: the snapshot's record has them), when they fit beside
+        the user's tags and ours; else the system snapshot and the image keep the record, and the timeline says so."""
+        record = data_slots.encode(self.slots, with_ids=False)
+        used = len(naming.replacement_tags(self.original, self.id)) + extra
+        if used + len(record) <= naming.MAX_TAGS:
+            return record
+        self.log(f"no tag room on the replacement for its {len(self.slots)} data-disk slot(s): the snapshot keeps them")
+        return ()
 
     def _move_eip(self, new: models.Instance, inputs: Inputs, *, asked: bool = False) -> None:
         if inputs.eip is None:
@@ -420,6 +448,7 @@ class Incident:
             [data_plan.device_of(d) for d in self.data_disks],
             lineage=naming.lineage_of(self.original),
             known=[d.disk_id for d in self.data_disks],
+            slots=self.slots,
             deadline=self.deadline,
             log=self.log,
             category_for=self._data_category,
@@ -579,3 +608,15 @@ def _advice(exc: errors.AliyunOpsError) -> str:
     if isinstance(exc, errors.DeadlineExceeded):
         return "raise the function timeout; reconcile will finish or recover this lineage"
     return "see the error; the event will be retried, and reconcile recovers the lineage"
+
+
+def _recorded(disk: models.Disk, recorded: tuple[data_slots.Slot, ...]) -> data_slots.Slot | None:
+    return next((s for s in recorded if s.disk_id == disk.disk_id), None)
+
+
+def _in_slot(disk: models.Disk, recorded: tuple[data_slots.Slot, ...]) -> models.Disk:
+    """The disk with the slot the record gives it, when its own tags do not say (never labelled, or no room)."""
+    slot = _recorded(disk, recorded)
+    if slot is None or disk.tag(models.TAG_DEVICE):
+        return disk
+    return dataclasses.replace(disk, tags=(*disk.tags, (models.TAG_DEVICE, slot.device)))

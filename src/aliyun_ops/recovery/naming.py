@@ -80,14 +80,17 @@ def _users(original: models.Instance, reserved: set[str], room: int) -> models.T
     return users[:room]
 
 
-def image_tags(original: models.Instance, incident: str) -> models.Tags:
+def image_tags(original: models.Instance, incident: str, record: models.Tags = ()) -> models.Tags:
     """Ours, then the user's: an image carries the tags so a lost lineage can be relaunched with them, and
-    with its elastic IP (``aops:eip``: the allocation id, the lineage's own record of its address)."""
+    with its elastic IP (``aops:eip``: the allocation id, the lineage's own record of its address). ``record``: the
+    data-disk slots (``disks.slots``), which a snapshot or image of ours always has room for (the user's tags on it
+    are only a copy, and give way)."""
     ours: models.Tags = (
         (TAG_IMAGE_OF, original.instance_id),
         (TAG_LINEAGE, lineage_of(original)),
         (TAG_GENERATION, str(generation_of(original))),
         (TAG_INCIDENT, incident),
+        *record,
     )
     allocation = original.eip.allocation_id if original.eip else original.tag(models.TAG_EIP)
     if allocation:

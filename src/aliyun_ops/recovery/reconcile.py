@@ -9,6 +9,13 @@
 3. A pay-as-you-go fallback goes back to spot once spot stock of its type returns (``lifecycle.respot``).
 Instances tagged ``aops:managed=false`` are left alone.
 
+Every item stands alone. Each stopped instance, batch of kept disks, held replacement, kept system disk, address
+and lost lineage is handled in its own guard (``_guard``) with its own share of the time left (``ITEM_SHARE``): a
+failure is an outcome of that item ("failed", with the reason; "held" when a data disk is missing and a person must
+decide; "in-progress" when its share ran out and the next pass goes on), never the end of the pass. The pass still
+says it failed when any item did (``service.reconcile`` raises ``PassIncomplete`` after the last item), so
+Function Compute's alerts see it.
+
 A pass costs calls that grow with the number of pages, not with the number of instances: one listing each of
 the region's instances, disks, snapshots and own images, shared by every step (``_instances()`` etc., read once
 per pass and read again only after the pass itself changed something), data disks kept in batches
@@ -20,9 +27,11 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from aliyun_ops import errors, models
+from aliyun_ops.disks.slots import recorded
 from aliyun_ops.lifecycle import back_to_spot
 from aliyun_ops.models import TAG_IMAGE_OF, TAG_LINEAGE, TAG_MANAGED, TAG_REPLACES
 from aliyun_ops.recovery import identity
@@ -47,6 +56,13 @@ LABEL_SHARE = 0.5
 # A relaunch waits until its replacement is Running (image, launch, boot): one is not started with less time left
 # in the pass than this (an assumption: a minute or two from RunInstances to Running); the next pass starts it.
 RELAUNCH_MIN_S = 120.0
+# A held replacement (its disks attach in a minute; a cross-zone copy goes on in the next pass) may take at most this
+# share of the time left in the pass, and never less than ITEM_MIN_S. An item that must wait for an image (a
+# migration, a relaunch) may take all but RESERVE_S, which the items after it keep: a slow copy or a stuck object
+# never takes the whole pass.
+ITEM_SHARE = 0.5
+ITEM_MIN_S = 150.0
+RESERVE_S = 60.0
 
 
 class Reconciler:
@@ -56,26 +72,86 @@ class Reconciler:
         self._disks: list[models.Disk] | None = None
         self._images: list[models.Image] | None = None
         self._snapshots: list[models.Snapshot] | None = None
+        self._pass_deadline = cloud.deadline or cloud.clock() + settings.function_timeout_s
+        self._item_deadline: float | None = None
 
     def run(self) -> list[Outcome]:
-        outcomes = self._changed([self._stopped(i) for i in self._reclaimed_stopped()])
-        outcomes.extend(self._keep_data(self._instances()))
-        outcomes.extend(self._changed(self._finish_held(self._instances())))
-        outcomes.extend(self._changed(self._system_snapshots(self._instances())))
-        outcomes.extend(self._changed(self._eips_follow(self._instances())))
-        outcomes.extend(self._lost_lineages())
+        # First the data: keeping every managed instance's disks is cheap, and nothing else may delay it.
+        outcomes = self._guard("data disks to keep", lambda: self._keep_data(self._instances()), share=1.0)
+        outcomes.extend(
+            self._guard("reclaim-stopped instances", lambda: self._changed(self._restart_stopped()), share=1.0)
+        )
+        outcomes.extend(
+            self._guard("held replacements", lambda: self._changed(self._finish_held(self._instances())), share=1.0)
+        )
+        outcomes.extend(
+            self._guard("system snapshots", lambda: self._changed(self._system_snapshots(self._instances())), share=1.0)
+        )
+        outcomes.extend(
+            self._guard("addresses", lambda: self._changed(self._eips_follow(self._instances())), share=1.0)
+        )
+        outcomes.extend(self._guard("lost lineages", self._lost_lineages, share=1.0))
         self._prune()
         outcomes.extend(  # last: a move takes minutes, and recoveries matter more
-            back_to_spot(
-                self.cloud,
-                self.settings,
-                self._instances(),  # a relaunch above is young: no fallback it launched is due to move yet
-                managed=self._managed,
-                deadline=self._deadline(),
-                notifier=self.notifier,
+            self._guard(
+                "back to spot",
+                lambda: back_to_spot(
+                    self.cloud,
+                    self.settings,
+                    self._instances(),  # a relaunch above is young: no fallback it launched is due to move yet
+                    managed=self._managed,
+                    deadline=self._deadline(),
+                    notifier=self.notifier,
+                ),
+                share=1.0,
             )
         )
         return outcomes
+
+    def _guard(self, what: str, act: Callable[[], list[Outcome]], *, share: float | None = None) -> list[Outcome]:
+        """``act()`` for one item (or one step, whose items have guards of their own), within its share of the time
+        left (``share``; None: all but RESERVE_S); whatever it raises becomes that item's outcome, and the pass goes
+        on to the next."""
+        from aliyun_ops.service import Outcome
+
+        outer, saved = self._item_deadline, self.cloud.deadline
+        now, end = self.cloud.clock(), self._pass_until()
+        left = max(end - now, 0.0)
+        budget = left - RESERVE_S if share is None else share * left
+        until = min(end, now + max(ITEM_MIN_S, budget))
+        self._item_deadline = until
+        self.cloud.deadline = until  # the SDK's retries stop at the item's end too
+        try:
+            return act()
+        except errors.DeadlineExceeded as exc:
+            self._forget()
+            return [Outcome("in-progress", f"{what}: not finished in its share of this pass ({exc}); the next goes on")]
+        except errors.DataUnavailable as exc:
+            self._forget()
+            return [Outcome("held", f"{what}: {exc}")]
+        except Exception as exc:  # one item's failure is that item's: counted and said, never the pass's end
+            log.warning("reconcile: %s failed", what, exc_info=True)
+            self._forget()
+            return [Outcome("failed", f"{what}: {errors.describe(exc)}")]
+        finally:
+            self._item_deadline, self.cloud.deadline = outer, saved
+
+    def _forget(self) -> None:
+        """After a failed item the region may have changed midway: the next step reads it again."""
+        self._everyone = self._disks = self._images = self._snapshots = None
+
+    def _pass_until(self) -> float:
+        return self._item_deadline if self._item_deadline is not None else self._pass_deadline
+
+    def _restart_stopped(self) -> list[Outcome]:
+        out: list[Outcome] = []
+        for inst in self._reclaimed_stopped():
+
+            def one(inst: models.Instance = inst) -> list[Outcome]:
+                return [self._stopped(inst)]
+
+            out.extend(self._guard(f"stopped {inst.instance_id}", one))
+        return out
 
     def _instances(self) -> list[models.Instance]:
         """Every instance of the region, every status: one paged DescribeInstances per pass, shared by every step.
@@ -90,7 +166,7 @@ class Reconciler:
     def _changed(self, outcomes: list[Outcome]) -> list[Outcome]:
         """After a step that changed the region (anything but "skipped"), the next step reads it again."""
         if any(o.status != "skipped" for o in outcomes):
-            self._everyone = self._disks = self._images = self._snapshots = None
+            self._forget()
         return outcomes
 
     def _eips_follow(self, instances: list[models.Instance]) -> list[Outcome]:
@@ -108,8 +184,12 @@ class Reconciler:
             if inst.tag(models.TAG_DISKS) == "pending":
                 continue  # held for its disks: its move takes the address before it starts
             eip = models.Eip(allocation_id=allocation, ip_address=allocation)
-            if associate_if_free(self.cloud, eip, inst.instance_id):
-                out.append(Outcome("repaired", f"EIP {allocation} back on {inst.instance_id}"))
+
+            def follow(eip: models.Eip = eip, iid: str = inst.instance_id) -> list[Outcome]:
+                done = associate_if_free(self.cloud, eip, iid)
+                return [Outcome("repaired", f"EIP {eip.allocation_id} back on {iid}")] if done else []
+
+            out.extend(self._guard(f"EIP {allocation} of {inst.instance_id}", follow))
         return out
 
     def _region_disks(self) -> list[models.Disk]:
@@ -185,10 +265,30 @@ class Reconciler:
         if not todo:
             return []
         now = self.cloud.clock()
-        kept = data.keep_many(self.cloud, todo, label_until=now + LABEL_SHARE * max(self._deadline() - now, 0.0))
+        until = now + LABEL_SHARE * max(self._deadline() - now, 0.0)
+        try:
+            kept = data.keep_many(self.cloud, todo, label_until=until)
+        except Exception:  # one odd disk must not leave the others unkept: each instance on its own
+            log.warning("keeping data disks in batches failed; one instance at a time", exc_info=True)
+            self._disks = None
+            return self._keep_each(todo, until)
         out = [Outcome("kept", f"{iid}: {n} data disk(s) now kept at release") for iid, n in kept]
         if len(kept) < len(todo):
             out.append(Outcome("skipped", f"{len(todo) - len(kept)} instance(s)' kept data disks not labelled yet"))
+        return out
+
+    def _keep_each(self, todo: list[tuple[models.Instance, list[models.Disk]]], until: float) -> list[Outcome]:
+        from aliyun_ops.disks import move as data
+        from aliyun_ops.service import Outcome
+
+        out: list[Outcome] = []
+        for inst, disks in todo:
+
+            def keep(inst: models.Instance = inst, disks: list[models.Disk] = disks) -> list[Outcome]:
+                kept = data.keep_many(self.cloud, [(inst, disks)], label_until=until)
+                return [Outcome("kept", f"{iid}: {n} data disk(s) now kept at release") for iid, n in kept]
+
+            out.extend(self._guard(f"data disks of {inst.instance_id}", keep))
         return out
 
     def _finish_held(self, instances: list[models.Instance]) -> list[Outcome]:
@@ -197,14 +297,52 @@ class Reconciler:
         from aliyun_ops.service import Outcome
 
         alive = {i.instance_id for i in instances}
-        out = []
+        out: list[Outcome] = []
         for held in instances:
             original = held.tag(TAG_REPLACES)
             if held.tag(models.TAG_DISKS) != "pending" or not original or original in alive:
                 continue
-            said = finish_held(self.cloud, held, deadline=self._deadline(), poll_s=self.settings.image_poll_max_s)
-            out.append(Outcome("resumed", f"{held.instance_id} finished with its data disks: " + "; ".join(said)))
+
+            def finish(held: models.Instance = held) -> list[Outcome]:
+                said = finish_held(self.cloud, held, deadline=self._deadline(), poll_s=self.settings.image_poll_max_s)
+                return [Outcome("resumed", f"{held.instance_id} finished with its data disks: " + "; ".join(said))]
+
+            got = self._guard(f"held replacement {held.instance_id} of {original}", finish, share=ITEM_SHARE)
+            out.extend(self._tell_held(held, o) for o in got)
         return out
+
+    def _tell_held(self, held: models.Instance, outcome: Outcome) -> Outcome:
+        """A replacement kept stopped because a data disk is missing: its user is told (once per reason: the reason's
+        digest is tagged on the replacement) which disk, why, and how to start it without the disk."""
+        from aliyun_ops.recovery.naming import digest
+        from aliyun_ops.service import Outcome
+
+        if outcome.status != "held":
+            return outcome
+        advice = (
+            f"{held.instance_id} stays stopped. Bring the disk back (detach it from the other server, or restore it), "
+            f"or start it without that disk: aliyun-ops start-held {held.instance_id} --without DEVICE"
+        )
+        mark = digest(outcome.message, length=12)
+        if self.notifier is not None and held.tag(models.TAG_HELD) != mark:
+            now = self.cloud.clock()
+            record = models.IncidentRecord(
+                incident_id=f"held-{held.instance_id}",
+                instance_id=held.tag(TAG_REPLACES) or held.instance_id,
+                region_id=self.cloud.region_id,
+                started_at=now,
+                finished_at=now,
+                status="failed",
+                reason=outcome.message,
+                advice=advice,
+                new_instance_id=held.instance_id,
+            )
+            try:
+                self.notifier.incident_finished(record)
+                self.cloud.tag_resources("instance", [held.instance_id], ((models.TAG_HELD, mark),))
+            except Exception:  # said again next pass
+                log.warning("could not tell the user about held %s", held.instance_id, exc_info=True)
+        return Outcome("held", f"{outcome.message}; {advice}", outcome.record)
 
     def _managed(self, instance: models.Instance) -> bool:
         if instance.tag(TAG_MANAGED) == "false":
@@ -257,15 +395,16 @@ class Reconciler:
             deleted = prune_listed(
                 self.cloud, self._own_images(), self._region_snapshots, self.settings.keep_images, in_use
             )
-        except errors.CloudError as exc:
-            log.warning("image housekeeping skipped: %s", exc.code)
+        except Exception as exc:  # housekeeping never stops a pass; the next retries it
+            log.warning("image housekeeping skipped: %s", errors.describe(exc))
             return
         if deleted:
             log.info("image housekeeping deleted %s", ", ".join(deleted))
             self._images = self._snapshots = None
 
     def _deadline(self) -> float:
-        return self.cloud.deadline or self.cloud.clock() + self.settings.function_timeout_s
+        """The end of the item being handled (its share of the pass), or of the pass."""
+        return self._pass_until()
 
     def _lost_lineages(self) -> list[Outcome]:
         from aliyun_ops.service import Outcome
@@ -302,7 +441,11 @@ class Reconciler:
             elif last in taken and self.cloud.clock() > self._deadline() - RELAUNCH_MIN_S:
                 out.append(Outcome("skipped", f"lineage {lineage} lost {last}; no time left in this pass to relaunch"))
             elif last in taken:
-                out.append(self._recover(lineage, image, last))
+
+                def recover(lineage: str = lineage, image: models.Image = image, last: str = last) -> list[Outcome]:
+                    return [self._recover(lineage, image, last)]
+
+                out.extend(self._guard(f"lineage {lineage}", recover))
             else:
                 retire.append((lineage, last))
         out.extend(self._retire(retire))
@@ -330,7 +473,11 @@ class Reconciler:
         if allocation and gone.eip is None:  # the lineage's address, as its image recorded it
             gone = dataclasses.replace(gone, eip=models.Eip(allocation_id=allocation, ip_address=""))
         choice = ImageChoice(
-            image.image_id, "lineage-fallback", f"recovered lineage {lineage} from {image.name}", image.data_devices
+            image.image_id,
+            "lineage-fallback",
+            f"recovered lineage {lineage} from {image.name}",
+            image.data_devices,
+            recorded(image.tags, image.image_id),
         )
         incident = Incident(
             self.cloud, self.settings, gone, deadline=self._deadline(), notifier=self.notifier, image=choice

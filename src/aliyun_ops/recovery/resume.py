@@ -4,16 +4,23 @@ A delivery can die (timeout, crash, ``kill -9``) between launching the replaceme
 disks. The replacement says so itself (``aops:disks=pending``, ``aops:replaces``, ``aops:eip``), so a later
 delivery of the same notice, or reconcile, can finish the move from the cloud's state alone: attach the kept
 disks in device order (copying any that sit in another zone), start it, and move the lineage's EIP to it.
+
+Which slots it must start with comes from the record (``disks.slots``) on the replacement and on the original's
+system snapshot and image, merged with the disks the tags name: a slot whose disk is gone, or attached to another
+server, keeps the replacement stopped (``DataUnavailable``), and so does a replacement with no record at all. Only the
+user starts it without a slot (``skip``: ``aliyun-ops start-held --without``).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from typing import TYPE_CHECKING
 
-from aliyun_ops import models
+from aliyun_ops import errors, models
 from aliyun_ops.disks.move import DataMove
-from aliyun_ops.models import TAG_EIP, TAG_LINEAGE, TAG_REPLACES
+from aliyun_ops.disks.slots import Slot, merge, recorded
+from aliyun_ops.models import TAG_EIP, TAG_IMAGE_OF, TAG_LINEAGE, TAG_REPLACES
 from aliyun_ops.recovery.eip import move_eip
 
 if TYPE_CHECKING:
@@ -22,9 +29,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def finish_held(cloud: Cloud, replacement: models.Instance, *, deadline: float, poll_s: float) -> list[str]:
-    """Attach, start, move the EIP; what happened, in words. Raises like the incident would."""
-    said, move = _attach_disks(cloud, replacement, deadline=deadline, poll_s=poll_s)
+def finish_held(
+    cloud: Cloud, replacement: models.Instance, *, deadline: float, poll_s: float, skip: Collection[str] = ()
+) -> list[str]:
+    """Attach, start, move the EIP; what happened, in words. Raises like the incident would (``DataUnavailable``: a
+    slot has no disk to fill it; the replacement stays stopped)."""
+    said, move = _attach_disks(cloud, replacement, deadline=deadline, poll_s=poll_s, skip=skip)
     said.extend(eip_follows(cloud, replacement, deadline=deadline, poll_s=poll_s))  # before the boot, as ever
     move.start(replacement.instance_id)
     return said
@@ -40,8 +50,29 @@ def eip_follows(cloud: Cloud, replacement: models.Instance, *, deadline: float, 
     return [move_eip(cloud, eip, old, replacement.instance_id, deadline=deadline, poll_s=poll_s)]
 
 
+def expected_slots(cloud: Cloud, replacement: models.Instance) -> tuple[Slot, ...]:
+    """Every data-disk slot the replacement must start with, as recorded: the original's system snapshot and image
+    (with the disk ids) and the replacement itself (without them). ``DataUnavailable`` when nothing records them."""
+    original_id = replacement.tag(TAG_REPLACES) or ""
+    own = recorded(replacement.tags, replacement.instance_id)
+    with_ids: tuple[Slot, ...] = ()
+    for snap in cloud.describe_snapshots(tags=((TAG_IMAGE_OF, original_id),)):
+        if snap.tag(TAG_IMAGE_OF) == original_id:
+            with_ids = with_ids or recorded(snap.tags, snap.snapshot_id)
+    if not with_ids:
+        for image in cloud.describe_images(tags=((TAG_IMAGE_OF, original_id),)):
+            if image.tag(TAG_IMAGE_OF) == original_id:
+                with_ids = with_ids or recorded(image.tags, image.image_id)
+    if not own and not with_ids:
+        raise errors.DataUnavailable(
+            f"no record of {original_id}'s data-disk slots on {replacement.instance_id}, its snapshot or its image: "
+            "it stays stopped rather than start without a disk it may have had"
+        )
+    return merge(with_ids, own)
+
+
 def _attach_disks(
-    cloud: Cloud, replacement: models.Instance, *, deadline: float, poll_s: float
+    cloud: Cloud, replacement: models.Instance, *, deadline: float, poll_s: float, skip: Collection[str] = ()
 ) -> tuple[list[str], DataMove]:
     said: list[str] = []
 
@@ -50,6 +81,7 @@ def _attach_disks(
         log.info("%s: %s", replacement.instance_id, what)
 
     original_id = replacement.tag(TAG_REPLACES) or ""
+    slots = expected_slots(cloud, replacement)
     move = DataMove(
         cloud,
         original_id,
@@ -58,7 +90,11 @@ def _attach_disks(
         deadline=deadline,
         log=note,
         poll_s=poll_s,
+        slots=slots,
+        skip=skip,
     )
+    if skip:
+        note("started without " + ", ".join(sorted(skip)) + " as its user asked")
     move.hold(replacement.instance_id)
     move.attach_all(replacement)
     return said, move
