@@ -98,7 +98,8 @@ def test_a_deleted_kept_disk_keeps_the_replacement_stopped_and_the_user_is_told(
     device = f"/dev/xvd{chr(ord('b') + gone)}"
     for outcomes in passes(world):
         held = [o for o in outcomes if o.status == "held"]
-        assert len(held) == 1 and device in held[0].message and "start-held" in held[0].message
+        assert len(held) == 1, [(o.status, o.message) for o in outcomes]
+        assert device in held[0].message and "start-held" in held[0].message
         inst = world.instance(new)
         assert inst is not None and inst["Status"] == "Stopped"  # never booted with 0/1 or 4/5 disks
         assert len(world.emu.control.boots(new)) == 1  # only the launch's first boot, before the hold
@@ -175,3 +176,31 @@ def test_the_slot_record_is_written_with_the_first_snapshot(world: World, monkey
     record = {t["TagKey"]: t["TagValue"] for t in system["Tags"]["Tag"]}[TAG_SLOTS]
     assert record.startswith("2;") and ids[0] in record and ids[1] in record
     assert tags_of(world.instance(new))[TAG_SLOTS].startswith("2;")  # type: ignore[arg-type]
+
+
+def test_a_pass_leaves_an_item_another_pass_claimed_until_the_claim_expires(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two overlapping passes (two function instances) never act on the same held replacement."""
+    from aliyun_ops.recovery.claims import TAG_CLAIM
+
+    _, new, ids = held_after_release(world, monkeypatch, 2)
+    until = world.emu.clock.now() + 300
+    req = ecs_models.TagResourcesRequest(
+        region_id=REGION,
+        resource_type="instance",
+        resource_id=[new],
+        tag=[ecs_models.TagResourcesRequestTag(key=TAG_CLAIM, value=f"pass-other@{int(until)}")],
+    )
+    world.ecs.tag_resources_with_options(req, world.rt)
+    before = len(world.emu.journal.entries())
+    outcomes = world.reconcile(image_poll_max_s=POLL_S)
+    assert any(o.status == "skipped" and "another reconcile pass" in o.message for o in outcomes)
+    acted = [e["action"] for e in world.emu.journal.entries()[before:]]
+    assert "AttachDisk" not in acted and "StartInstance" not in acted
+    assert world.instance(new)["Status"] == "Stopped"  # type: ignore[index]
+    world.advance(301)  # the other pass's claim has expired: this one takes the item
+    outcomes = world.reconcile(image_poll_max_s=POLL_S)
+    assert any(o.status == "resumed" for o in outcomes), [o.message for o in outcomes]
+    assert world.instance(new)["Status"] == "Running"  # type: ignore[index]
+    assert [d["DiskId"] for d in data_disk_rows(world, new)] == ids

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -34,7 +35,7 @@ from aliyun_ops import errors, models
 from aliyun_ops.disks.slots import recorded
 from aliyun_ops.lifecycle import back_to_spot
 from aliyun_ops.models import TAG_IMAGE_OF, TAG_LINEAGE, TAG_MANAGED, TAG_REPLACES
-from aliyun_ops.recovery import identity
+from aliyun_ops.recovery import claims, identity
 from aliyun_ops.recovery.image import ImageChoice
 from aliyun_ops.recovery.launch import keeper
 
@@ -74,6 +75,7 @@ class Reconciler:
         self._snapshots: list[models.Snapshot] | None = None
         self._pass_deadline = cloud.deadline or cloud.clock() + settings.function_timeout_s
         self._item_deadline: float | None = None
+        self.pass_id = f"pass-{uuid.uuid4().hex[:12]}"  # names this pass's claims (``claims``)
 
     def run(self) -> list[Outcome]:
         # First the data: keeping every managed instance's disks is cheap, and nothing else may delay it.
@@ -304,7 +306,19 @@ class Reconciler:
                 continue
 
             def finish(held: models.Instance = held) -> list[Outcome]:
-                said = finish_held(self.cloud, held, deadline=self._deadline(), poll_s=self.settings.image_poll_max_s)
+                fresh = self.cloud.describe_instance(held.instance_id)  # as it is now, not as the pass listed it
+                if fresh is None or fresh.tag(models.TAG_DISKS) != "pending":
+                    return [Outcome("skipped", f"{held.instance_id} is no longer held for its data disks")]
+                other = claims.take(
+                    self.cloud, "instance", fresh.instance_id, fresh.tags, self.pass_id, self._deadline()
+                )
+                if other is not None:
+                    return [Outcome("skipped", f"{held.instance_id}: another reconcile pass is finishing it")]
+                try:
+                    poll_s = self.settings.image_poll_max_s
+                    said = finish_held(self.cloud, fresh, deadline=self._deadline(), poll_s=poll_s)
+                finally:
+                    claims.release(self.cloud, "instance", fresh.instance_id, self.pass_id)
                 return [Outcome("resumed", f"{held.instance_id} finished with its data disks: " + "; ".join(said))]
 
             got = self._guard(f"held replacement {held.instance_id} of {original}", finish, share=ITEM_SHARE)
@@ -461,12 +475,26 @@ class Reconciler:
         return last
 
     def _recover(self, lineage: str, image: models.Image, last: str) -> Outcome:
-        from aliyun_ops.recovery import Incident
         from aliyun_ops.service import Outcome
 
         details = self.cloud.call("ecs", "DescribeImages", {"ImageId": image.image_id, "ImageOwnerAlias": "self"})
         rows = (details.get("Images") or {}).get("Image") or [{}]
-        gone = identity.decode(str(rows[0].get("Description") or ""), last, self.cloud.region_id, _identity_tags(image))
+        now_tags = tuple(
+            (str(t.get("TagKey", "")), str(t.get("TagValue", "")))
+            for t in ((rows[0].get("Tags") or {}).get("Tag") or [])
+        )
+        if claims.take(self.cloud, "image", image.image_id, now_tags, self.pass_id, self._deadline()) is not None:
+            return Outcome("skipped", f"lineage {lineage}: another reconcile pass is relaunching it")
+        try:
+            return self._relaunch(lineage, image, last, rows[0])
+        finally:
+            claims.release(self.cloud, "image", image.image_id, self.pass_id)
+
+    def _relaunch(self, lineage: str, image: models.Image, last: str, row: dict[str, object]) -> Outcome:
+        from aliyun_ops.recovery import Incident
+        from aliyun_ops.service import Outcome
+
+        gone = identity.decode(str(row.get("Description") or ""), last, self.cloud.region_id, _identity_tags(image))
         if gone is None:
             return Outcome("skipped", f"lineage {lineage} lost its instance {last}, but its image has no identity")
         allocation = image.tag(models.TAG_EIP)
