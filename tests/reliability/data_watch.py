@@ -223,7 +223,7 @@ def deliver_killed_after(world: World, event: dict[str, Any], action: str, nth: 
                     raise KilledAt(f"killed after {name}")
         return result
 
-    Sdk.call = call  # type: ignore[method-assign]
+    Sdk.call = call  # type: ignore[method-assign,assignment]
     try:
         world.handle(event, **overrides)
     except KilledAt:
@@ -259,7 +259,7 @@ def reconcile_pass(world: World, told: Told, **overrides: Any) -> tuple[list[str
         outcomes = service.reconcile(
             settings=settings(world.emu, **overrides),
             credentials=CREDS,
-            notifier=told,  # type: ignore[arg-type]
+            notifier=told,
             sleep=world.advance,
             clock=world.emu.clock.now,
         )

@@ -220,7 +220,7 @@ def _held_with_a_disk_taken(world: World, disks: int, user: str) -> tuple[str, s
     from alibabacloud_ecs20140526 import models as ecs_models
 
     other = world.launch(name="db-1", eip=False) if user == "attaches" else ""
-    old, event, watch = _seed(world, Variant(disks, False, False))
+    _, event, watch = _seed(world, Variant(disks, False, False))
     deliver_killed_after(world, event, "StopInstance", image_poll_max_s=POLL_S)
     world.advance(NOTICE_S + 30)
     (held,) = watch.lineage(world.instances())
@@ -266,7 +266,7 @@ def test_the_user_starts_the_held_replacement_without_the_deleted_disk_from_the_
     from aliyun_ops.cli.app import app
     from tests.functional.test_cli import CREDS_ENV
 
-    held, device, disk_id, slots, _ = _held_with_a_disk_taken(world, 5, "deletes")
+    held, device, _, slots, _ = _held_with_a_disk_taken(world, 5, "deletes")
     world.emu.clock.set_time_scale(100)  # the CLI waits on the real clock
     argv = ["start-held", held, "--without", device, "--endpoint", world.emu.endpoint]
     result = CliRunner().invoke(app, argv, env=CREDS_ENV)

@@ -49,7 +49,7 @@ def _tag_disk(world: World, disk_id: str, tags: dict[str, str]) -> None:
 
 
 def _data_disk_of(world: World, iid: str) -> str:
-    return next(d["DiskId"] for d in region_disks(world) if d.get("InstanceId") == iid and d["Type"] == "data")
+    return str(next(d["DiskId"] for d in region_disks(world) if d.get("InstanceId") == iid and d["Type"] == "data"))
 
 
 # -- the poison objects: each returns the ids a report about it may name, and the words that say what is odd -------
@@ -112,7 +112,8 @@ def move_whose_snapshot_the_user_deleted(world: World) -> Poison:
     ).body.to_map()["Snapshots"]["Snapshot"]
     assert snaps, "the move's snapshot was asked for"
     for snap in snaps:
-        world.ecs.delete_snapshot_with_options(ecs_models.DeleteSnapshotRequest(snapshot_id=snap["SnapshotId"]), world.rt)
+        req = ecs_models.DeleteSnapshotRequest(snapshot_id=snap["SnapshotId"])
+        world.ecs.delete_snapshot_with_options(req, world.rt)
     return [held, old, disk_id, *(s["SnapshotId"] for s in snaps)], ("snapshot",), {}
 
 
