@@ -197,8 +197,8 @@ def test_a_selector_scopes_the_instance_actions_to_its_tag(world: World) -> None
     other = world.launch(eip=False, tags={"team": "db"})
     mine = world.launch(name="web-2", eip=False, tags={"team": "web"})
     role = _as_role(world)
-    assert _refused(lambda: role.stop_instance(ecs_models.StopInstanceRequest(instance_id=other)))
-    assert not _refused(lambda: role.stop_instance(ecs_models.StopInstanceRequest(instance_id=mine)))
+    assert _refused(lambda: role.delete_instance(ecs_models.DeleteInstanceRequest(instance_id=other, force=True)))
+    assert not _refused(lambda: role.delete_instance(ecs_models.DeleteInstanceRequest(instance_id=mine, force=True)))
 
 
 def test_pass_role_covers_only_the_configured_roles(world: World) -> None:
