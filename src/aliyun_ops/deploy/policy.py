@@ -12,8 +12,17 @@ Guarantees, statement by statement (ARN formats and condition keys: see docs/emu
   granted only on ``acs:ecs:<region>:<account>:<type>/*`` of the configured regions (``region`` and
   ``regions``) and, when the account is known, that account. With a ``selector`` (``key=value``),
   actions on instances also need the instance to carry that tag (``ecs:tag/<key>``).
+- Stopping an instance or attaching a disk to it needs ``aops:lineage`` (the engine's RunInstances writes it on
+  replacements and fallbacks; the engine never stops or attaches to anything else). Starting, releasing,
+  imaging and tagging stay open on untagged instances (or those of the selector): RAM has no condition key
+  for "spot", and the engine starts, images and releases the user's untagged spot originals.
 - Deleting an image, snapshot or disk needs the ``aops:lineage`` tag the engine puts on what it creates.
-- Instances tagged ``aops:managed=false`` can never be stopped, started, released or imaged (Deny).
+- Instances tagged ``aops:managed=false`` can never be stopped, started, released, imaged, attached to or
+  tagged (Deny).
+- The guards cannot be switched off by the role (Deny): no TagResources writes ``aops:managed`` or the
+  selector's key (``acs:RequestTag/<key>``), nor ``aops:lineage`` on an instance, image or snapshot; no ECS
+  tag is ever removed (UntagResources). ``aops:lineage`` stays writable on disks: the engine labels the
+  original's own disks with it (``disks.move.label``) and deletes them once their data is safe.
 - The elastic IP actions apply to ``acs:vpc:<region>:<account>:eip/*``, vSwitch tags to ``vswitch/*``.
 - ``ram:PassRole`` names only the roles of ``pass_roles`` (default ``aliyun-ops-*``).
 """
