@@ -197,8 +197,8 @@ def test_a_selector_scopes_the_instance_actions_to_its_tag(world: World) -> None
     other = world.launch(eip=False, tags={"team": "db"})
     mine = world.launch(name="web-2", eip=False, tags={"team": "web"})
     role = _as_role(world)
-    assert _refused(lambda: role.stop_instance(ecs_models.StopInstanceRequest(instance_id=other)))
-    assert not _refused(lambda: role.stop_instance(ecs_models.StopInstanceRequest(instance_id=mine)))
+    assert _refused(lambda: role.delete_instance(ecs_models.DeleteInstanceRequest(instance_id=other, force=True)))
+    assert not _refused(lambda: role.delete_instance(ecs_models.DeleteInstanceRequest(instance_id=mine, force=True)))
 
 
 def test_pass_role_covers_only_the_configured_roles(world: World) -> None:
@@ -288,3 +288,93 @@ def test_the_function_role_carries_exactly_the_policy_its_starter_gives() -> Non
     assert backend.credentials[FUNCTION_ROLE_ACCESS_KEY_ID].policy == policy
     with pytest.raises(ValueError, match="no function-role policy"):
         Backend(Clock(time_scale=0.0), scenario)
+
+
+# The guards cannot be switched off by the role itself (issue 19, item 9): the tags the Deny and Allow
+# statements read are written by the user (aops:managed, the selector) or at creation (aops:lineage), never by
+# the role's TagResources, and the role removes no tag at all.
+
+
+def _tag(role: Any, kind: str, rid: str, **tags: str) -> Any:
+    from alibabacloud_ecs20140526 import models as ecs_models
+
+    pairs = [ecs_models.TagResourcesRequestTag(key=k.replace("_", ":"), value=v) for k, v in tags.items()]
+    return lambda: role.tag_resources(ecs_models.TagResourcesRequest(
+        region_id="cn-hangzhou", resource_type=kind, resource_id=[rid], tag=pairs))
+
+
+def _untag(role: Any, kind: str, rid: str, key: str) -> Any:
+    from alibabacloud_ecs20140526 import models as ecs_models
+
+    return lambda: role.untag_resources(ecs_models.UntagResourcesRequest(
+        region_id="cn-hangzhou", resource_type=kind, resource_id=[rid], tag_key=[key]))
+
+
+def test_the_role_cannot_lift_an_opt_out_and_then_stop_or_release_the_instance(world: World) -> None:
+    from alibabacloud_ecs20140526 import models as ecs_models
+
+    kept = world.launch(eip=False, tags={"app": "web", "aops:managed": "false"})
+    role = _as_role(world)
+    assert _refused(_tag(role, "instance", kept, aops_managed="true"))
+    assert _refused(_tag(role, "instance", kept, aops_managed=""))
+    assert _refused(_untag(role, "instance", kept, "aops:managed"))
+    assert _refused(_tag(role, "instance", kept, aops_lineage=kept))  # nor pass it off as the engine's
+    assert _refused(lambda: role.stop_instance(ecs_models.StopInstanceRequest(instance_id=kept)))
+    assert _refused(lambda: role.delete_instance(ecs_models.DeleteInstanceRequest(instance_id=kept, force=True)))
+    found = world.instance(kept)
+    assert found is not None and found["Status"] == "Running"
+    assert tags_of(found)["aops:managed"] == "false"
+
+
+def test_the_role_cannot_write_the_guard_tags_on_any_instance(world: World) -> None:
+    """Neither the opt-out, nor the selector's key, nor the engine's lineage: a user's instance stays what the
+    user made it, under the shipped policy and under one with a selector."""
+    user = world.launch(eip=False, spot="NoSpot", tags={"team": "db"})
+    role = _as_role(world)
+    assert _refused(_tag(role, "instance", user, aops_managed="false"))
+    assert _refused(_tag(role, "instance", user, aops_lineage=user))
+    _use_policy(world, load_ram_policy(regions=["cn-hangzhou"], account_id=ACCOUNT, selector=("team", "web")))
+    assert _refused(_tag(role, "instance", user, team="web"))
+    found = world.instance(user)
+    assert found is not None and tags_of(found) == {"team": "db"}
+
+
+def test_an_untagged_pay_as_you_go_instance_cannot_be_stopped_nor_made_stoppable(world: World) -> None:
+    """RAM has no condition key for "spot": StopInstance (and AttachDisk) need the lineage tag that only the
+    engine's RunInstances writes; DeleteInstance of an untagged instance needs the selector when one is set."""
+    from alibabacloud_ecs20140526 import models as ecs_models
+
+    payg = world.launch(eip=False, spot="NoSpot")
+    role = _as_role(world)
+    stop = ecs_models.StopInstanceRequest(instance_id=payg)
+    assert _refused(lambda: role.stop_instance(stop))
+    assert _refused(_tag(role, "instance", payg, aops_lineage=payg))
+    assert _refused(lambda: role.stop_instance(stop))
+    _use_policy(world, load_ram_policy(regions=["cn-hangzhou"], account_id=ACCOUNT, selector=("team", "web")))
+    assert _refused(lambda: role.stop_instance(stop))
+    assert _refused(lambda: role.delete_instance(ecs_models.DeleteInstanceRequest(instance_id=payg, force=True)))
+    found = world.instance(payg)
+    assert found is not None and found["Status"] == "Running"
+
+
+def test_the_role_cannot_make_a_users_image_or_snapshot_deletable(world: World) -> None:
+    """``aops:lineage`` on images and snapshots is written only when the engine creates them: the role cannot
+    label a user's own image or snapshot and then delete it."""
+    from alibabacloud_ecs20140526 import models as ecs_models
+
+    source = world.launch(eip=False)
+    image = world.ecs.create_image(ecs_models.CreateImageRequest(region_id="cn-hangzhou", instance_id=source,
+                                                                 image_name="users-own-image")).body.image_id
+    (disk,) = world.ecs.describe_disks(ecs_models.DescribeDisksRequest(
+        region_id="cn-hangzhou", instance_id=source)).body.disks.disk
+    snapshot = world.ecs.create_snapshot(ecs_models.CreateSnapshotRequest(
+        disk_id=disk.disk_id, snapshot_name="users-own-snapshot")).body.snapshot_id
+    world.advance(900)  # both Available
+    role = _as_role(world)
+    assert _refused(_tag(role, "image", image, aops_lineage=source))
+    assert _refused(_tag(role, "snapshot", snapshot, aops_lineage=source))
+    assert _refused(lambda: role.delete_image(ecs_models.DeleteImageRequest(
+        region_id="cn-hangzhou", image_id=image, force=True)))
+    assert _refused(lambda: role.delete_snapshot(ecs_models.DeleteSnapshotRequest(snapshot_id=snapshot, force=True)))
+    assert image in [i["ImageId"] for i in world.images()]
+    assert not _refused(_tag(role, "image", image, aops_launched="i-x"))  # the engine's own notes still go on

@@ -295,3 +295,39 @@ def test_leave_out_removes_the_folder_and_its_record_lines(tmp_path: Path) -> No
         "aliyun_ops-0.1.0.dist-info/RECORD,,",
     ]
     assert leave_out(tmp_path) == []
+
+
+def test_request_tag_conditions_read_the_tags_the_call_writes_not_the_resources() -> None:
+    """``acs:RequestTag/<key>``: the call's ``Tag.N``; ``acs:ResourceTag``/``ecs:tag``: the resource's. Keys the
+    emulator does not model (``acs:TagKeys``, ``ForAnyValue:``) are refused when the policy loads."""
+    from aliyun_ops.emulator.ram import RamPolicy, Resource
+    from aliyun_ops.emulator.ram_resources import request_tags
+
+    policy = RamPolicy({"Version": "1", "Statement": [
+        {"Effect": "Allow", "Action": "ecs:TagResources", "Resource": "*"},
+        {"Effect": "Deny", "Action": "ecs:TagResources", "Resource": "*",
+         "Condition": {"StringLike": {"acs:RequestTag/aops:managed": "*"}}},
+    ]})
+    on = {"aops:managed": "false"}
+    writing = request_tags({"Tag.1.Key": "aops:managed", "Tag.1.Value": "true", "ResourceId.1": "i-1"})
+    assert writing == {"aops:managed": "true"}
+    assert not policy.allows("ecs", "TagResources", Resource("acs:ecs:r:1:instance/i-1", on, writing))
+    assert policy.allows("ecs", "TagResources", Resource("acs:ecs:r:1:instance/i-1", on, {"aops:stopped": "1"}))
+    assert request_tags({"TagKey.1": "aops:managed"}) == {}  # UntagResources writes no tag
+    for condition in ({"StringLike": {"acs:TagKeys": "aops:*"}},
+                      {"ForAnyValue:StringLike": {"acs:RequestTag/aops:managed": "*"}}):
+        with pytest.raises(ValueError):
+            RamPolicy({"Version": "1", "Statement": [
+                {"Effect": "Deny", "Action": "ecs:TagResources", "Resource": "*", "Condition": condition}]})
+
+
+def test_the_guard_tags_are_denied_to_tag_resources_and_no_tag_can_be_removed() -> None:
+    from aliyun_ops.deploy.policy import render_policy
+
+    doc = render_policy(selector=("team", "web"))
+    denied = [s for s in doc["Statement"] if s["Effect"] == "Deny"]
+    written = {key for s in denied for block in s.get("Condition", {}).values() for key in block
+               if key.startswith("acs:RequestTag/")}
+    assert written == {"acs:RequestTag/aops:managed", "acs:RequestTag/team", "acs:RequestTag/aops:lineage"}
+    assert any(s["Action"] == ["ecs:UntagResources"] and "Condition" not in s for s in denied)
+    assert "ecs:UntagResources" not in policy_actions(doc)

@@ -12,8 +12,17 @@ Guarantees, statement by statement (ARN formats and condition keys: see docs/emu
   granted only on ``acs:ecs:<region>:<account>:<type>/*`` of the configured regions (``region`` and
   ``regions``) and, when the account is known, that account. With a ``selector`` (``key=value``),
   actions on instances also need the instance to carry that tag (``ecs:tag/<key>``).
+- Stopping an instance or attaching a disk to it needs ``aops:lineage`` (the engine's RunInstances writes it on
+  replacements and fallbacks; the engine never stops or attaches to anything else). Starting, releasing,
+  imaging and tagging stay open on untagged instances (or those of the selector): RAM has no condition key
+  for "spot", and the engine starts, images and releases the user's untagged spot originals.
 - Deleting an image, snapshot or disk needs the ``aops:lineage`` tag the engine puts on what it creates.
-- Instances tagged ``aops:managed=false`` can never be stopped, started, released or imaged (Deny).
+- Instances tagged ``aops:managed=false`` can never be stopped, started, released, imaged, attached to or
+  tagged (Deny).
+- The guards cannot be switched off by the role (Deny): no TagResources writes ``aops:managed`` or the
+  selector's key (``acs:RequestTag/<key>``), nor ``aops:lineage`` on an instance, image or snapshot; no ECS
+  tag is ever removed (UntagResources). ``aops:lineage`` stays writable on disks: the engine labels the
+  original's own disks with it (``disks.move.label``) and deletes them once their data is safe.
 - The elastic IP actions apply to ``acs:vpc:<region>:<account>:eip/*``, vSwitch tags to ``vswitch/*``.
 - ``ram:PassRole`` names only the roles of ``pass_roles`` (default ``aliyun-ops-*``).
 """
@@ -35,12 +44,16 @@ UNSCOPED = (
     "ecs:DescribeSpotPriceHistory", "ecs:DescribeSnapshots", "ecs:RunInstances", "ecs:CreateDisk",
     "vpc:DescribeVSwitches", "vpc:DescribeEipAddresses", "cms:DescribeSystemEventAttribute", "ecs:DescribeSpotAdvice",
 )
-ON_INSTANCES = ("ecs:StartInstance", "ecs:StopInstance", "ecs:DeleteInstance", "ecs:CreateImage",
-                "ecs:AttachDisk", "ecs:TagResources")
+# On any instance (of the selector): a spot original is untagged, and RAM cannot tell spot from pay-as-you-go.
+ON_INSTANCES = ("ecs:StartInstance", "ecs:DeleteInstance", "ecs:CreateImage", "ecs:TagResources")
+# Only on an instance the engine launched (``aops:lineage``, written at RunInstances and never by TagResources).
+ON_LAUNCHED = ("ecs:StopInstance", "ecs:AttachDisk")
 ON_OWN_RESOURCES = ("ecs:CreateImage", "ecs:AttachDisk", "ecs:ModifyDiskAttribute", "ecs:CreateSnapshot",
                     "ecs:TagResources")
 DELETE_OWN = ("ecs:DeleteImage", "ecs:DeleteSnapshot", "ecs:DeleteDisk")
-OPTED_OUT = ("ecs:StartInstance", "ecs:StopInstance", "ecs:DeleteInstance", "ecs:CreateImage")
+OPTED_OUT = ("ecs:StartInstance", "ecs:StopInstance", "ecs:DeleteInstance", "ecs:CreateImage", "ecs:AttachDisk",
+             "ecs:TagResources")
+NEVER = ("ecs:UntagResources",)  # the engine removes no ECS tag: no guard tag can be taken off
 ON_EIPS = ("vpc:AssociateEipAddress", "vpc:UnassociateEipAddress")
 ON_VSWITCHES = ("vpc:TagResources", "vpc:UnTagResources")
 DEFAULT_PASS_ROLES = ("aliyun-ops-*",)
@@ -67,17 +80,20 @@ def render_policy(
     account = account_id or "*"
     instances = _arns("ecs", "instance", regions, account)
     own = [arn for kind in ("image", "snapshot", "disk") for arn in _arns("ecs", kind, regions, account)]
-    on_instances: dict[str, Any] = {"Effect": "Allow", "Action": list(ON_INSTANCES), "Resource": instances}
-    if selector is not None:
-        on_instances["Condition"] = {"StringEquals": {f"ecs:tag/{selector[0]}": selector[1]}}
+    created_only = [arn for kind in ("instance", "image", "snapshot") for arn in _arns("ecs", kind, regions, account)]
+    selected = {} if selector is None else {f"ecs:tag/{selector[0]}": selector[1]}
+    launched = {"StringLike": {f"ecs:tag/{TAG_LINEAGE}": "*"}, **({"StringEquals": selected} if selected else {})}
     statements: list[dict[str, Any]] = [
         {"Effect": "Allow", "Action": list(UNSCOPED), "Resource": "*"},
-        on_instances,
+        _statement("Allow", ON_INSTANCES, instances, {"StringEquals": selected} if selected else None),
+        _statement("Allow", ON_LAUNCHED, instances, launched),
         {"Effect": "Allow", "Action": list(ON_OWN_RESOURCES), "Resource": own},
         {"Effect": "Allow", "Action": list(DELETE_OWN), "Resource": own,
          "Condition": {"StringLike": {f"ecs:tag/{TAG_LINEAGE}": "*"}}},
         {"Effect": "Deny", "Action": list(OPTED_OUT), "Resource": instances,
          "Condition": {"StringEquals": {f"ecs:tag/{TAG_MANAGED}": "false"}}},
+        *_guarded_keys(selector, created_only),
+        {"Effect": "Deny", "Action": list(NEVER), "Resource": "*"},
         {"Effect": "Allow", "Action": list(ON_EIPS), "Resource": _arns("vpc", "eip", regions, account)},
         {"Effect": "Allow", "Action": list(ON_VSWITCHES), "Resource": _arns("vpc", "vswitch", regions, account)},
     ]
@@ -85,6 +101,26 @@ def render_policy(
         statements.append({"Effect": "Allow", "Action": ["ram:PassRole"],
                            "Resource": [role_arn(role, account) for role in pass_roles]})
     return {"Version": "1", "Statement": statements}
+
+
+def _statement(effect: str, actions: Sequence[str], resources: list[str], condition: Any) -> dict[str, Any]:
+    statement: dict[str, Any] = {"Effect": effect, "Action": list(actions), "Resource": resources}
+    if condition:
+        statement["Condition"] = condition
+    return statement
+
+
+def _guarded_keys(selector: tuple[str, str] | None, created_only: list[str]) -> list[dict[str, Any]]:
+    """The tags the guards read can never be written by the role (one Deny per key: the keys of one condition
+    operator are ANDed): ``aops:managed`` and the selector's key on nothing, ``aops:lineage`` on instances, images
+    and snapshots (it is written when the engine creates them). On disks the engine itself labels the original's
+    disks with ``aops:lineage`` (``disks.move.label``), so it stays writable there."""
+    keys = dict.fromkeys([TAG_MANAGED, *([selector[0]] if selector is not None else [])])
+    out = [_statement("Deny", ["ecs:TagResources"], ["*"], {"StringLike": {f"acs:RequestTag/{key}": "*"}})
+           for key in keys]
+    out.append(_statement("Deny", ["ecs:TagResources"], created_only,
+                          {"StringLike": {f"acs:RequestTag/{TAG_LINEAGE}": "*"}}))
+    return out
 
 
 def policy_for(settings: Any) -> dict[str, Any]:

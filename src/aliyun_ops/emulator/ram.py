@@ -12,9 +12,12 @@ statement matches it and no Deny statement does (Deny wins; nothing matching = i
   touches no particular resource (lists, creations) is checked against the resource ``*``, which only the
   pattern ``*`` matches: RAM documents such actions as "All Resources" (e.g. ecs:RunInstances).
 - Conditions: ``StringEquals``, ``StringNotEquals``, ``StringLike``, ``StringNotLike`` on the resource's
-  tags, under ``ecs:tag/<key>`` or ``acs:ResourceTag/<key>`` (key names case-insensitive). A key the
-  resource lacks fails the positive operators and passes the negated ones. Any other operator or key is
-  refused when the policy is loaded, so a test can never pass on a condition the emulator ignored.
+  tags, under ``ecs:tag/<key>`` or ``acs:ResourceTag/<key>``, and on the tags the request writes
+  (``Tag.N.Key``/``Tag.N.Value`` of TagResources and of the creations), under ``acs:RequestTag/<key>`` (key
+  names case-insensitive). A key absent (from the resource, or from the request: UntagResources names keys
+  without values and carries none) fails the positive operators and passes the negated ones. Any other
+  operator or key (``acs:TagKeys``, ``ForAnyValue:``/``ForAllValues:``...) is refused when the policy is
+  loaded, so a test can never pass on a condition the emulator ignored.
 """
 
 from __future__ import annotations
@@ -27,7 +30,9 @@ from typing import Any
 from .core import EmulatorError
 
 OPERATORS = frozenset({"stringequals", "stringnotequals", "stringlike", "stringnotlike"})
-TAG_KEY_PREFIXES = ("ecs:tag/", "acs:resourcetag/")
+TAG_KEY_PREFIXES = ("ecs:tag/", "acs:resourcetag/")  # the resource's tags
+REQUEST_TAG_PREFIX = "acs:requesttag/"  # the tags the request writes
+CONDITION_KEY_PREFIXES = (*TAG_KEY_PREFIXES, REQUEST_TAG_PREFIX)
 
 
 class ForbiddenRam(EmulatorError):
@@ -38,17 +43,21 @@ class ForbiddenRam(EmulatorError):
 
 @dataclass(frozen=True)
 class Resource:
-    """What a call touches: its ARN and tags (``*`` for a call on no particular resource)."""
+    """What a call touches: its ARN and tags (``*`` for a call on no particular resource), and the tags the
+    call writes on it (``request_tags``, the same for every resource of one call)."""
 
     arn: str
     tags: Mapping[str, str] = field(default_factory=dict)
+    request_tags: Mapping[str, str] = field(default_factory=dict)
 
     def context(self) -> dict[str, str]:
-        """The condition keys this resource answers, lower-case."""
+        """The condition keys this resource and request answer, lower-case."""
         keys: dict[str, str] = {}
         for key, value in self.tags.items():
             for prefix in TAG_KEY_PREFIXES:
                 keys[f"{prefix}{key}".lower()] = value
+        for key, value in self.request_tags.items():
+            keys[f"{REQUEST_TAG_PREFIX}{key}".lower()] = value
         return keys
 
 
@@ -137,8 +146,9 @@ def _parse_conditions(block: Any) -> tuple[Condition, ...]:
         if not isinstance(pairs, Mapping):
             raise ValueError(f"condition {operator} must map keys to values")
         for key, values in pairs.items():
-            if not str(key).lower().startswith(TAG_KEY_PREFIXES):
-                raise ValueError(f"condition key {key!r} is not emulated (only ecs:tag/<key>, acs:ResourceTag/<key>)")
+            if not str(key).lower().startswith(CONDITION_KEY_PREFIXES):
+                raise ValueError(f"condition key {key!r} is not emulated "
+                                 "(only ecs:tag/<key>, acs:ResourceTag/<key>, acs:RequestTag/<key>)")
             conditions.append(Condition(str(operator).lower(), str(key).lower(), _strings(values, "condition value")))
     return tuple(conditions)
 

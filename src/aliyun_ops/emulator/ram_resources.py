@@ -8,13 +8,17 @@ writes ``acs:ram:{#regionId}:...``, so a pattern ``acs:ram:*:<account>:role/...`
 
 Only the write actions the engine calls on existing resources are resource-level here; every other call
 (lists, DescribeUserData, creations such as RunInstances and CreateDisk) is checked against ``*``. A
-resource that does not exist still gets its ARN (region from ``RegionId``) and no tags. Call under the
-backend's lock.
+resource that does not exist still gets its ARN (region from ``RegionId``) and no tags. Every resource of a
+call also carries the tags the request writes (``Tag.N.Key``/``Tag.N.Value``: TagResources and the
+creations), which ``acs:RequestTag/<key>`` reads; UntagResources (``TagKey.N``, no values) writes none. Call
+under the backend's lock.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -79,8 +83,28 @@ def _ids(params: dict[str, str], name: str) -> list[str]:
     return ids + [v for k, v in sorted(params.items()) if k.startswith(f"{name}.") and v]
 
 
+REQUEST_TAG = re.compile(r"Tag\.(\d+)\.(Key|Value)$")
+
+
+def request_tags(params: dict[str, str]) -> dict[str, str]:
+    """The tags the request writes: ``Tag.N.Key`` with its ``Tag.N.Value`` (a missing value is empty)."""
+    fields: dict[str, dict[str, str]] = {}
+    for name, value in params.items():
+        m = REQUEST_TAG.match(name)
+        if m:
+            fields.setdefault(m.group(1), {})[m.group(2)] = value
+    return {f["Key"]: f.get("Value", "") for f in fields.values() if f.get("Key")}
+
+
 def resources_of(backend: Any, product: str, action: str, params: dict[str, str]) -> list[Resource]:
-    """Every resource the call names; ``[ANY]`` for a call RAM does not scope to a resource."""
+    """Every resource the call names (``[ANY]`` for a call RAM does not scope to a resource), each with the
+    tags the request writes."""
+    written = request_tags(params)
+    touched = _named(backend, product, action, params)
+    return [dataclasses.replace(r, request_tags=written) for r in touched] if written else touched
+
+
+def _named(backend: Any, product: str, action: str, params: dict[str, str]) -> list[Resource]:
     region = params.get("RegionId", "")
     if (product, action) in TAGGING:
         kind = params.get("ResourceType", "").lower()
