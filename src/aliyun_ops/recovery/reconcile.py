@@ -1,9 +1,9 @@
 """Catch up on what events missed (run on a timer).
 
-1. Spot instances a reclaim left Stopped (``SpotInterruptionBehavior=Stop``, ``StoppedMode=StopCharging``)
-   are started again; the first time one is seen it is tagged ``aops:stopped-since``. When its
-   zone has had no stock for ``settings.stopped_migrate_after_s`` it is migrated: imaged, replaced in
-   a zone/type with stock, and released.
+1. Spot instances a reclaim left Stopped (``SpotInterruptionBehavior=Stop``, ``StoppedMode=StopCharging``, and
+   an interruption in CloudMonitor's history since their last start) are started again; when the zone has had
+   no stock for ``settings.stopped_migrate_after_s`` since the stop, migrated: imaged, replaced in a zone/type
+   with stock, and released. A user's stop is left alone (``lifecycle.stopped``).
 2. A managed lineage whose newest instance is gone without a replacement is relaunched from its newest
    image, with the identity the image description carries (``identity``).
 3. A pay-as-you-go fallback goes back to spot once spot stock of its type returns (``lifecycle.respot``).
@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 from aliyun_ops import errors, models
 from aliyun_ops.lifecycle import back_to_spot
+from aliyun_ops.lifecycle.stopped import recover_stopped
 from aliyun_ops.models import TAG_IMAGE_OF, TAG_LINEAGE, TAG_MANAGED, TAG_REPLACES
 from aliyun_ops.recovery import identity
 from aliyun_ops.recovery.image import ImageChoice
@@ -36,7 +37,6 @@ if TYPE_CHECKING:
     from aliyun_ops.service import Outcome
 
 log = logging.getLogger(__name__)
-TAG_STOPPED_SINCE = "aops:stopped-since"
 # How far back CloudMonitor's history is asked for a lost instance's reclaim (an assumption: docs/reliability.md).
 RECLAIM_HISTORY_S = 7 * 86400.0
 
@@ -58,7 +58,7 @@ class Reconciler:
         self._snapshots: list[models.Snapshot] | None = None
 
     def run(self) -> list[Outcome]:
-        outcomes = self._changed([self._stopped(i) for i in self._reclaimed_stopped()])
+        outcomes = self._changed(self._stopped())
         outcomes.extend(self._keep_data(self._instances()))
         outcomes.extend(self._changed(self._finish_held(self._instances())))
         outcomes.extend(self._changed(self._system_snapshots(self._instances())))
@@ -212,38 +212,16 @@ class Reconciler:
         selector = self.settings.selector
         return selector is None or instance.tag(selector[0]) == selector[1]
 
-    def _reclaimed_stopped(self) -> list[models.Instance]:
-        return [
-            i
-            for i in self._instances()
-            if i.status == "Stopped"
-            and i.is_spot
-            and i.spot_interruption_behavior == "Stop"
-            and i.stopped_mode == "StopCharging"
-            and self._managed(i)
-        ]
-
-    def _stopped(self, instance: models.Instance) -> Outcome:
-        from aliyun_ops.service import Outcome, run_incident
-
-        now = self.cloud.clock()
-        since = _float(instance.tag(TAG_STOPPED_SINCE))
-        if since is None:
-            self.cloud.tag_resources("instance", [instance.instance_id], ((TAG_STOPPED_SINCE, str(int(now))),))
-            since = now
-        try:
-            self.cloud.start_instance(instance.instance_id)
-            return Outcome("started", f"{instance.instance_id} started again after a reclaim stop")
-        except errors.NoStock as exc:
-            if now - since < self.settings.stopped_migrate_after_s:
-                return Outcome("skipped", f"{instance.instance_id} cannot start yet ({exc.code}); will retry")
-        return run_incident(
+    def _stopped(self) -> list[Outcome]:
+        """Stop-mode spot instances the cloud stopped are started again or migrated; a user's stop is left alone
+        (``lifecycle.stopped``: one CloudMonitor history read for them all, nothing written on them)."""
+        return recover_stopped(
             self.cloud,
             self.settings,
-            instance,
+            self._instances(),
+            managed=self._managed,
             deadline=self._deadline(),
             notifier=self.notifier,
-            release_original=True,
         )
 
     def _prune(self) -> None:
@@ -394,9 +372,3 @@ def _identity_tags(image: models.Image) -> models.Tags:
     """The lost instance's tags as its image kept them: the user's, lineage and generation."""
     return tuple((k, v) for k, v in image.tags if k not in (TAG_IMAGE_OF, models.TAG_INCIDENT))
 
-
-def _float(value: str | None) -> float | None:
-    try:
-        return float(value) if value else None
-    except ValueError:
-        return None
