@@ -12,8 +12,9 @@ Instances tagged ``aops:managed=false`` are left alone.
 A pass costs calls that grow with the number of pages, not with the number of instances: one listing each of
 the region's instances, disks, snapshots and own images, shared by every step (``_instances()`` etc., read once
 per pass and read again only after the pass itself changed something), data disks kept in batches
-(``disks.move.keep_many``), and one CloudMonitor history read for all lost lineages. What a pass starts (a
-restart, a migration, a relaunch, a retirement) costs its own calls.
+(``disks.move.keep_many``), and one CloudMonitor history read for all lost lineages (and one for all Stopped
+Stop-mode instances, when there are any). What a pass starts (a restart, a migration, a relaunch, a retirement)
+costs its own calls.
 """
 
 from __future__ import annotations
