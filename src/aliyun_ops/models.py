@@ -122,6 +122,7 @@ class Instance:
     public_ips: tuple[str, ...] = ()
     eip: Eip | None = None
     creation_time: str = ""
+    start_time: str = ""  # StartTime: when it last started (to the minute), "" if the answer lacks it
     user_data: str | None = None  # base64, filled by DescribeUserData when needed
     disks: tuple[Disk, ...] = ()  # filled by DescribeDisks when needed
 

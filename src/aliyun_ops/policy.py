@@ -3,8 +3,9 @@
 Only a spot instance that the cloud is taking back is replaced. A person releasing or stopping an
 instance, a pay-as-you-go instance, or an instance opted out by tag are left alone. A Stop-mode spot
 instance (``SpotInterruptionBehavior=Stop``) is never replaced on an event, whatever its action says: the
-reclaim only stops it, and reconcile restarts or migrates it, so the lineage is always one instance. The cloud's own
-signal is the interruption notice with ``action == "delete"``; where the action is masked (as in the
+reclaim only stops it, and reconcile restarts or migrates it (only a stop the cloud made: ``lifecycle.stopped``),
+so the lineage is always one instance. The cloud's own signal is the interruption notice with
+``action == "delete"``; where the action is masked (as in the
 original README's sample, "de***") or missing, the instance's ``Recycling`` operation lock, which ECS
 sets on an instance under notice, confirms or refutes it. A state change (Stopped, Deleted) is acted
 on only with that same lock, because a state change alone cannot tell a person from the cloud.
@@ -43,7 +44,8 @@ def decide(event: InstanceEvent, instance: Instance | None, settings: Settings) 
         return Decision(
             False,
             f"{instance.instance_id} is a Stop-mode spot instance: the reclaim stops it, reconcile starts it again "
-            "(or migrates it once its zone has stayed sold out)",
+            "(or migrates it once its zone has stayed sold out) if the cloud's history shows that reclaim; "
+            "a stop of its user's is left alone",
         )
     recycling = RECYCLING in instance.lock_reasons
     if event.is_interruption:

@@ -89,6 +89,7 @@ def instance(d: Json) -> models.Instance:
         public_ips=tuple(items(d, "PublicIpAddress", "IpAddress")),
         eip=eip,
         creation_time=d.get("CreationTime", "") or "",
+        start_time=d.get("StartTime", "") or "",
     )
 
 

@@ -1,4 +1,5 @@
-"""A lineage's life between incidents: moves the engine chooses itself (back to spot)."""
+"""A lineage's life between incidents: moves the engine chooses itself (back to spot), and the restart of a
+Stop-mode spot instance the cloud (not its user) stopped (``stopped``)."""
 
 from __future__ import annotations
 

@@ -1,9 +1,9 @@
 """Catch up on what events missed (run on a timer).
 
-1. Spot instances a reclaim left Stopped (``SpotInterruptionBehavior=Stop``, ``StoppedMode=StopCharging``)
-   are started again; the first time one is seen it is tagged ``aops:stopped-since``. When its
-   zone has had no stock for ``settings.stopped_migrate_after_s`` it is migrated: imaged, replaced in
-   a zone/type with stock, and released.
+1. Spot instances a reclaim left Stopped (``SpotInterruptionBehavior=Stop``, ``StoppedMode=StopCharging``, and
+   an interruption in CloudMonitor's history since their last start) are started again; when the zone has had
+   no stock for ``settings.stopped_migrate_after_s`` since the stop, migrated: imaged, replaced in a zone/type
+   with stock, and released. A user's stop is left alone (``lifecycle.stopped``).
 2. A managed lineage whose newest instance is gone without a replacement is relaunched from its newest
    image, with the identity the image description carries (``identity``).
 3. A pay-as-you-go fallback goes back to spot once spot stock of its type returns (``lifecycle.respot``).
@@ -19,8 +19,9 @@ Function Compute's alerts see it.
 A pass costs calls that grow with the number of pages, not with the number of instances: one listing each of
 the region's instances, disks, snapshots and own images, shared by every step (``_instances()`` etc., read once
 per pass and read again only after the pass itself changed something), data disks kept in batches
-(``disks.move.keep_many``), and one CloudMonitor history read for all lost lineages. What a pass starts (a
-restart, a migration, a relaunch, a retirement) costs its own calls.
+(``disks.move.keep_many``), and one CloudMonitor history read for all lost lineages (and one for all Stopped
+Stop-mode instances, when there are any). What a pass starts (a restart, a migration, a relaunch, a retirement)
+costs its own calls.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from typing import TYPE_CHECKING
 from aliyun_ops import errors, models
 from aliyun_ops.disks.slots import recorded
 from aliyun_ops.lifecycle import back_to_spot
+from aliyun_ops.lifecycle.stopped import recover_stopped
 from aliyun_ops.models import TAG_IMAGE_OF, TAG_LINEAGE, TAG_MANAGED, TAG_REPLACES
 from aliyun_ops.recovery import claims, identity
 from aliyun_ops.recovery.image import ImageChoice
@@ -46,7 +48,6 @@ if TYPE_CHECKING:
     from aliyun_ops.service import Outcome
 
 log = logging.getLogger(__name__)
-TAG_STOPPED_SINCE = "aops:stopped-since"
 # How far back CloudMonitor's history is asked for a lost instance's reclaim (an assumption: docs/reliability.md).
 RECLAIM_HISTORY_S = 7 * 86400.0
 
@@ -81,7 +82,7 @@ class Reconciler:
         # First the data: keeping every managed instance's disks is cheap, and nothing else may delay it.
         outcomes = self._guard("data disks to keep", lambda: self._keep_data(self._instances()), share=1.0)
         outcomes.extend(
-            self._guard("reclaim-stopped instances", lambda: self._changed(self._restart_stopped()), share=1.0)
+            self._guard("reclaim-stopped instances", lambda: self._changed(self._stopped()), share=1.0)
         )
         outcomes.extend(
             self._guard("held replacements", lambda: self._changed(self._finish_held(self._instances())), share=1.0)
@@ -144,16 +145,6 @@ class Reconciler:
 
     def _pass_until(self) -> float:
         return self._item_deadline if self._item_deadline is not None else self._pass_deadline
-
-    def _restart_stopped(self) -> list[Outcome]:
-        out: list[Outcome] = []
-        for inst in self._reclaimed_stopped():
-
-            def one(inst: models.Instance = inst) -> list[Outcome]:
-                return [self._stopped(inst)]
-
-            out.extend(self._guard(f"stopped {inst.instance_id}", one))
-        return out
 
     def _instances(self) -> list[models.Instance]:
         """Every instance of the region, every status: one paged DescribeInstances per pass, shared by every step.
@@ -364,38 +355,17 @@ class Reconciler:
         selector = self.settings.selector
         return selector is None or instance.tag(selector[0]) == selector[1]
 
-    def _reclaimed_stopped(self) -> list[models.Instance]:
-        return [
-            i
-            for i in self._instances()
-            if i.status == "Stopped"
-            and i.is_spot
-            and i.spot_interruption_behavior == "Stop"
-            and i.stopped_mode == "StopCharging"
-            and self._managed(i)
-        ]
-
-    def _stopped(self, instance: models.Instance) -> Outcome:
-        from aliyun_ops.service import Outcome, run_incident
-
-        now = self.cloud.clock()
-        since = _float(instance.tag(TAG_STOPPED_SINCE))
-        if since is None:
-            self.cloud.tag_resources("instance", [instance.instance_id], ((TAG_STOPPED_SINCE, str(int(now))),))
-            since = now
-        try:
-            self.cloud.start_instance(instance.instance_id)
-            return Outcome("started", f"{instance.instance_id} started again after a reclaim stop")
-        except errors.NoStock as exc:
-            if now - since < self.settings.stopped_migrate_after_s:
-                return Outcome("skipped", f"{instance.instance_id} cannot start yet ({exc.code}); will retry")
-        return run_incident(
+    def _stopped(self) -> list[Outcome]:
+        """Stop-mode spot instances the cloud stopped are started again or migrated; a user's stop is left alone
+        (``lifecycle.stopped``: one CloudMonitor history read for them all, nothing written on them)."""
+        return recover_stopped(
             self.cloud,
             self.settings,
-            instance,
-            deadline=self._deadline(),
+            self._instances(),
+            managed=self._managed,
+            deadline=self._deadline,
             notifier=self.notifier,
-            release_original=True,
+            each=self._guard,
         )
 
     def _prune(self) -> None:
@@ -569,9 +539,3 @@ def _identity_tags(image: models.Image) -> models.Tags:
     """The lost instance's tags as its image kept them: the user's, lineage and generation."""
     return tuple((k, v) for k, v in image.tags if k not in (TAG_IMAGE_OF, models.TAG_INCIDENT))
 
-
-def _float(value: str | None) -> float | None:
-    try:
-        return float(value) if value else None
-    except ValueError:
-        return None
