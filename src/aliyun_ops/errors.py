@@ -4,6 +4,7 @@
     ├── ConfigError            missing or invalid configuration (credentials, region, options)
     ├── EventError             an event body that cannot be parsed (malformed JSON, wrong shape, too large)
     ├── DeadlineExceeded       the incident ran out of time before the replacement was Running
+    │   └── InProgress         a cross-zone disk copy is still being made at the caller's budget: next pass
     ├── ReplacementFailed      every candidate was tried and none could be launched
     ├── ImageUnavailable       no image of the instance could be had in time: nothing was launched, rather
     │                          than a blank server from a public base image
@@ -127,3 +128,9 @@ def describe(exc: BaseException) -> str:
 class DataUnavailable(AliyunOpsError):
     """A data disk of the original cannot reach the replacement (deleted, or attached elsewhere): the
     replacement stays stopped rather than start without that data."""
+
+
+class InProgress(DeadlineExceeded):
+    """A cross-zone data disk copy is still being made when the caller's time budget ran out
+    (``DataMove.attach_all(until=...)``). Nothing failed: the next pass continues the same copy (same snapshot,
+    same disk). A ``DeadlineExceeded``, so a caller that does not tell them apart still leaves it to the next pass."""

@@ -68,6 +68,7 @@ class Disk:
     status: str = ""  # In_use | Available | Attaching | Detaching | Creating | ReIniting
     instance_id: str = ""  # attached to ("" when detached)
     tags: Tags = ()
+    source_snapshot_id: str = ""  # the snapshot it was created from (a cross-zone copy's move snapshot)
 
     def tag(self, key: str) -> str | None:
         return tag_value(self.tags, key)

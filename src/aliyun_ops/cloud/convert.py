@@ -106,6 +106,7 @@ def disk(d: Json) -> models.Disk:
         status=d.get("Status", "") or "",
         instance_id=d.get("InstanceId", "") or "",
         tags=tags(d),
+        source_snapshot_id=d.get("SourceSnapshotId", "") or "",
     )
 
 

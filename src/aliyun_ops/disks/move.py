@@ -37,6 +37,8 @@ AFTER_RELEASE_S = 1.0  # disks still on the original are looked at this long aft
 SETTLE_S = 6.0  # AttachDisk takes a few seconds (5 s in the emulator): the first look after it comes then
 SETTLE_POLL_S = 2.0  # then every this long
 FAR_POLL_S = 60.0  # longest pause while the replacement starts
+COPY_POLL_S = 10.0  # between looks at a cross-zone copy (a snapshot takes minutes; an early look costs one call)
+SNAPSHOT_ATTEMPTS = 8  # move snapshots of one disk found dead (deleted, failed) in a row before the move gives up
 BOOT_POLLS = 4  # Running comes later than 4 x poll_s (20 s) after RunInstances or StartInstance (an assumption)
 
 
@@ -241,13 +243,26 @@ class DataMove:
             self._wait(f"holding {instance_id} for its data disks", self.poll_s)
 
     def attach_all(
-        self, replacement: models.Instance, *, on_release: Callable[[], None] | None = None
+        self,
+        replacement: models.Instance,
+        *,
+        on_release: Callable[[], None] | None = None,
+        until: float | None = None,
     ) -> list[plan.Step]:
-        """Every slot's data on a disk attached to ``replacement``, in device order; the done slots.
+        """Every slot's data on a disk attached to ``replacement``, in device order, each under its original device
+        name where AttachDisk takes it; the done slots. A cross-zone copy is done once it is attached and its
+        snapshot is accomplished: only then are the old disk and the snapshot deleted (until then the copy may
+        still read from the snapshot, and the snapshot from the disk).
 
         ``on_release`` runs once, when no disk is on the original any more (the release has happened). A fresh move
         (the disks known from the notice) takes its first look after the expected release: nothing frees them
-        sooner (the same rule as ``_pause``)."""
+        sooner (the same rule as ``_pause``).
+
+        ``until`` (a time on ``cloud.clock()``, before the deadline): the caller's budget for this call. When it
+        passes while a copy is still being made (its snapshot, its disk, or the wait for the snapshot before the
+        old disk can go), this raises ``errors.InProgress``: nothing failed, and a later call (a new ``DataMove``
+        or this one) continues the same copy (the same snapshot and disk, by ClientToken): nothing is bought twice.
+        Other waits (the release, an attach) still run to the deadline (``errors.DeadlineExceeded``)."""
         first = True
         released = False
         if self.fresh and self.release_at is not None and self.cloud.clock() < self.release_at:
@@ -255,13 +270,7 @@ class DataMove:
         while True:
             disks = self._disks(first)
             first = False
-            todo = plan.steps(
-                self.devices,
-                disks,
-                original_id=self.original_id,
-                replacement_id=replacement.instance_id,
-                zone_id=replacement.zone_id,
-            )
+            todo = self._plan(disks, replacement)
             lost = [s for s in todo if s.action == "lost"]
             if lost:
                 raise errors.DataUnavailable(
@@ -281,17 +290,64 @@ class DataMove:
             if not pending:
                 self._clean_snapshots()
                 return todo
-            step = pending[0]  # strictly in device order: later slots wait for the earlier ones
+            step = next((s for s in pending if s.action != "finishing"), pending[0])  # attaches in device order:
+            # later slots wait for the earlier ones; a slot only waiting for its old disk to be free holds none
             if step.action == "attach" and step.disk is not None:
-                try:
-                    self.cloud.attach_disk(replacement.instance_id, step.disk.disk_id)
-                    self._attached_at = self.cloud.clock()
-                    self.log(f"attached {step.disk.disk_id} ({step.device}) to {replacement.instance_id}")
-                except errors.InvalidRequest as exc:  # the instance or the disk is still settling
-                    self.log(f"attach of {step.disk.disk_id} refused for now ({exc.code})")
-                except errors.NotFound as exc:  # deleted since the last look: the next look finds the slot lost
-                    self.log(f"attach of {step.disk.disk_id} refused: {exc.code}")
-            self._wait(f"moving data disk {step.device} ({step.why})", self._pause(step))
+                self._attach(replacement.instance_id, step.disk.disk_id, step.device)
+            copying = [s for s in pending if self._copying(s)]
+            if copying and until is not None and self.cloud.clock() >= until:
+                raise errors.InProgress(
+                    f"data disk copy still in progress ({copying[0].device}: {copying[0].why}); the next pass continues"
+                )
+            pause = self._pause(step)
+            if until is not None and copying:
+                pause = min(pause, max(until - self.cloud.clock(), POLL_S))
+            self._wait(f"moving data disk {step.device} ({step.why})", pause)
+
+    def _plan(self, disks: list[models.Disk], replacement: models.Instance) -> list[plan.Step]:
+        """``plan.steps``; when a slot has leftovers, with the snapshots of those leftovers (read by source disk,
+        which the tag index does not delay), so that none goes while a snapshot still needs it."""
+        def steps(snapshots: Sequence[models.Snapshot]) -> list[plan.Step]:
+            return plan.steps(
+                self.devices,
+                disks,
+                original_id=self.original_id,
+                replacement_id=replacement.instance_id,
+                zone_id=replacement.zone_id,
+                snapshots=snapshots,
+            )
+
+        on_it = {plan.device_of(d) for d in disks if d.instance_id == replacement.instance_id}
+        leftovers = sorted(
+            d.disk_id for d in disks if not d.instance_id and d.status == "Available" and plan.device_of(d) in on_it
+        )
+        return steps([snap for disk_id in leftovers for snap in self.cloud.describe_snapshots(disk_id=disk_id)])
+
+    @staticmethod
+    def _copying(step: plan.Step) -> bool:
+        """A slot whose data is on its way to the replacement's zone (snapshot, copy disk, or the wait for the
+        snapshot to be accomplished)."""
+        creating = step.action == "wait" and step.disk is not None and step.disk.status == "Creating"
+        return step.action in ("copy", "finishing") or creating
+
+    def _attach(self, instance_id: str, disk_id: str, device: str) -> None:
+        """AttachDisk under the slot's original device name, so an fstab that names devices still finds its disks;
+        without a name (the next free one) when the API refuses that one (``InvalidDevice.*``; its Device
+        parameter is marked for removal, [meta] AttachDisk)."""
+        try:
+            try:
+                self.cloud.attach_disk(instance_id, disk_id, device=device or None)
+            except errors.InvalidRequest as exc:
+                if not exc.code.startswith("InvalidDevice"):
+                    raise
+                self.log(f"{device} refused for {disk_id} ({exc.code}): attached under the next free device")
+                self.cloud.attach_disk(instance_id, disk_id)
+            self._attached_at = self.cloud.clock()
+            self.log(f"attached {disk_id} ({device}) to {instance_id}")
+        except errors.InvalidRequest as exc:  # the instance or the disk is still settling
+            self.log(f"attach of {disk_id} refused for now ({exc.code})")
+        except errors.NotFound as exc:  # deleted since the last look: the next look finds the slot lost
+            self.log(f"attach of {disk_id} refused: {exc.code}")
 
     def _pause(self, step: plan.Step) -> float:
         """Seconds until the next look: none before the expected release (nothing frees the disks sooner; a reclaim
@@ -306,6 +362,8 @@ class DataMove:
         if step.action in ("attach", "attaching") and self._attached_at is not None:
             settled = self._attached_at + SETTLE_S - now
             return settled if settled >= POLL_S else SETTLE_POLL_S
+        if self._copying(step):  # a snapshot takes minutes: a look every COPY_POLL_S
+            return COPY_POLL_S
         return SETTLE_POLL_S if step.action in ("wait", "attaching") else POLL_S
 
     def _until_release(self) -> float:
@@ -321,44 +379,75 @@ class DataMove:
 
     def _copy(self, old: models.Disk, device: str, zone_id: str) -> None:
         """Snapshot of the detached disk, then a disk from it in ``zone_id`` (both idempotent by ClientToken)."""
-        tags = disk_labels(self.original_id, device, self.lineage)
-        snap_id = self.snapshots.get(old.disk_id)
-        if snap_id is None:
-            name = f"aops-{old.disk_id}-move"
-            snap_id = self.cloud.create_snapshot(old.disk_id, name, disk_token("snap", old.disk_id, zone_id), tags)
-            self.snapshots[old.disk_id] = snap_id
-            self.log(f"{old.disk_id} is in {old.zone_id}: snapshot {snap_id} to copy it into {zone_id}")
-        found = self.cloud.describe_snapshots([snap_id])
-        if not found or not found[0].available:
-            if found and found[0].status == "failed":
-                raise errors.DataUnavailable(f"snapshot {snap_id} of {old.disk_id} failed; {old.disk_id} is kept")
+        found = self._move_snapshot(old, device, zone_id)
+        if found is None or not found[0].available:
             return
+        snap, token = found
         category, pl = self.category_for(old)
         new_id = self.cloud.create_disk(
             zone_id,
-            snap_id,
+            snap.snapshot_id,
             category,
             old.size_gib,
-            disk_token("disk", old.disk_id, zone_id),
+            token,
             performance_level=pl,
             name=f"aops-{old.disk_id}-copy",
-            tags=tags,
+            tags=disk_labels(self.original_id, device, self.lineage),
         )
         if new_id not in self.known:
             self.known.add(new_id)
-            self.log(f"created {new_id} in {zone_id} from {snap_id} (copy of {old.disk_id})")
+            self.log(f"created {new_id} in {zone_id} from {snap.snapshot_id} (copy of {old.disk_id})")
+
+    def _move_snapshot(self, old: models.Disk, device: str, zone_id: str) -> tuple[models.Snapshot, str] | None:
+        """The live snapshot the copy of ``old`` is made from, and the CreateDisk token of that copy; None while a
+        snapshot of the disk is being made that this move cannot see yet.
+
+        CreateSnapshot under a token answers what that token first made, even once it is deleted (the ECS token
+        rule; the emulator keeps tokens forever). So a dead snapshot (deleted by its user, or failed) is never
+        asked for again under its token: the next request's token derives from the dead snapshot's id. The chain
+        is the same for every run (no state: a later run replays it, one CreateSnapshot and one look per dead
+        link), and each link names one request."""
+        token = disk_token("snap", old.disk_id, zone_id)
+        copy_token = disk_token("disk", old.disk_id, zone_id)  # the first attempt's, as before the chain existed
+        for _ in range(SNAPSHOT_ATTEMPTS):
+            snap_id = self.snapshots.get(old.disk_id)
+            if snap_id is None:
+                try:
+                    name, tags = f"aops-{old.disk_id}-move", disk_labels(self.original_id, device, self.lineage)
+                    snap_id = self.cloud.create_snapshot(old.disk_id, name, token, tags)
+                except errors.InvalidRequest as exc:  # IncorrectDiskStatus.CreatingSnapshot: one in progress
+                    self.log(f"snapshot of {old.disk_id} refused for now ({exc.code})")
+                    return None
+                self.snapshots[old.disk_id] = snap_id
+                self.log(f"{old.disk_id} is in {old.zone_id}: snapshot {snap_id} to copy it into {zone_id}")
+            found = self.cloud.describe_snapshots([snap_id])
+            if found and found[0].status != "failed":
+                return found[0], copy_token
+            self.log(f"move snapshot {snap_id} of {old.disk_id} is {'failed' if found else 'gone'}: a new one")
+            del self.snapshots[old.disk_id]
+            token, copy_token = disk_token("snap", snap_id, zone_id), disk_token("disk", snap_id, zone_id)
+        raise errors.DataUnavailable(
+            f"{SNAPSHOT_ATTEMPTS} snapshots of {old.disk_id} in a row were deleted or failed; {old.disk_id} is kept"
+        )
 
     def _delete_leftover(self, old: models.Disk) -> None:
-        """The old disk of a slot whose copy is attached: its data now lives on the replacement."""
+        """The old disk of a slot whose copy is attached and accomplished (``plan``'s rule 1): nothing needs it."""
         self.cloud.delete_disk(old.disk_id)
         self.known.discard(old.disk_id)
-        self.log(f"deleted {old.disk_id} from {old.zone_id}: its copy is attached")
+        self.log(f"deleted {old.disk_id} from {old.zone_id}: its copy is attached and its snapshot done")
 
     def _clean_snapshots(self) -> None:
+        """The move's snapshots, once every slot is done. One still being made is left (deleting it would cancel
+        it, and a disk made from it by instant access may still read from it): it cannot be one this move
+        copied from (those are accomplished by now), and the next move of the lineage, or its user, sees it."""
         ids = set(self.snapshots.values())
         if not (self.fresh and not ids):  # an earlier delivery may have left copy snapshots: find them by tag
             ids.update(s.snapshot_id for s in self.cloud.describe_snapshots(tags=((TAG_DISK_OF, self.original_id),)))
+        states = {s.snapshot_id: s.status for s in self.cloud.describe_snapshots(sorted(ids))} if ids else {}
         for snap_id in sorted(ids):
+            if states.get(snap_id) == "progressing":
+                self.log(f"move snapshot {snap_id} still being made: left")
+                continue
             self.cloud.delete_snapshot(snap_id)
             self.log(f"deleted the move snapshot {snap_id}")
         self.snapshots.clear()

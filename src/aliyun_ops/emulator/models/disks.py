@@ -13,6 +13,8 @@ from an image's mapping or ``DataDisk.N.SnapshotId``) starts with them. A releas
 
 Snapshots: ``progressing`` -> ``accomplished``; the first one of a disk copies all of it, later ones only
 the changed share (``realism.snapshot``, the speed model images use; without it ``imageSecondsPerGiB``).
+DeleteDisk takes the disk's snapshots still ``progressing`` with it, and a snapshot that ends so (or by
+DeleteSnapshot) before it is accomplished leaves the disks made from it by instant access empty.
 """
 
 from __future__ import annotations
@@ -255,11 +257,26 @@ class Disks:
         return disk.disk_id
 
     def delete(self, disk_id: str, region_id: str | None) -> None:
+        """A snapshot of the disk still being created goes with it ([docs] CreateSnapshot: "the snapshot in the
+        Creating state is deleted when the disk is released"), and with it the unread data of every disk made
+        from it by instant access (``_abandon``)."""
         disk = self.get(disk_id, region_id)
         if disk.status != "Available":
             raise exc.IncorrectDiskStatus()
         disk.generation += 1
         del self.items[disk_id]
+        for snap in [s for s in self.snapshots.values() if s.disk_id == disk_id and s.status == "progressing"]:
+            self._abandon(snap)
+            del self.snapshots[snap.snapshot_id]
+
+    def _abandon(self, snap: SnapshotRecord) -> None:
+        """A snapshot ends before it is accomplished (its disk deleted, or the snapshot itself): the disks made
+        from it by instant access lose what they had not read yet. No source says what happens to them; the
+        emulator takes the harshest reading: none of it was read, so they read as empty (docs/emulator-fidelity.md,
+        "Cross-zone copies")."""
+        for disk in self.items.values():
+            if disk.snapshot_id == snap.snapshot_id:
+                disk.markers = []
 
     def attach(
         self, instance_id: str, disk_id: str, delete_with_instance: bool, device: str | None, bootable: bool
@@ -440,4 +457,6 @@ class Disks:
             raise exc.SnapshotCreatedImage()
         if snap.disks_created and not force:
             raise exc.SnapshotCreatedDisk()
+        if snap.status == "progressing":
+            self._abandon(snap)
         del self.snapshots[snapshot_id]
