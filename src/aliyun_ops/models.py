@@ -67,6 +67,7 @@ class Disk:
     status: str = ""  # In_use | Available | Attaching | Detaching | Creating | ReIniting
     instance_id: str = ""  # attached to ("" when detached)
     tags: Tags = ()
+    description: str = ""  # a kept system disk's: its instance's identity (``recovery.identity``)
 
     def tag(self, key: str) -> str | None:
         return tag_value(self.tags, key)

@@ -105,6 +105,7 @@ def disk(d: Json) -> models.Disk:
         status=d.get("Status", "") or "",
         instance_id=d.get("InstanceId", "") or "",
         tags=tags(d),
+        description=d.get("Description", "") or "",
     )
 
 
