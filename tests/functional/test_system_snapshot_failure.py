@@ -99,15 +99,18 @@ def test_a_failed_system_snapshot_without_an_earlier_image_is_recovered_from_a_n
     assert left[0]["Description"] == failed["Description"]
 
 
-@pytest.mark.parametrize("code", ["IncorrectDiskStatus", "IncorrectDiskStatus.CreatingSnapshot"])
-def test_a_system_snapshot_never_made_is_recovered_from_the_kept_disk(world: World, code: str) -> None:
-    """CreateSnapshot refused throughout the notice (the disk stayed busy): no snapshot at all, the identity comes
-    from the kept disk itself."""
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [("IncorrectDiskStatus", 403), ("IncorrectDiskStatus.CreatingSnapshot", 403), ("InternalError", 500)],
+)
+def test_a_system_snapshot_never_made_is_recovered_from_the_kept_disk(world: World, code: str, status: int) -> None:
+    """CreateSnapshot refused throughout the notice (the disk stayed busy), or the delivery died at it (a 500 it
+    does not retry past): no snapshot at all, the identity comes from the kept disk itself."""
     old, ids, system = reclaim_with_two_data_disks(world)
     event = world.interrupt(old)
     write_before_release(world, ids, "last-second")
-    world.emu.control.faults(actions=["CreateSnapshot"], error_rate=1.0, code=code, http_status=403)
-    with pytest.raises(errors.ImageUnavailable):
+    world.emu.control.faults(actions=["CreateSnapshot"], error_rate=1.0, code=code, http_status=status)
+    with pytest.raises(errors.ImageUnavailable if status == 403 else errors.ServiceError):
         world.handle(event)
     world.emu.control.clear_faults()
     assert replacements(world, old) == []
