@@ -125,7 +125,7 @@ def test_a_system_snapshot_never_made_is_recovered_from_the_kept_disk(world: Wor
 
 
 def test_a_kept_system_disk_without_any_identity_is_reported_and_left(world: World) -> None:
-    old, ids, system = reclaim_with_two_data_disks(world)
+    old, _ids, system = reclaim_with_two_data_disks(world)
     event = world.interrupt(old)
     world.emu.control.faults(actions=["CreateSnapshot"], error_rate=1.0, code="IncorrectDiskStatus", http_status=403)
     with pytest.raises(errors.ImageUnavailable):
@@ -165,3 +165,34 @@ def test_a_kept_system_disk_whose_lineage_lives_on_is_deleted(world: World) -> N
     assert not [s for s in snapshots(world) if s["Status"] == "failed"]
     world.advance(60)
     assert not [o for o in world.reconcile() if o.status in ("recovered", "requested", "cleaned", "failed")]
+
+
+def test_a_later_generation_whose_delivery_died_at_the_snapshot_is_relaunched_from_the_lineage_image(
+    world: World,
+) -> None:
+    """Generation 1's delivery dies at CreateSnapshot: reconcile relaunches the lineage from generation 0's image
+    with the kept data disk (no second snapshot racing it), then deletes the system disk kept for generation 1."""
+    gen0 = world.launch(data_disks=DISKS[:1])
+    (data,) = data_disks(world, gen0)
+    world.emu.control.write_marker(data["DiskId"], "gen0")
+    first = world.handle(world.interrupt(gen0)).record
+    assert first is not None and first.new_instance_id
+    gen1 = first.new_instance_id
+    world.advance(400)
+    (system,) = disks(world, instance_id=gen1, disk_type="system")
+    event = world.interrupt(gen1)
+    world.emu.control.faults(actions=["CreateSnapshot"], error_rate=1.0, code="InternalError", http_status=500)
+    with pytest.raises(errors.ServiceError):
+        world.handle(event)
+    world.emu.control.clear_faults()
+    world.advance(NOTICE_S + 10)
+    assert [d["DiskId"] for d in kept_system_disks(world)] == [system["DiskId"]]
+
+    new, outcomes = reconcile_until_recovered(world)
+    outcomes += world.reconcile()
+
+    assert "requested" not in [o.status for o in outcomes]
+    assert [d["DiskId"] for d in data_disks(world, new)] == [data["DiskId"]]
+    assert world.emu.control.markers(data["DiskId"]) == ["gen0"]
+    assert kept_system_disks(world) == []
+    assert len([o for o in outcomes if o.status == "cleaned" and system["DiskId"] in o.message]) == 1
