@@ -191,7 +191,7 @@ def test_a_later_generation_whose_delivery_died_at_the_snapshot_is_relaunched_fr
     new, outcomes = reconcile_until_recovered(world)
     outcomes += world.reconcile()
 
-    assert "requested" not in [o.status for o in outcomes]
+    assert "requested" not in [o.status for o in outcomes], [(o.status, o.message) for o in outcomes]
     assert [d["DiskId"] for d in data_disks(world, new)] == [data["DiskId"]]
     assert world.emu.control.markers(data["DiskId"]) == ["gen0"]
     assert kept_system_disks(world) == []

@@ -11,9 +11,11 @@ for every kept system disk whose instance is gone (``reconcile_system_disks``):
 - ``cleaned``: the disk is deleted once an accomplished snapshot of it exists and its image is made (its failed
   snapshots go with it), or when its lineage is retired or already has a live successor (which was launched from
   an image: it does not need the disk);
-- ``requested``: no accomplished or progressing snapshot of it: a new snapshot of the disk, under a new name and
-  ClientToken (from the attempt count and the failed snapshots' ids: never a replay of the failed request), with
-  the tags and identity the failed snapshot carried, else the disk's own, else the lineage's newest image's;
+- ``requested``: no accomplished or progressing snapshot of it, and no Available image of the lineage to relaunch
+  from (``_lost_lineages`` relaunches from one, as the incident's fallback would have): a new snapshot of the disk,
+  under a new name and ClientToken (from the attempt count and the failed snapshots' ids: never a replay of the
+  failed request), with the tags and identity the failed snapshot carried, else the disk's own, else the lineage's
+  newest image's;
 - ``failed``: no identity anywhere, or a call refused: said loudly, the disk is left (data is never deleted on a
   guess), and the next pass tries again. One disk's failure never stops the others.
 """
@@ -21,6 +23,7 @@ for every kept system disk whose instance is gone (``reconcile_system_disks``):
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -61,6 +64,9 @@ def reconcile_system_disks(
             said = _outcome("failed", f"kept system disk {disk.disk_id} of lost {disk.tag(TAG_SYSTEM_OF)}: {exc}")
         if said is not None:
             out.append(said)
+    counts = Counter(o.status for o in out)
+    if counts:
+        log.info("kept system disks: %s", ", ".join(f"{n} {status}" for status, n in sorted(counts.items())))
     return out
 
 
@@ -120,6 +126,8 @@ def _settle(
         return _drop(cloud, disk, iid, failed, "its snapshot is accomplished and the image made")
     if any(s.status == "progressing" for s in mine):
         return None
+    if _relaunchable(lineage, images):
+        return None  # ``_lost_lineages`` relaunches it from that image (the incident's fallback); the disk goes then
     return _snapshot_again(cloud, disk, iid, lineage, [s for s in mine if s.status == "failed"], images)
 
 
@@ -135,6 +143,15 @@ def _unneeded(iid: str, lineage: str, instances: Sequence[models.Instance], imag
         and (i.tag(models.TAG_REPLACES) == iid or naming.lineage_of(i) == lineage)
     ]
     return f"its lineage {lineage} lives on as {min(successors)}" if successors else ""
+
+
+def _relaunchable(lineage: str, images: Sequence[models.Image]) -> bool:
+    """The lineage has an Available image to relaunch from: a new snapshot would only race that relaunch."""
+    return any(
+        i.tag(TAG_LINEAGE) == lineage and i.tag(TAG_IMAGE_OF) and i.status == "Available"
+        and i.tag(models.TAG_RETIRED) != "true"
+        for i in images
+    )
 
 
 def _drop(cloud: Cloud, disk: models.Disk, iid: str, failed: list[str], why: str) -> Outcome:
