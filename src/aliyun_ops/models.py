@@ -69,6 +69,7 @@ class Disk:
     instance_id: str = ""  # attached to ("" when detached)
     tags: Tags = ()
     source_snapshot_id: str = ""  # the snapshot it was created from (a cross-zone copy's move snapshot)
+    description: str = ""  # a kept system disk's: its instance's identity (``recovery.identity``)
 
     def tag(self, key: str) -> str | None:
         return tag_value(self.tags, key)

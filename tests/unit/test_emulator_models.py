@@ -254,3 +254,20 @@ def test_reserved_tag_prefixes_are_refused_when_written_like_the_cloud_does() ->
         with pytest.raises(exc.InvalidTagKey):
             get_tags({"Tag.1.Key": key, "Tag.1.Value": "v"}, writing=True)
     assert get_tags({"Tag.1.Key": "aops:managed", "Tag.1.Value": "false"}, writing=True) == [("aops:managed", "false")]
+
+
+def test_fail_next_snapshots_ends_the_next_snapshot_failed_and_it_makes_no_image(backend: Backend) -> None:
+    iid = run(backend)
+    backend.clock.advance(30)
+    system = next(d for d in backend.disks.items.values() if d.instance_id == iid and d.kind == "system")
+    backend.fail_next_snapshots(1)
+    doomed = call(backend, "CreateSnapshot", DiskId=system.disk_id, SnapshotName="doomed")["SnapshotId"]
+    backend.clock.advance(3600)
+    (row,) = call(backend, "DescribeSnapshots", SnapshotIds=f'["{doomed}"]')["Snapshots"]["Snapshot"]
+    assert row["Status"] == "failed"
+    with pytest.raises(EmulatorError):  # an image needs an accomplished snapshot
+        call(backend, "CreateImage", SnapshotId=doomed, ImageName="from-doomed")
+    again = call(backend, "CreateSnapshot", DiskId=system.disk_id, SnapshotName="again")["SnapshotId"]
+    backend.clock.advance(3600)
+    (row,) = call(backend, "DescribeSnapshots", SnapshotIds=f'["{again}"]')["Snapshots"]["Snapshot"]
+    assert row["Status"] == "accomplished"  # only the next one failed

@@ -247,6 +247,11 @@ class Cloud:
             if chunk:
                 self.call("ecs", "ModifyDiskAttribute", {"DiskIds": chunk, "DeleteWithInstance": False})
 
+    def describe_disk_as(self, disk_id: str, description: str) -> None:
+        """ModifyDiskAttribute ``Description`` (2 to 256 characters, [meta] ModifyDiskAttribute): a kept system
+        disk carries its instance's identity, so a later run can snapshot and relaunch it without any other record."""
+        self.call("ecs", "ModifyDiskAttribute", {"DiskId": disk_id, "Description": description})
+
     def attach_disk(
         self, instance_id: str, disk_id: str, *, delete_with_instance: bool = False, device: str | None = None
     ) -> None:

@@ -107,6 +107,7 @@ def disk(d: Json) -> models.Disk:
         instance_id=d.get("InstanceId", "") or "",
         tags=tags(d),
         source_snapshot_id=d.get("SourceSnapshotId", "") or "",
+        description=d.get("Description", "") or "",
     )
 
 

@@ -26,7 +26,7 @@ from aliyun_ops import errors, models
 from aliyun_ops.disks import plan
 from aliyun_ops.disks.slots import Slot
 from aliyun_ops.models import TAG_DEVICE, TAG_DISK_OF, TAG_DISKS, TAG_IMAGE_OF, TAG_LINEAGE, TAG_SYSTEM_OF
-from aliyun_ops.recovery import naming
+from aliyun_ops.recovery import identity, naming
 
 if TYPE_CHECKING:
     from aliyun_ops.cloud import Cloud
@@ -70,12 +70,26 @@ def label(cloud: Cloud, instance: models.Instance, disks: Sequence[models.Disk],
     """The tags a later run finds the kept disks by: whose data, which device (one TagResources per disk)."""
     if plan.mode(instance) == plan.COPY or not plan.data_disks(disks):
         return
-    iid, lineage = instance.instance_id, naming.lineage_of(instance)
     system = next((d for d in disks if d.kind == "system"), None) if system_too else None
-    if system is not None and system.tag(TAG_SYSTEM_OF) != iid:
-        cloud.tag_resources("disk", [system.disk_id], ((TAG_SYSTEM_OF, iid), (TAG_LINEAGE, lineage)))
+    if system is not None and system.tag(TAG_SYSTEM_OF) != instance.instance_id:
+        label_system(cloud, instance, system.disk_id)
     for tags, disk_id in _unlabelled(instance, disks):
         cloud.tag_resources("disk", [disk_id], tags)
+
+
+def label_system(cloud: Cloud, instance: models.Instance, disk_id: str) -> None:
+    """The kept system disk carries what its image would: the identity in its description, then the image's tags
+    (``aops:system-of`` instead of ``aops:image-of``). Should its snapshot fail, be refused, or never be asked for,
+    reconcile snapshots the disk again and relaunches the lineage from it (``recovery.systemdisk``)."""
+    cloud.describe_disk_as(disk_id, identity.encode(instance))
+    cloud.tag_resources("disk", [disk_id], system_labels(instance))
+
+
+def system_labels(instance: models.Instance) -> models.Tags:
+    """A kept system disk's tags: whose (``aops:system-of``), then its image's tags but ``aops:image-of``."""
+    iid = instance.instance_id
+    image = naming.image_tags(instance, naming.incident_id(iid))
+    return ((TAG_SYSTEM_OF, iid), *((k, v) for k, v in image if k != TAG_IMAGE_OF))
 
 
 def disk_labels(instance_id: str, device: str, lineage: str) -> models.Tags:

@@ -266,6 +266,11 @@ class Backend:
         with self.lock:
             self.images.fail_next = n
 
+    def fail_next_snapshots(self, n: int = 1) -> None:
+        """The next n CreateSnapshot builds end ``failed`` (halfway through their build time)."""
+        with self.lock:
+            self.disks.fail_next = n
+
     def fail_images_of(self, instance_id: str, fail: bool = True) -> None:
         """Every image made from this instance fails (until called with ``fail=False``)."""
         with self.lock:

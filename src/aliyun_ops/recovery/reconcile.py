@@ -204,33 +204,13 @@ class Reconciler:
         return self._snapshots
 
     def _system_snapshots(self, instances: list[models.Instance]) -> list[Outcome]:
-        """After an incident that could not wait for its system snapshot: the image is made from it here (the
-        next pass relaunches the lineage from it), and the system disk kept for it is deleted once it is done."""
-        from aliyun_ops.disks import move as data
-        from aliyun_ops.recovery.image import image_of_system_snapshot
-        from aliyun_ops.service import Outcome
+        """The system disks kept past lost instances: imaged from their snapshot, snapshotted again when it failed or
+        was never made, deleted once not needed (``recovery.systemdisk``)."""
+        from aliyun_ops.recovery.systemdisk import reconcile_system_disks
 
-        alive = {i.instance_id for i in instances}
-        snaps = [
-            s
-            for s in self._region_snapshots()
-            if s.tag(TAG_IMAGE_OF) and s.name.endswith("-system") and s.tag(TAG_IMAGE_OF) not in alive
-        ]
-        imaged = {i.tag(TAG_IMAGE_OF) for i in self._own_images() if i.tag(TAG_IMAGE_OF)}
-        out = []
-        for snap in snaps:
-            iid = snap.tag(TAG_IMAGE_OF) or ""
-            if snap.status == "accomplished" and iid not in imaged:
-                image_id = image_of_system_snapshot(self.cloud, iid, snap.snapshot_id, snap.tags, snap.description)
-                imaged.add(iid)
-                out.append(Outcome("imaged", f"image {image_id} of lost {iid} made from its system snapshot"))
-        kept = [d for d in self._region_disks() if d.tag(models.TAG_SYSTEM_OF) not in (None, "", *alive)]
-        for iid in sorted({d.tag(models.TAG_SYSTEM_OF) or "" for d in kept}):
-            mine = [d for d in kept if d.tag(models.TAG_SYSTEM_OF) == iid]
-            snaps = [s for s in self._region_snapshots() if s.tag(TAG_IMAGE_OF) == iid]
-            for disk_id in data.drop_system(self.cloud, iid, mine, snaps):
-                out.append(Outcome("cleaned", f"deleted {disk_id}, the system disk kept for {iid}'s snapshot"))
-        return out
+        return reconcile_system_disks(
+            self.cloud, instances, self._region_disks(), self._region_snapshots(), self._own_images()
+        )
 
     def _keep_data(self, instances: list[models.Instance]) -> list[Outcome]:
         """A managed instance's data disks outlive it even if its notice never arrives: the pass's DescribeDisks,

@@ -11,10 +11,11 @@ captures the markers present when it **starts**; a disk created from a snapshot 
 from an image's mapping or ``DataDisk.N.SnapshotId``) starts with them. A released instance's disks with
 ``DeleteWithInstance=false`` stay, detached and ``Available`` in their zone, with every marker.
 
-Snapshots: ``progressing`` -> ``accomplished``; the first one of a disk copies all of it, later ones only
-the changed share (``realism.snapshot``, the speed model images use; without it ``imageSecondsPerGiB``).
-DeleteDisk takes the disk's snapshots still ``progressing`` with it, and a snapshot that ends so (or by
-DeleteSnapshot) before it is accomplished leaves the disks made from it by instant access empty.
+Snapshots: ``progressing`` -> ``accomplished`` (or ``failed``, halfway through, for the next n after
+``Backend.fail_next_snapshots(n)``; a failed one gives no disk and no image); the first one of a disk copies
+all of it, later ones only the changed share (``realism.snapshot``, the speed model images use; without it
+``imageSecondsPerGiB``). DeleteDisk takes the disk's snapshots still ``progressing`` with it, and a snapshot that
+ends so (or by DeleteSnapshot) before it is accomplished leaves the disks made from it by instant access empty.
 """
 
 from __future__ import annotations
@@ -124,6 +125,7 @@ class Disks:
         self.snapshots: dict[str, SnapshotRecord] = {}
         self.tokens: ClientTokens[str] = ClientTokens()  # CreateDisk -> disk id
         self.snapshot_tokens: ClientTokens[str] = ClientTokens()  # CreateSnapshot -> snapshot id
+        self.fail_next = 0  # the next n snapshots end ``failed`` halfway through their build
 
     # ---- lookups
     def get(self, disk_id: str, region_id: str | None = None) -> DiskRecord:
@@ -408,15 +410,18 @@ class Disks:
         self.snapshots[snap.snapshot_id] = snap
         self.reindex_tags(snap)
 
+        fail = self.fail_next > 0
+        self.fail_next -= 1 if fail else 0
+
         def done() -> None:
             if self.snapshots.get(snap.snapshot_id) is snap and snap.status == "progressing":
-                snap.status = "accomplished"
-                disk.snapshotted = True
+                snap.status = "failed" if fail else "accomplished"
+                disk.snapshotted = disk.snapshotted or not fail
 
         if snap.build_seconds <= 0:
             done()
         else:
-            self.b.schedule(snap.build_seconds, done)
+            self.b.schedule(snap.build_seconds / 2 if fail else snap.build_seconds, done)
         self.snapshot_tokens.remember(client_token, fingerprint, snap.snapshot_id)
         return snap.snapshot_id
 
