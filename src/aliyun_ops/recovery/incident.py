@@ -346,7 +346,15 @@ class Incident:
             extra.append((models.TAG_DISKS, "pending"))  # held stopped until its data disks are attached
         if inputs.eip is not None:
             extra.append((models.TAG_EIP, inputs.eip.allocation_id))
+        self._say_tags_left(naming.replacement_fit(self.original, self.id, tuple(extra), self.settings.selector).left)
         return tuple(extra)
+
+    def _say_tags_left(self, tags: models.Tags) -> None:
+        """A resource holds 20 tags: what the replacement could not carry is told, once, never dropped silently."""
+        left = [f"{k}={v}" for k, v in tags]
+        if left and left != self.record.tags_left:
+            self.record.tags_left = left
+            self.log(f"no room on the replacement (20 tags at most) for {len(left)} tag(s): " + ", ".join(left))
 
     def _finish(
         self,
