@@ -42,16 +42,17 @@ ENGINE_PREFIXES = ("aops:sold-out:",)
 # A replacement's engine tags, most needed first: what a later delivery or reconcile reads to find and finish it
 # (``aops:replaces``: the listing that finds it, the held move's original; ``aops:disks=pending``: it is held for
 # its disks; ``aops:lineage``: its lineage's images and kept disks; ``aops:eip``: the address a resume moves;
-# ``aops:fallback``: respot brings it back to spot), then the counters only shown to people.
+# ``aops:fallback``: respot brings it back to spot).
 REPLACEMENT_RANK = (
     models.TAG_REPLACES,
     models.TAG_DISKS,
     models.TAG_LINEAGE,
     models.TAG_EIP,
     models.TAG_FALLBACK,
-    models.TAG_GENERATION,
-    models.TAG_INCIDENT,
 )
+# Counters nothing resumes from (the generation number, the incident id, which ``aops:replaces`` names too):
+# they come after the user's own tags, so they never take a user's room.
+COUNTERS = (models.TAG_GENERATION, models.TAG_INCIDENT)
 # A kept data disk's labels, most needed first: whose data (the move finds it by this), which slot, which lineage
 # (a lost lineage's relaunch). The slot is also recorded on the system snapshot and image.
 DISK_RANK = (models.TAG_DISK_OF, models.TAG_DEVICE, models.TAG_LINEAGE)
@@ -129,9 +130,11 @@ def ranked(tags: models.Tags, rank: tuple[str, ...]) -> models.Tags:
 
 def replacement(original: models.Tags, ours: models.Tags, selector: tuple[str, str] | None) -> Fit:
     """A replacement's ``Tag.N``: the user's selector and ``aops:`` keys, then the engine's tags a resume reads
-    (``REPLACEMENT_RANK``), then the user's other tags, at most MAX_TAGS."""
+    (``REPLACEMENT_RANK``), then the user's other tags, then the ``COUNTERS``; at most MAX_TAGS."""
     must, others = user_tags(original, selector)
-    return fit((*ranked(ours, REPLACEMENT_RANK), *others), keep=must)
+    needed = tuple(kv for kv in ours if kv[0] not in COUNTERS)
+    counters = tuple(kv for kv in ours if kv[0] in COUNTERS)
+    return fit((*ranked(needed, REPLACEMENT_RANK), *others, *counters), keep=must)
 
 
 def labels(current: models.Tags, wanted: models.Tags, rank: tuple[str, ...]) -> Fit:

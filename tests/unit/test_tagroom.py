@@ -42,8 +42,18 @@ def test_a_replacement_keeps_the_selector_and_the_users_aops_keys_before_anythin
     assert written["team"] == "ops" and written["aops:window"] == "02:00" and written["aops:managed"] == "true"
     # every engine tag a resume reads fits before the user's other tags; the counters come after them
     assert {models.TAG_REPLACES, models.TAG_DISKS, models.TAG_LINEAGE, models.TAG_EIP} <= set(written)
-    assert "acs:rm:rgId" not in written and all(k.startswith("cost-") for k, _ in room.left)
-    assert len(room.left) == 17 + 3 + 6 - 20
+    assert "acs:rm:rgId" not in written
+    assert [k for k, _ in room.left] == [f"cost-{i:02d}" for i in range(13, 17)] + [
+        models.TAG_GENERATION,
+        models.TAG_INCIDENT,
+    ]
+
+
+def test_the_engine_counters_never_take_a_user_tag_s_room() -> None:
+    users = tuple((f"cost-{i:02d}", "x") for i in range(17))
+    room = naming.replacement_fit(original(users), "inc-i-old")
+    assert set(users) <= set(room.write)  # 17 user tags + aops:replaces + aops:lineage: one slot left
+    assert [k for k, _ in room.left] == [models.TAG_INCIDENT]
 
 
 def test_an_original_s_engine_tags_are_recomputed_not_copied() -> None:

@@ -34,7 +34,7 @@ import logging
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
-from aliyun_ops import errors, models
+from aliyun_ops import errors, models, tagroom
 from aliyun_ops.disks import move as data
 from aliyun_ops.disks import plan as data_plan
 from aliyun_ops.recovery import naming
@@ -350,11 +350,13 @@ class Incident:
         return tuple(extra)
 
     def _say_tags_left(self, tags: models.Tags) -> None:
-        """A resource holds 20 tags: what the replacement could not carry is told, once, never dropped silently."""
-        left = [f"{k}={v}" for k, v in tags]
-        if left and left != self.record.tags_left:
-            self.record.tags_left = left
-            self.log(f"no room on the replacement (20 tags at most) for {len(left)} tag(s): " + ", ".join(left))
+        """A resource holds 20 tags: what the replacement could not carry is told, once, never dropped silently (the
+        user's tags in the record and the notification; the engine's counters in the timeline only)."""
+        said = [t[1] for t in self.record.timeline]
+        what = f"no room on the replacement (20 tags at most) for {len(tags)} tag(s): " + tagroom.said(tags)
+        if tags and what not in said:
+            self.record.tags_left = [f"{k}={v}" for k, v in tags if not tagroom.is_engine_key(k)]
+            self.log(what)
 
     def _finish(
         self,
