@@ -334,6 +334,7 @@ class IncidentRecord:
     chosen_reason: str = ""  # why the planner ranked it first: "same type, other zone ..., spot 0.07/h"
     data_mode: str = ""  # move (the data disks go to the replacement) | copy (the data is in a full image)
     data_disks: list[str] = field(default_factory=list)  # "/dev/xvdb: d-... (moved)", one per data disk
+    tags_left: list[str] = field(default_factory=list)  # "key=value" of the tags the replacement had no room for
 
     def log(self, at: float, what: str) -> None:
         self.timeline.append((at, what))

@@ -19,10 +19,11 @@ attached elsewhere is ``DataUnavailable``: the incident fails loudly and the rep
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Callable, Collection, Sequence
 from typing import TYPE_CHECKING
 
-from aliyun_ops import errors, models
+from aliyun_ops import errors, models, tagroom
 from aliyun_ops.disks import plan
 from aliyun_ops.disks.slots import Slot
 from aliyun_ops.models import TAG_DEVICE, TAG_DISK_OF, TAG_DISKS, TAG_IMAGE_OF, TAG_LINEAGE, TAG_SYSTEM_OF
@@ -30,6 +31,8 @@ from aliyun_ops.recovery import identity, naming
 
 if TYPE_CHECKING:
     from aliyun_ops.cloud import Cloud
+
+log = logging.getLogger(__name__)
 
 POLL_S = 1.0
 AFTER_RELEASE_S = 1.0  # disks still on the original are looked at this long after the expected release, then every
@@ -67,22 +70,28 @@ def keep_now(
 
 
 def label(cloud: Cloud, instance: models.Instance, disks: Sequence[models.Disk], *, system_too: bool = False) -> None:
-    """The tags a later run finds the kept disks by: whose data, which device (one TagResources per disk)."""
+    """The tags a later run finds the kept disks by: whose data, which device (one TagResources per disk).
+
+    A disk holds 20 tags: one near the limit gets the labels that fit (``tagroom.DISK_RANK``), said in the log;
+    labelling never raises for want of room (the disks are kept by ``keep_now`` whatever their tags)."""
     if plan.mode(instance) == plan.COPY or not plan.data_disks(disks):
         return
     system = next((d for d in disks if d.kind == "system"), None) if system_too else None
     if system is not None and system.tag(TAG_SYSTEM_OF) != instance.instance_id:
-        label_system(cloud, instance, system.disk_id)
+        label_system(cloud, instance, system)
     for tags, disk_id in _unlabelled(instance, disks):
-        cloud.tag_resources("disk", [disk_id], tags)
+        _tag_disks(cloud, [disk_id], tags)
 
 
-def label_system(cloud: Cloud, instance: models.Instance, disk_id: str) -> None:
+def label_system(cloud: Cloud, instance: models.Instance, system: models.Disk) -> None:
     """The kept system disk carries what its image would: the identity in its description, then the image's tags
-    (``aops:system-of`` instead of ``aops:image-of``). Should its snapshot fail, be refused, or never be asked for,
-    reconcile snapshots the disk again and relaunches the lineage from it (``recovery.systemdisk``)."""
-    cloud.describe_disk_as(disk_id, identity.encode(instance))
-    cloud.tag_resources("disk", [disk_id], system_labels(instance))
+    (``aops:system-of`` instead of ``aops:image-of``), as many as fit beside its own (``aops:system-of`` and
+    ``aops:lineage`` first). Should its snapshot fail, be refused, or never be asked for, reconcile snapshots the
+    disk again and relaunches the lineage from it (``recovery.systemdisk``)."""
+    cloud.describe_disk_as(system.disk_id, identity.encode(instance))
+    room = tagroom.labels(system.tags, system_labels(instance), tagroom.SYSTEM_DISK_RANK)
+    _say_no_room(system.disk_id, room)
+    _tag_disks(cloud, [system.disk_id], room.write)
 
 
 def system_labels(instance: models.Instance) -> models.Tags:
@@ -97,18 +106,54 @@ def disk_labels(instance_id: str, device: str, lineage: str) -> models.Tags:
     return ((TAG_DISK_OF, instance_id), (TAG_DEVICE, device), (TAG_LINEAGE, lineage))
 
 
-def _unlabelled(instance: models.Instance, disks: Sequence[models.Disk]) -> list[tuple[models.Tags, str]]:
-    """(tags, disk id) of each of the instance's data disks whose tags do not name it and its slot yet."""
+def _unlabelled(
+    instance: models.Instance, disks: Sequence[models.Disk], no_room: list[str] | None = None
+) -> list[tuple[models.Tags, str]]:
+    """(tags, disk id) of each of the instance's data disks whose labels that fit beside its own tags are not all
+    on it yet. A disk without room for every label gets those that fit (``tagroom.DISK_RANK``); its id is added
+    to ``no_room`` and the log says which labels it lacks."""
     iid, lineage = instance.instance_id, naming.lineage_of(instance)
-    return [
-        (disk_labels(iid, d.device, lineage), d.disk_id)
-        for d in plan.data_disks(disks)
-        if d.tag(TAG_DISK_OF) != iid or d.tag(TAG_DEVICE) != d.device
-    ]
+    out = []
+    for d in plan.data_disks(disks):
+        room = tagroom.labels(d.tags, disk_labels(iid, d.device, lineage), tagroom.DISK_RANK)
+        if room.left:
+            _say_no_room(d.disk_id, room)
+            if no_room is not None:
+                no_room.append(d.disk_id)
+        if room.write and tagroom.missing(d.tags, room.write):
+            out.append((room.write, d.disk_id))
+    return out
+
+
+def _say_no_room(disk_id: str, room: tagroom.Fit) -> None:
+    if room.left:
+        log.warning(
+            "disk %s holds 20 tags at most: labelled %s, no room for %s (its slot is also on the system image)",
+            disk_id,
+            tagroom.said(room.write) or "nothing",
+            tagroom.said(room.left),
+        )
+
+
+def _tag_disks(cloud: Cloud, disk_ids: list[str], tags: models.Tags) -> bool:
+    """TagResources on kept disks; a refusal (a disk's tags changed since they were read and it is full now, or it
+    was deleted) is logged, never raised: a label only helps find a disk that is kept anyway."""
+    if not tags:
+        return True
+    try:
+        cloud.tag_resources("disk", disk_ids, tags)
+    except (errors.InvalidRequest, errors.NotFound) as exc:
+        log.warning("could not label %s with %s: %s", ", ".join(disk_ids), tagroom.said(tags), exc.code)
+        return False
+    return True
 
 
 def keep_many(
-    cloud: Cloud, found: Sequence[tuple[models.Instance, Sequence[models.Disk]]], *, label_until: float | None = None
+    cloud: Cloud,
+    found: Sequence[tuple[models.Instance, Sequence[models.Disk]]],
+    *,
+    label_until: float | None = None,
+    no_room: list[str] | None = None,
 ) -> list[tuple[str, int]]:
     """``keep`` for many instances at once, in calls that grow with the batches, not with the instances:
     every data disk that would be deleted with its instance gets ``DeleteWithInstance=false`` first (one
@@ -117,24 +162,31 @@ def keep_many(
     share both; up to 50 per call).
 
     Labelling stops once ``cloud.clock()`` passes ``label_until``: the disks left unlabelled are still kept,
-    and the next pass labels them. Returns ``(instance id, data disks)`` of each instance now fully kept."""
+    and the next pass labels them. A disk near the 20-tag limit gets the labels that fit; its id goes to
+    ``no_room`` (the log says how many), and a refused TagResources is logged: nothing here raises for tags.
+    Returns ``(instance id, data disks)`` of each instance now fully kept (labelled as far as its disks have room)."""
     wanted = [(i, disks) for i, disks in found if plan.mode(i) != plan.COPY and plan.data_disks(disks)]
     release = [d.disk_id for _, disks in wanted for d in plan.data_disks(disks) if d.delete_with_instance]
     if release:
         cloud.keep_disks(release)
     groups: dict[models.Tags, list[str]] = {}
     owners: dict[str, set[models.Tags]] = {}
+    short: list[str] = []
     for inst, disks in wanted:
         owners[inst.instance_id] = set()
-        for tags, disk_id in _unlabelled(inst, disks):
+        for tags, disk_id in _unlabelled(inst, disks, short):
             groups.setdefault(tags, []).append(disk_id)
             owners[inst.instance_id].add(tags)
+    if short:
+        log.warning("%d kept data disk(s) have no room for all their labels (20 tags at most)", len(short))
+        if no_room is not None:
+            no_room.extend(short)
     labelled: set[models.Tags] = set()
     for tags, ids in groups.items():
         if label_until is not None and cloud.clock() >= label_until:
             break
-        cloud.tag_resources("disk", ids, tags)
-        labelled.add(tags)
+        if _tag_disks(cloud, ids, tags):
+            labelled.add(tags)
     return [(i.instance_id, len(plan.data_disks(disks))) for i, disks in wanted if owners[i.instance_id] <= labelled]
 
 
@@ -485,7 +537,7 @@ class DataMove:
             if inst is None:
                 raise errors.ReplacementFailed(f"replacement {instance_id} vanished before it started")
             if inst.status == "Running":
-                self.cloud.tag_resources("instance", [instance_id], ((TAG_DISKS, "attached"),))
+                self._say_attached(inst)
                 self.log(f"{instance_id} Running with its data disks")
                 return inst
             if inst.status == "Stopped":
@@ -495,6 +547,17 @@ class DataMove:
                     self.log(f"start of {instance_id} refused for now ({exc.code})")
             self._wait(f"starting {instance_id} with its data disks", pause)
             pause = min(pause * 2, max(FAR_POLL_S / 3, self.poll_s))
+
+    def _say_attached(self, inst: models.Instance) -> None:
+        """``aops:disks=attached`` over the launch's ``pending`` (a key already there takes no room). Without that
+        tag (no room at the launch) nothing marks it held, so nothing is written; a refusal is logged: the user's
+        instance is Running with its data, a tag must not fail that."""
+        if inst.tag(TAG_DISKS) is None:
+            return
+        try:
+            self.cloud.tag_resources("instance", [inst.instance_id], ((TAG_DISKS, "attached"),))
+        except errors.InvalidRequest as exc:
+            self.log(f"could not tag {inst.instance_id} {TAG_DISKS}=attached: {exc.code}")
 
 
 def drop_system(

@@ -31,6 +31,7 @@ _T: dict[str, dict[str, str]] = {
         "提高最高出价（ALIYUN_OPS_MAX_SPOT_PRICE），或开启按量付费兜底（ALIYUN_OPS_PAYG_FALLBACK=true）。",
         "image_kept": "镜像 {image} 已保留，可在控制台用它手动创建实例。",
         "image_note": "镜像说明",
+        "tags_left": "未复制的标签（每个资源最多 20 个）",
         "fallback_lineage": "新镜像不可用（创建失败或来不及完成），已改用该实例系列最新的旧镜像 {image}："
         "之后的改动已丢失。",
         "adv_deadline": "函数在时限内没有完成替换。定时巡检（每 5 分钟）会继续处理；也可在 ECS 控制台检查镜像和实例。",
@@ -57,6 +58,7 @@ _T: dict[str, dict[str, str]] = {
         "(ALIYUN_OPS_MAX_SPOT_PRICE) or enable the pay-as-you-go fallback (ALIYUN_OPS_PAYG_FALLBACK=true).",
         "image_kept": "Image {image} is kept: you can launch from it in the console.",
         "image_note": "Image note",
+        "tags_left": "Tags not copied (20 per resource at most)",
         "fallback_lineage": "The fresh image was unusable (failed or could not finish in time): launched from "
         "the newest earlier image {image} of this lineage; changes made since it was taken are lost.",
         "adv_deadline": "The function ran out of time before the replacement was running. The periodic "
@@ -171,6 +173,7 @@ def _replaced(record: IncidentRecord, lang: str) -> Message:
         rows.append((t["image"], record.image_id))
     if record.image_source == "lineage-fallback":  # say plainly that recent changes are lost
         rows.append((t["image_note"], t["fallback_lineage"].format(image=record.image_id or "-")))
+    rows += _tags_left(record, t)
     rows += [*_duration(record, t), (t["incident"], record.incident_id)]
     intro = t["intro_replaced"].format(iid=record.instance_id, new=new_id)
     return Message("replaced", f"[aliyun-ops] {t['replaced']}: {_label(record)}", intro, tuple(rows), lang=lang)
@@ -192,6 +195,11 @@ def _failed(record: IncidentRecord, lang: str) -> Message:
     intro = t["intro_failed"].format(iid=record.instance_id)
     return Message("failed", f"[aliyun-ops] {t['failed']}: {_label(record)}", intro, tuple(rows),
                    t["advice"], advice, lang)
+
+
+def _tags_left(record: IncidentRecord, t: dict[str, str]) -> list[tuple[str, str]]:
+    """The user's tags the replacement had no room for: said, never dropped silently."""
+    return [(t["tags_left"], ", ".join(record.tags_left))] if record.tags_left else []
 
 
 def _summary_rows(t: dict[str, str], s: InstanceSummary) -> list[tuple[str, str]]:

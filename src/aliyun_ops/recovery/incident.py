@@ -34,7 +34,7 @@ import logging
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
-from aliyun_ops import errors, models
+from aliyun_ops import errors, models, tagroom
 from aliyun_ops.disks import move as data
 from aliyun_ops.disks import plan as data_plan
 from aliyun_ops.disks import slots as data_slots
@@ -361,10 +361,21 @@ class Incident:
             extra.append((models.TAG_FALLBACK, "pay-as-you-go"))
         if self.moving:
             extra.append((models.TAG_DISKS, "pending"))  # held stopped until its data disks are attached
-            extra.extend(self._slot_record(len(extra)))
         if inputs.eip is not None:
             extra.append((models.TAG_EIP, inputs.eip.allocation_id))
+        if self.moving:
+            extra.extend(self._slot_record(tuple(extra)))
+        self._say_tags_left(naming.replacement_fit(self.original, self.id, tuple(extra), self.settings.selector).left)
         return tuple(extra)
+
+    def _say_tags_left(self, tags: models.Tags) -> None:
+        """A resource holds 20 tags: what the replacement could not carry is told, once, never dropped silently (the
+        user's tags in the record and the notification; the engine's counters in the timeline only)."""
+        said = [t[1] for t in self.record.timeline]
+        what = f"no room on the replacement (20 tags at most) for {len(tags)} tag(s): " + tagroom.said(tags)
+        if tags and what not in said:
+            self.record.tags_left = [f"{k}={v}" for k, v in tags if not tagroom.is_engine_key(k)]
+            self.log(what)
 
     def _finish(
         self,
@@ -395,12 +406,15 @@ class Incident:
             self.record.status = "replaced"
         self.record.reason = self.record.reason or f"replaced by {new.instance_id}"
 
-    def _slot_record(self, extra: int) -> models.Tags:
+    def _slot_record(self, extra: models.Tags) -> models.Tags:
         """The slots on the replacement itself (without disk ids: the snapshot's record has them), when they fit beside
-        the user's tags and ours; else the system snapshot and the image keep the record, and the timeline says so."""
+        the user's tags and ours without displacing any; else the system snapshot and the image keep the record, and
+        the timeline says so."""
         record = data_slots.encode(self.slots, with_ids=False)
-        used = len(naming.replacement_tags(self.original, self.id)) + extra
-        if used + len(record) <= naming.MAX_TAGS:
+        selector = self.settings.selector
+        before = naming.replacement_fit(self.original, self.id, extra, selector)
+        after = naming.replacement_fit(self.original, self.id, (*extra, *record), selector)
+        if set(after.left) <= set(before.left):
             return record
         self.log(f"no tag room on the replacement for its {len(self.slots)} data-disk slot(s): the snapshot keeps them")
         return ()

@@ -136,7 +136,7 @@ def build_spec(
         ram_role_name=inputs.ram_role_name or original.ram_role_name,
         resource_group_id=original.resource_group_id,
         user_data=inputs.user_data or original.user_data,
-        tags=naming.replacement_tags(original, incident, extra_tags),
+        tags=naming.replacement_tags(original, incident, extra_tags, settings.selector),
         system_disk_category=category,
         system_disk_size=size,
         data_disks=_data_disks(inputs.disks, candidate, data_devices),

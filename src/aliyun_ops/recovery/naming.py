@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 
-from aliyun_ops import models
+from aliyun_ops import models, tagroom
 from aliyun_ops.models import (
     TAG_GENERATION,
     TAG_IMAGE_OF,
@@ -98,9 +98,12 @@ def image_tags(original: models.Instance, incident: str, record: models.Tags = (
     return ours + _users(original, {k for k, _ in ours}, MAX_TAGS - len(ours))
 
 
-def replacement_tags(original: models.Instance, incident: str, extra: models.Tags = ()) -> models.Tags:
-    """The user's tags, then the lineage tags and ``extra`` (ours win; the user's managed/selector/data tags are
-    kept)."""
+def replacement_fit(
+    original: models.Instance, incident: str, extra: models.Tags = (), selector: tuple[str, str] | None = None
+) -> tagroom.Fit:
+    """The replacement's tags within the 20 a resource holds (``tagroom.replacement``): the user's selector and
+    ``aops:`` keys first, then the lineage tags and ``extra`` a resume reads, then the user's other tags; ``left``
+    says what did not fit."""
     ours = (
         (TAG_REPLACES, original.instance_id),
         (TAG_LINEAGE, lineage_of(original)),
@@ -108,4 +111,11 @@ def replacement_tags(original: models.Instance, incident: str, extra: models.Tag
         (TAG_INCIDENT, incident),
         *extra,
     )
-    return _users(original, {k for k, _ in ours}, MAX_TAGS - len(ours)) + ours
+    return tagroom.replacement(original.tags, ours, selector)
+
+
+def replacement_tags(
+    original: models.Instance, incident: str, extra: models.Tags = (), selector: tuple[str, str] | None = None
+) -> models.Tags:
+    """What ``replacement_fit`` writes."""
+    return replacement_fit(original, incident, extra, selector).write
