@@ -137,6 +137,7 @@ class _Ranking:
         self.allow, self.deny = tuple(allow), tuple(deny)
         self.prices = _latest_prices(prices)
         self.vswitches = _vswitch_by_zone(original, vswitches)
+        self.full_zones = _full_zones(original, vswitches, self.vswitches)
         self.keep_zone = False
         self.data_categories: tuple[str, ...] = ()
         self.limits = Limits()
@@ -146,6 +147,8 @@ class _Ranking:
         """Why this offering cannot be a candidate at all, or ""."""
         if not offering.in_stock:
             return f"{offering.status}/{offering.status_category}: not WithStock"
+        if offering.zone_id in self.full_zones:
+            return f"every vSwitch of {self.original.vpc_id} in {offering.zone_id} is out of private addresses"
         if offering.zone_id not in self.vswitches:
             return f"no vSwitch of {self.original.vpc_id or 'the VPC'} in {offering.zone_id}"
         itype = self.itype(offering.instance_type)
@@ -597,15 +600,26 @@ def _latest_prices(prices: Sequence[SpotPrice]) -> dict[tuple[str, str], SpotPri
 
 
 def _vswitch_by_zone(original: Instance, vswitches: Sequence[VSwitch]) -> dict[str, str]:
-    """One vSwitch of the original's VPC per zone (most free addresses); the original's own in its zone."""
+    """One vSwitch of the original's VPC per zone (most free addresses); the original's own in its zone.
+
+    A vSwitch DescribeVSwitches lists with no free address (``AvailableIpAddressCount`` 0) is never chosen, the
+    original's own included: RunInstances there is refused ``InvalidVSwitchId.IpNotEnough``."""
     by_zone: dict[str, VSwitch] = {}
+    full = {v.vswitch_id for v in vswitches if v.available_ips <= 0}
     for v in sorted(vswitches, key=lambda v: (-v.available_ips, v.vswitch_id)):
-        if original.vpc_id and v.vpc_id == original.vpc_id:
+        if original.vpc_id and v.vpc_id == original.vpc_id and v.vswitch_id not in full:
             by_zone.setdefault(v.zone_id, v)
     chosen = {zone: v.vswitch_id for zone, v in by_zone.items()}
-    if original.vswitch_id:
+    if original.vswitch_id and original.vswitch_id not in full:
         chosen[original.zone_id] = original.vswitch_id
     return chosen
+
+
+def _full_zones(original: Instance, vswitches: Sequence[VSwitch], chosen: dict[str, str]) -> frozenset[str]:
+    """Zones where the original's VPC has vSwitches, every one of them out of private addresses."""
+    return frozenset(
+        v.zone_id for v in vswitches if original.vpc_id and v.vpc_id == original.vpc_id and v.zone_id not in chosen
+    )
 
 
 def equivalent_type_filter(original_type: InstanceType) -> dict[str, Any]:

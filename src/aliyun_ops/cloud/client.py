@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 IMAGE_STATUSES = "Creating,Waiting,Available,CreateFailed,UnAvailable"
+# Every value of DescribeImages' Status (openapi-meta): an image that exists shows under one of them.
+ALL_IMAGE_STATUSES = IMAGE_STATUSES + ",Deprecated"
 MAX_ATTEMPTS = 8
 # CloudMonitor's record of a spot reclaim: product ECS, this event name (the name of the pushed notice).
 INTERRUPTION_EVENT = "Instance:PreemptibleInstanceInterruption"
@@ -291,10 +293,8 @@ class Cloud:
         return str(self.call("ecs", "CreateDisk", params)["DiskId"])
 
     def delete_disk(self, disk_id: str) -> None:
-        try:
-            self.call("ecs", "DeleteDisk", {"DiskId": disk_id})
-        except errors.NotFound:
-            return
+        """Deleted, or already gone (see ``_delete``)."""
+        self._delete("DeleteDisk", {"DiskId": disk_id}, lambda: bool(self._describe_disks(disk_ids=[disk_id])))
 
     # -- snapshots -------------------------------------------------------------------------------
     def create_snapshot(
@@ -332,11 +332,10 @@ class Cloud:
         return [convert.snapshot(d) for d in rows]
 
     def delete_snapshot(self, snapshot_id: str) -> None:
-        """Force: a snapshot disks were created from can go once they no longer need it to exist."""
-        try:
-            self.call("ecs", "DeleteSnapshot", {"SnapshotId": snapshot_id, "Force": True})
-        except errors.NotFound:
-            return
+        """Force: a snapshot disks were created from can go once they no longer need it to exist. Deleted, or
+        already gone (see ``_delete``)."""
+        params = {"SnapshotId": snapshot_id, "Force": True}
+        self._delete("DeleteSnapshot", params, lambda: bool(self._describe_snapshots([snapshot_id])))
 
     def describe_user_data(self, instance_id: str) -> str | None:
         body = self.call("ecs", "DescribeUserData", {"InstanceId": instance_id})
@@ -380,10 +379,9 @@ class Cloud:
         self.call("ecs", "StopInstance", {"InstanceId": instance_id, "StoppedMode": "KeepCharging"})
 
     def delete_instance(self, instance_id: str, *, force: bool = True) -> None:
-        try:
-            self.call("ecs", "DeleteInstance", {"InstanceId": instance_id, "Force": force})
-        except errors.NotFound:
-            return
+        """Released, or already gone (see ``_delete``)."""
+        params = {"InstanceId": instance_id, "Force": force}
+        self._delete("DeleteInstance", params, lambda: bool(self._describe_instances([instance_id])))
 
     def tag_resources(self, resource_type: str, resource_ids: Sequence[str], tags: models.Tags) -> None:
         """The same tags on every resource: one TagResources per TAG_RESOURCES_MAX ids."""
@@ -456,10 +454,36 @@ class Cloud:
         return [convert.image(d) for d in self._pages("ecs", "DescribeImages", params, ("Images", "Image"))]
 
     def delete_image(self, image_id: str) -> None:
+        """Deleted, or already gone (see ``_delete``)."""
+
+        def exists() -> bool:
+            return bool(self._describe_images([image_id], statuses=ALL_IMAGE_STATUSES))
+
+        self._delete("DeleteImage", {"ImageId": image_id, "Force": True}, exists)
+
+    def _delete(self, action: str, params: dict[str, Any], exists: Callable[[], bool]) -> None:
+        """One ECS Delete* call where a resource already gone counts as deleted, not as a failure.
+
+        Two actors race for the same resource (reconcile and a delivery, two function instances): the loser's
+        delete finds nothing. Aliyun answers that with the action's ``*.NotFound`` code, or, under the shipped
+        policy (deletes allowed only on resources tagged ``aops:lineage``), with ``Forbidden.RAM``: a resource
+        that no longer exists has no tags to match. A refusal is therefore checked with one Describe by id:
+        gone means deleted; still there (or the check itself failing) re-raises the refusal."""
         try:
-            self.call("ecs", "DeleteImage", {"ImageId": image_id, "Force": True})
+            self.call("ecs", action, params)
         except errors.NotFound:
             return
+        except errors.PermissionDenied:
+            if self._still_exists(exists):
+                raise
+
+    @staticmethod
+    def _still_exists(exists: Callable[[], bool]) -> bool:
+        """``exists()``, or True when it cannot be answered: only a resource seen gone is taken as deleted."""
+        try:
+            return exists()
+        except errors.CloudError:
+            return True
 
     # -- capacity and prices ---------------------------------------------------------------------
     def forget_stock(self) -> None:

@@ -36,6 +36,9 @@ NO_STOCK_CODES = frozenset(
         "InvalidDiskCategory.ValueNotSupported",
     }
 )
+# RunInstances on a vSwitch whose CIDR block has no free private address left (403): the vSwitch is full, not the
+# (zone, type). Sorted with NoStock ("try elsewhere"); the launch loop tells it apart with ``is_vswitch_full``.
+VSWITCH_FULL_CODES = frozenset({"InvalidVSwitchId.IpNotEnough"})
 # The throttling family real clients retry (terraform-provider-alicloud's throttling list): Throttling,
 # Throttling.User, Throttling.Api, Rejected.Throttling, ServiceUnavailable.Throttling...
 THROTTLED_PREFIXES = ("Throttling", "ServiceUnavailable.Throttl", "Rejected.Throttling")
@@ -85,7 +88,11 @@ IMAGE_NAME_TAKEN = "InvalidImageName.Duplicated"
 
 
 def is_no_stock(code: str) -> bool:
-    return code in NO_STOCK_CODES or code.endswith(".NoStock")
+    return code in NO_STOCK_CODES or code.endswith(".NoStock") or is_vswitch_full(code)
+
+
+def is_vswitch_full(code: str) -> bool:
+    return code in VSWITCH_FULL_CODES
 
 
 def is_throttled(code: str) -> bool:

@@ -99,6 +99,21 @@ def _stock(emu: Emulator, body: Any) -> dict[str, Any]:
     return {"ok": True}
 
 
+def _vswitch_free(emu: Emulator, body: Any) -> dict[str, Any]:
+    """``{"vSwitchId", "free"}``: leave only ``free`` private addresses free on the vSwitch (others' interfaces
+    hold the rest), so RunInstances there is refused ``InvalidVSwitchId.IpNotEnough`` once they are used."""
+    data = _obj(body)
+    free = _required(data, "free")
+    if not isinstance(free, int) or isinstance(free, bool) or free < 0:
+        raise BadRequest("free must be a number of addresses (0 or more)")
+    with emu.backend.lock:
+        vsw = emu.backend.network.vswitches.get(str(_required(data, "vSwitchId")))
+        if vsw is None:
+            raise BadRequest("no such vSwitch")
+        vsw.leave_free(free)
+        return {"ok": True, "available": vsw.available_count()}
+
+
 def _prices(emu: Emulator, body: Any) -> dict[str, Any]:
     entries = body.get("prices", body.get("entries")) if isinstance(body, dict) else body
     if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
@@ -203,6 +218,7 @@ ROUTES: dict[tuple[str, str], Handler] = {
     ("POST", "scenario"): _scenario,
     ("POST", "stock"): _stock,
     ("POST", "prices"): _prices,
+    ("POST", "vswitch-free"): _vswitch_free,
     ("POST", "interrupt"): _interrupt,
     ("POST", "market"): _market,
     ("GET", "market"): _market_state,

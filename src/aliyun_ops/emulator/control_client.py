@@ -70,6 +70,11 @@ class EmulatorControl:
             body["listed"] = listed
         self._call("POST", "stock", body)
 
+    def vswitch_free(self, vswitch_id: str, free: int) -> int:
+        """Leave only ``free`` private addresses free on the vSwitch; returns its AvailableIpAddressCount."""
+        result: dict[str, Any] = self._call("POST", "vswitch-free", {"vSwitchId": vswitch_id, "free": free})
+        return int(result["available"])
+
     def prices(self, entries: list[dict[str, Any]]) -> None:
         self._call("POST", "prices", {"prices": entries})
 

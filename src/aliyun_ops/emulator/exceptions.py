@@ -114,6 +114,16 @@ class InvalidVSwitchIdMismatch(_E):
     default_message = "Specified instance and virtual switch are not in the same zone."
 
 
+class InvalidVSwitchIdIpNotEnough(_E):
+    # [docs] the ECS error tables (CreateNetworkInterface, AssignPrivateIpAddresses; RunInstances per the issue
+    # report): 403; the message as Aliyun words it in Terway's logs of the same refusal.
+    code = "InvalidVSwitchId.IpNotEnough"
+    http_status = 403
+
+    def __init__(self, vswitch_id: str) -> None:
+        super().__init__(f'The specified VSwitch "{vswitch_id}" has not enough IpAddress.')
+
+
 class InvalidSecurityGroupIdNotFound(_E):
     code = "InvalidSecurityGroupId.NotFound"
     http_status = 404

@@ -31,7 +31,7 @@ class DingTalk(Channel):
             timestamp = str(int(self.clock() * 1000))
             separator = "&" if "?" in url else "?"
             url = f"{url}{separator}timestamp={timestamp}&sign={dingtalk_sign(timestamp, self.secret)}"
-        body = {"msgtype": "markdown", "markdown": {"title": message.title, "text": message.markdown()}}
+        body = {"msgtype": "markdown", "markdown": {"title": message.plain_title, "text": message.markdown()}}
         return Request(url, json_body(body))
 
     def check(self, response: httpx.Response) -> None:

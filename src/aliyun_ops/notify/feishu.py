@@ -40,7 +40,7 @@ class Feishu(Channel):
             "card": {
                 "config": {"wide_screen_mode": True},
                 "header": {
-                    "title": {"tag": "plain_text", "content": message.title},
+                    "title": {"tag": "plain_text", "content": message.plain_title},
                     "template": _COLOURS[message.ok],
                 },
                 "elements": [{"tag": "markdown", "content": message.markdown(heading=False)}],

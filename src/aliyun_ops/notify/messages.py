@@ -7,11 +7,39 @@ are the before/after columns a person compares: instance id, type, zone, spot pr
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from aliyun_ops.models import IncidentRecord, InstanceSummary
 
 SUCCESS_STATUSES = ("replaced", "resumed")
+
+# Every text a message carries may hold user text (an instance name, a tag, a reason quoting them). A name with a
+# line break would start a row of its own; ``<!channel>`` or ``<at id=all></at>`` would mention everyone; a
+# Markdown link would put a live link under any words. So each renderer escapes every text it places:
+# - line breaks (and the other Unicode line separators) become one space, in every channel;
+# - Slack mrkdwn: ``&``, ``<`` and ``>`` as ``&amp;``, ``&lt;`` and ``&gt;``, the escaping Slack documents, which
+#   leaves no ``<...>`` token (mention, link, date) and no live ``<http://x|y>``. Slack documents no escape for
+#   ``*``, ``_`` or ``~``: those can only make text bold, italic or struck;
+# - Markdown (DingTalk, WeCom, Feishu): the characters of link, image, HTML and mention syntax and of emphasis
+#   (``& < > [ ] * _ ` ~ | \``) as HTML numeric character references, which CommonMark renders as the character
+#   and never reads as syntax, and which the HTML these clients render decodes alike.
+_LINE_BREAKS = re.compile("[\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]+")
+_SLACK = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+_MARKDOWN = str.maketrans({c: f"&#{ord(c)};" for c in "&<>[]*_`~|\\"})
+
+
+def one_line(text: str) -> str:
+    """The text on one line: a value can never start a row (or a heading, a quote, a list item) of its own."""
+    return _LINE_BREAKS.sub(" ", text)
+
+
+def slack_escaped(text: str) -> str:
+    return one_line(text).translate(_SLACK)
+
+
+def markdown_escaped(text: str) -> str:
+    return one_line(text).translate(_MARKDOWN)
 
 _T: dict[str, dict[str, str]] = {
     "zh": {
@@ -99,19 +127,28 @@ class Message:
         """True on success, False on failure, None while running or when nothing was done."""
         return {"replaced": True, "failed": False}.get(self.kind)
 
+    @property
+    def plain_title(self) -> str:
+        """The title for a field shown as plain text (a card header, a conversation preview): on one line."""
+        return one_line(self.title)
+
     def markdown(self, heading: bool = True) -> str:
-        """CommonMark subset all three Chinese IM services render; ``heading=False`` when the card has one."""
-        lines = ([f"### {self.title}", ""] if heading else []) + [self.intro, ""]
-        lines += [f"- **{label}**: {value}" for label, value in self.rows]
+        """CommonMark subset all three Chinese IM services render; ``heading=False`` when the card has one. Every
+        text is escaped (``markdown_escaped``): the structure is ours alone."""
+        e = markdown_escaped
+        lines = ([f"### {e(self.title)}", ""] if heading else []) + [e(self.intro), ""]
+        lines += [f"- **{e(label)}**: {e(value)}" for label, value in self.rows]
         if self.advice:
-            lines += ["", f"**{self.advice_label}**: {self.advice}"]
+            lines += ["", f"**{e(self.advice_label)}**: {e(self.advice)}"]
         return "\n".join(lines)
 
     def slack(self) -> str:
-        lines = [f"*{self.title}*", self.intro, ""]
-        lines += [f"• *{label}*: {value}" for label, value in self.rows]
+        """Slack mrkdwn, every text escaped (``slack_escaped``)."""
+        e = slack_escaped
+        lines = [f"*{e(self.title)}*", e(self.intro), ""]
+        lines += [f"• *{e(label)}*: {e(value)}" for label, value in self.rows]
         if self.advice:
-            lines += ["", f"*{self.advice_label}*: {self.advice}"]
+            lines += ["", f"*{e(self.advice_label)}*: {e(self.advice)}"]
         return "\n".join(lines)
 
     def text(self) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from aliyun_ops.models import IncidentRecord
 from aliyun_ops.notify.base import Channel, Request, json_body
-from aliyun_ops.notify.messages import Message
+from aliyun_ops.notify.messages import Message, slack_escaped
 
 
 class Slack(Channel):
@@ -15,7 +15,7 @@ class Slack(Channel):
 
     def request(self, event: str, message: Message, record: IncidentRecord) -> Request:
         body = {
-            "text": message.title,
+            "text": slack_escaped(message.title),
             "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": message.slack()[:3000]}}],
         }
         return Request(self.url, json_body(body))

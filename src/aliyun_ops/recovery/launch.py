@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from aliyun_ops import errors, models
 from aliyun_ops.cloud import DataDiskSpec, LaunchSpec
-from aliyun_ops.cloud.errors import is_password_inherit_refused
+from aliyun_ops.cloud.errors import is_password_inherit_refused, is_vswitch_full
 from aliyun_ops.recovery import naming
 
 if TYPE_CHECKING:
@@ -157,18 +157,47 @@ def launch_first(
     unavailable: SoldOutMemory,
     tried: list[str],
 ) -> tuple[str, models.Candidate]:
-    """RunInstances per candidate in order; a sold-out one is remembered (see ``soldout``) and skipped."""
+    """RunInstances per candidate in order; a sold-out one is remembered (see ``soldout``) and skipped. A vSwitch out
+    of private addresses (``InvalidVSwitchId.IpNotEnough``) is remembered as full: the candidate is tried again on
+    another vSwitch of its zone with free addresses, else the next candidate is. Returns the candidate as launched
+    (its vSwitch the one used)."""
     for candidate in plan.candidates:
         label = f"{candidate.instance_type}@{candidate.zone_id}"
-        try:
-            new_id = _run(cloud, make_spec(candidate), naming.launch_token(incident, candidate))
-        except errors.NoStock as exc:
-            unavailable.sold_out(candidate.instance_type, candidate.zone_id, candidate.vswitch_id)
-            tried.append(f"{label}: {exc.code}")
-            continue
-        tried.append(f"{label}: launched {new_id}")
-        return new_id, candidate
+        placed = _placed(candidate, unavailable)
+        while placed is not None:
+            try:
+                new_id = _run(cloud, make_spec(placed), _launch_token(incident, candidate, placed))
+            except errors.NoStock as exc:
+                if not is_vswitch_full(exc.code):
+                    unavailable.sold_out(candidate.instance_type, candidate.zone_id, placed.vswitch_id)
+                    tried.append(f"{label}: {exc.code}")
+                    break
+                unavailable.vswitch_full(placed.vswitch_id)
+                tried.append(f"{label}: {exc.code} on {placed.vswitch_id}")
+                placed = _placed(candidate, unavailable)
+                continue
+            tried.append(f"{label}: launched {new_id}")
+            return new_id, placed
+        else:
+            tried.append(f"{label}: no vSwitch of {candidate.zone_id} has free addresses")
     raise errors.ReplacementFailed("no candidate could be launched: " + ("; ".join(tried) or "the plan was empty"))
+
+
+def _placed(candidate: models.Candidate, unavailable: SoldOutMemory) -> models.Candidate | None:
+    """The candidate on a vSwitch not known to be full (its own, else another of its zone), or None."""
+    vswitch_id = unavailable.vswitch_for(candidate.zone_id, candidate.vswitch_id)
+    if vswitch_id is None:
+        return None
+    return candidate if vswitch_id == candidate.vswitch_id else dataclasses.replace(candidate, vswitch_id=vswitch_id)
+
+
+def _launch_token(incident: str, planned: models.Candidate, placed: models.Candidate) -> str:
+    """The plan's token; on another vSwitch than planned, one of its own (the same request on other parameters under
+    one ClientToken is refused), which every delivery moving there derives alike."""
+    token = naming.launch_token(incident, planned)
+    if placed.vswitch_id == planned.vswitch_id:
+        return token
+    return "ao-run-" + naming.digest(token, placed.vswitch_id)
 
 
 def _run(cloud: Cloud, spec: LaunchSpec, token: str) -> str:

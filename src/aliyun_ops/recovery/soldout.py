@@ -18,6 +18,11 @@ outlives every instance. A VPC resource takes 20 tags; aliyun-ops holds at most 
 there and removes its expired ones whenever it writes. A tag write that fails (permission denied, the
 vSwitch's tag limit reached) is logged and noted in the incident record, never fatal: the process
 memory still holds the pair. ``sold_out_memory_s = 0`` reads and writes no tag.
+
+A vSwitch that refused RunInstances with ``InvalidVSwitchId.IpNotEnough`` (no free private address) is remembered
+as full for the same time, in the process only: it is full for every type, so the launch moves to another vSwitch
+of the zone with free addresses, else to the next zone. No tag is needed to tell other function instances: the
+DescribeVSwitches they read anyway reports its ``AvailableIpAddressCount`` (the planner skips those at 0).
 """
 
 from __future__ import annotations
@@ -85,6 +90,7 @@ class _Book:
 
     offerings: UnavailableOfferings
     tags: dict[str, dict[str, float]] = field(default_factory=dict)  # vSwitch -> {type: expiry}, as known
+    full: dict[str, float] = field(default_factory=dict)  # vSwitch -> expiry: out of private addresses
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -153,6 +159,36 @@ class SoldOutMemory:
         )
         self._writes.append(writer)
         writer.start()
+
+    def vswitch_full(self, vswitch_id: str) -> None:
+        """RunInstances on this vSwitch refused ``InvalidVSwitchId.IpNotEnough``: no launch of this process uses it
+        again, whatever the type, until the memory expires."""
+        now = self.cloud.clock()
+        with self._book.lock:
+            self._book.full[vswitch_id] = now + (self.ttl if self.tags_on else PROCESS_TTL_S)
+
+    def is_full(self, vswitch_id: str) -> bool:
+        now = self.cloud.clock()
+        with self._book.lock:
+            self._book.full = {v: until for v, until in self._book.full.items() if until > now}
+            return vswitch_id in self._book.full
+
+    def vswitch_for(self, zone_id: str, vswitch_id: str) -> str | None:
+        """The vSwitch a launch planned on ``vswitch_id`` should use: that one unless it is known full, else the
+        zone's other vSwitch of the same VPC with the most free addresses (from the listing ``snapshot`` was given)
+        that is not known full; None when there is none."""
+        if not self.is_full(vswitch_id):
+            return vswitch_id
+        own = self._vswitches.get(vswitch_id)
+        if own is None:
+            return None
+        others = [
+            v
+            for v in self._vswitches.values()
+            if (v.zone_id, v.vpc_id) == (zone_id, own.vpc_id) and v.available_ips > 0 and not self.is_full(v.vswitch_id)
+        ]
+        best = min(others, key=lambda v: (-v.available_ips, v.vswitch_id), default=None)
+        return best.vswitch_id if best is not None else None
 
     def settle(self, timeout_s: float = SETTLE_S) -> None:
         """Wait (at most ``timeout_s`` in all) for this incident's tag writes, so a frozen instance loses none."""

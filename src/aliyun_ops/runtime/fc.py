@@ -10,6 +10,10 @@ malformed input included, so the invocation is marked failed: Function Compute t
 asynchronous invocation (at most 3 times by default) and sends it to the failure destination, and
 alerts fire. Malformed input fails the same way on every retry, which is bounded and visible; the
 alternative, answering "ok", would hide a broken trigger forever.
+
+One exception: a reconcile request while a pass of the same region already runs in this instance returns
+``{"status": "skipped", ...}`` without running a second pass. It is not a failure: the timer fires again and the
+running pass does the work; raising would make FC retry it (another overlap) and fire a false alert.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import time
 from typing import Any
 
 from aliyun_ops.config import Credentials
-from aliyun_ops.runtime.invoke import Invocation, Runner, describe_error, parse_timeout, to_json
+from aliyun_ops.runtime.invoke import Invocation, ReconcileBusy, Runner, describe_error, parse_timeout, to_json
 
 log = logging.getLogger("aliyun_ops.runtime")
 
@@ -43,6 +47,9 @@ def handler(event: Any, context: Any) -> str:
     secrets = (inv.credentials.access_key_secret, inv.credentials.security_token) if inv.credentials else ()
     try:
         result = runner().run(inv)
+    except ReconcileBusy as busy:
+        log.info("request %s: reconcile skipped: %s", inv.request_id, busy)
+        return to_json({"status": "skipped", "message": str(busy), "outcomes": []})
     except Exception as exc:
         elapsed = time.time() - started
         log.error("request %s failed after %.1fs: %s", inv.request_id, elapsed, describe_error(exc, secrets))

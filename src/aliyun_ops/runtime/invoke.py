@@ -23,6 +23,14 @@ from aliyun_ops.events import Ignored, is_reconcile_request, parse_event
 
 log = logging.getLogger("aliyun_ops.runtime")
 
+RECONCILE_RETRY_AFTER_S = 60  # a refused overlapping reconcile: the running pass usually ends within this
+
+
+class ReconcileBusy(errors.Busy):
+    """A reconcile pass of this region already runs in this process: the request is answered at once instead of
+    starting a second pass over the same instances (the timer fires again; the running pass does the work)."""
+
+
 # Exception class -> HTTP status of the custom runtime's answer (first match wins).
 STATUS: tuple[tuple[type[BaseException], int], ...] = (
     (errors.EventError, 400),
@@ -118,12 +126,23 @@ class Runner:
         return result
 
     def reconcile(self, inv: Invocation) -> dict[str, Any]:
-        """The timer trigger: catch up on missed notices and reclaim-stopped instances (service.reconcile)."""
+        """The timer trigger: catch up on missed notices and reclaim-stopped instances (service.reconcile).
+
+        One pass per region at a time in this process: a request while one runs raises ``ReconcileBusy`` at once
+        (the HTTP runtime answers 429 with Retry-After; the built-in runtime reports it as skipped, not failed)."""
         if self._reconcile is None:
             from aliyun_ops.service import reconcile
 
             self._reconcile = reconcile
-        outcomes = self._reconcile(**self._context(inv))
+        context = self._context(inv)
+        region = context["settings"].region_id
+        lock = _reconcile_lock(region)
+        if not lock.acquire(blocking=False):
+            raise ReconcileBusy(f"a reconcile pass is already running for {region} in this function instance")
+        try:
+            outcomes = self._reconcile(**context)
+        finally:
+            lock.release()
         acted = [o for o in outcomes if o.status not in ("ignored", "skipped")]
         return {
             "status": "reconciled",
@@ -165,6 +184,16 @@ class Runner:
                     log.warning("notifications disabled: %s", type(exc).__name__)
                     self._notifier = False
             return self._notifier or None
+
+
+_RECONCILING: dict[str, threading.Lock] = {}
+_RECONCILING_LOCK = threading.Lock()
+
+
+def _reconcile_lock(region_id: str) -> threading.Lock:
+    """The process's one lock per region: held while a reconcile pass of that region runs."""
+    with _RECONCILING_LOCK:
+        return _RECONCILING.setdefault(region_id, threading.Lock())
 
 
 def _account(inv: Invocation) -> str | None:

@@ -10,6 +10,12 @@ it); 5xx + {"error": reason} for failures (500 configuration, 502 cloud API, 503
 be launched, 504 deadline). Every answer carries ``x-fc-status`` (200 or 404): Function Compute
 counts an invocation failed only when that header says 404, and only then retries it and fires
 alerts. No input crashes the server; logs carry the request id, never a secret.
+
+Too much at once: an incident over ``ALIYUN_OPS_MAX_INCIDENTS`` is 429 with Retry-After and x-fc-status 404 (FC
+retries the delivery); a reconcile request while a pass of the region runs is 429 with Retry-After and
+x-fc-status 200 ("a reconcile pass is already running"): an overlapping timer tick is not a failure, the running
+pass does the work. The listen backlog (``LISTEN_BACKLOG``) holds a burst of deliveries until they are accepted,
+each on its own thread, so every connection gets an HTTP answer, never a reset.
 """
 
 from __future__ import annotations
@@ -26,7 +32,16 @@ from urllib.parse import urlsplit
 
 from aliyun_ops.config import Credentials, Settings
 from aliyun_ops.events import MAX_EVENT_BYTES
-from aliyun_ops.runtime.invoke import Invocation, Runner, describe_error, parse_timeout, status_of, to_json
+from aliyun_ops.runtime.invoke import (
+    RECONCILE_RETRY_AFTER_S,
+    Invocation,
+    ReconcileBusy,
+    Runner,
+    describe_error,
+    parse_timeout,
+    status_of,
+    to_json,
+)
 
 log = logging.getLogger("aliyun_ops.runtime")
 
@@ -34,11 +49,15 @@ INVOKE_PATHS = ("/invoke", "/")
 BUSY_RETRY_AFTER_S = 5  # a 429 (too many incidents at once) asks to be retried this much later
 _DRAIN_LIMIT = 4 * MAX_EVENT_BYTES  # a refused body: read at most this much of it, then hang up
 _DRAIN_TIMEOUT_S = 2.0
+# Connections the kernel holds until they are accepted (socketserver's default of 5 reset a burst of 200
+# deliveries); Linux caps it at net.core.somaxconn (4096 by default since 5.4).
+LISTEN_BACKLOG = 1024
 
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = LISTEN_BACKLOG
 
     def __init__(self, address: tuple[str, int], runner: Runner) -> None:
         super().__init__(address, _Handler)
@@ -100,6 +119,8 @@ class _Handler(BaseHTTPRequestHandler):
             status, reason = status_of(exc), describe_error(exc, secrets)
             log.warning("request %s: %s %s after %.1fs", inv.request_id, status, reason, time.time() - started)
             retry = {"Retry-After": str(BUSY_RETRY_AFTER_S)} if status == 429 else {}
+            if isinstance(exc, ReconcileBusy):  # not a failure for FC: the running pass does the work
+                retry = {"Retry-After": str(RECONCILE_RETRY_AFTER_S), "x-fc-status": "200"}
             self._send(status, {"error": reason, "type": type(exc).__name__}, headers=retry)
             return
         log.info("request %s: 200 %s: %s", inv.request_id, result.get("status"), result.get("message"))
@@ -146,11 +167,13 @@ class _Handler(BaseHTTPRequestHandler):
         data = to_json(dict(payload)).encode("utf-8")
         try:
             self.send_response(status)
-            for name, value in (headers or {}).items():
+            headers = dict(headers or {})
+            fc_status = headers.pop("x-fc-status", "200" if status < 400 else "404")
+            for name, value in headers.items():
                 self.send_header(name, value)
             self.send_header("Content-Type", "application/json; charset=utf-8")
             self.send_header("Content-Length", str(len(data)))
-            self.send_header("x-fc-status", "200" if status < 400 else "404")
+            self.send_header("x-fc-status", fc_status)
             if close:
                 self.send_header("Connection", "close")
                 self.close_connection = True

@@ -160,6 +160,7 @@ class Instances:
         disks = self._disks(spec, itype, image)
         self._validate_spot(spec, vsw.zone_id)
         self._validate_misc(spec)
+        vsw.check_room(spec.amount)
         return itype, vsw, image, disks
 
     def _disks(self, spec: LaunchSpec, itype: InstanceTypeSpec, image: Any) -> list[DiskRecord]:

@@ -35,15 +35,32 @@ class VSwitch:
     name: str = ""
     used: set[str] = field(default_factory=set)
     tags: dict[str, str] = field(default_factory=dict)  # VPC TagResources (ResourceType VSWITCH)
+    others: set[str] = field(default_factory=set)  # addresses held by other services' interfaces (control)
 
     def network(self) -> ipaddress.IPv4Network:
         return ipaddress.IPv4Network(self.cidr_block)
 
     def available_count(self) -> int:
+        """DescribeVSwitches' AvailableIpAddressCount: the CIDR block less its 4 reserved addresses and those used."""
         return max(0, self.network().num_addresses - 4 - len(self.used))
 
+    def check_room(self, amount: int) -> None:
+        """RunInstances of ``amount`` instances here: refused when fewer addresses are free (before any stock is
+        taken or any instance made)."""
+        if self.available_count() < amount:
+            raise exc.InvalidVSwitchIdIpNotEnough(self.vswitch_id)
+
+    def leave_free(self, free: int) -> None:
+        """Control: other services' interfaces take addresses so that only ``free`` stay free (at most what the
+        instances here leave; the addresses those took before are given back first)."""
+        self.used -= self.others
+        self.others.clear()
+        while self.available_count() > max(0, free):
+            self.others.add(self.allocate())
+
     def allocate(self, wanted: str | None = None) -> str:
-        """A private IP: the wanted one (checked) or the first free host (first and last 3 reserved)."""
+        """A private IP: the wanted one (checked) or the first free host. The first address and the last 3 of the
+        block are reserved (CreateVSwitch: "192.168.1.0, .253, .254 and .255" of a /24)."""
         net = self.network()
         if wanted is not None:
             try:
@@ -56,12 +73,12 @@ class VSwitch:
                 raise exc.IpAlreadyUsed()
             self.used.add(wanted)
             return wanted
-        hosts = list(net.hosts())[:-3] if net.num_addresses > 8 else list(net.hosts())
-        for h in hosts:
-            if str(h) not in self.used:
-                self.used.add(str(h))
-                return str(h)
-        raise exc.InvalidParameter("The vSwitch has no free private IP address.", code="InvalidVSwitchId.IpNotEnough")
+        for offset in range(1, net.num_addresses - 3):
+            host = str(net.network_address + offset)
+            if host not in self.used:
+                self.used.add(host)
+                return host
+        raise exc.InvalidVSwitchIdIpNotEnough(self.vswitch_id)
 
 
 @dataclass
