@@ -57,13 +57,14 @@ Poison = tuple[list[str], tuple[str, ...], dict[str, Any]]
 
 
 def stop_mode_with_20_tags(world: World) -> Poison:
-    """A Stop-mode spot instance with 20 tags that the cloud reclaim-stopped: no room for aops:stopped-since."""
+    """A Stop-mode spot instance with 20 tags that the cloud reclaim-stopped: no room for a tag of ours on it (the
+    engine once wrote ``aops:stopped-since`` there). Nothing needs a tag now: it is started again, and said so."""
     iid = world.launch(name="batch-1", behavior="Stop", eip=False, tags=_tags(20))
     world.interrupt(iid)
     world.advance(NOTICE_S + 20)
     inst = world.instance(iid)
     assert inst is not None and inst["Status"] == "Stopped"
-    return [iid], ("tag",), {}
+    return [iid], ("started",), {}
 
 
 def data_disk_with_18_tags(world: World) -> Poison:

@@ -113,7 +113,7 @@ def _step(
         return Step(device, "wait", settling[0], (), f"{settling[0].disk_id} {settling[0].status}")
     remote = [d for d in disks if d.status == "Available"]
     if remote:
-        return Step(device, "copy", remote[0], (), f"{remote[0].disk_id} is in {remote[0].zone_id}, not {zone_id}")
+        return Step(device, "copy", remote[0], (), f"copying {remote[0].disk_id} from {remote[0].zone_id} to {zone_id}")
     return Step(device, "lost", None, (), f"no disk holds the data of {device}")
 
 

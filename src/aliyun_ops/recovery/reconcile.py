@@ -94,6 +94,7 @@ class Reconciler:
             self._guard("addresses", lambda: self._changed(self._eips_follow(self._instances())), share=1.0)
         )
         outcomes.extend(self._guard("lost lineages", self._lost_lineages, share=1.0))
+        outcomes.extend(self._guard("tag room", lambda: self._tag_room(self._instances()), share=1.0))
         self._prune()
         outcomes.extend(  # last: a move takes minutes, and recoveries matter more
             self._guard(
@@ -239,8 +240,9 @@ class Reconciler:
             return []
         now = self.cloud.clock()
         until = now + LABEL_SHARE * max(self._deadline() - now, 0.0)
+        no_room: list[str] = []
         try:
-            kept = data.keep_many(self.cloud, todo, label_until=until)
+            kept = data.keep_many(self.cloud, todo, label_until=until, no_room=no_room)
         except Exception:  # one odd disk must not leave the others unkept: each instance on its own
             log.warning("keeping data disks in batches failed; one instance at a time", exc_info=True)
             self._disks = None
@@ -248,6 +250,38 @@ class Reconciler:
         out = [Outcome("kept", f"{iid}: {n} data disk(s) now kept at release") for iid, n in kept]
         if len(kept) < len(todo):
             out.append(Outcome("skipped", f"{len(todo) - len(kept)} instance(s)' kept data disks not labelled yet"))
+        if no_room:
+            out.append(
+                Outcome(
+                    "warned",
+                    f"data disk(s) {', '.join(sorted(set(no_room)))} hold too many tags (20 at most) for every label "
+                    "of ours: kept all the same; their slots are recorded on the system snapshot and image at reclaims",
+                )
+            )
+        return out
+
+    def _tag_room(self, instances: list[models.Instance]) -> list[Outcome]:
+        """Managed spot instances whose replacement could not carry all their tags beside ours (20 at most): said
+        while the user can still make room, not only at the reclaim (the selector and the user's ``aops:`` keys are
+        always carried; the others that do not fit are left behind)."""
+        from aliyun_ops.recovery import naming
+        from aliyun_ops.service import Outcome
+
+        out = []
+        for inst in instances:
+            if not inst.is_spot or inst.status not in ("Running", "Starting") or not self._managed(inst):
+                continue
+            extra = ((models.TAG_DISKS, "pending"), (models.TAG_EIP, inst.eip.allocation_id if inst.eip else ""))
+            fit = naming.replacement_fit(inst, naming.incident_id(inst.instance_id), extra, self.settings.selector)
+            left = [k for k, _ in fit.left if not k.startswith(models.TAG_PREFIX)]
+            if left:
+                out.append(
+                    Outcome(
+                        "warned",
+                        f"{inst.instance_id} has {len(inst.tags)} tags: its replacement would leave {', '.join(left)} "
+                        "behind (20 tags at most, with the selector and ours); remove a tag to keep them all",
+                    )
+                )
         return out
 
     def _keep_each(self, todo: list[tuple[models.Instance, list[models.Disk]]], until: float) -> list[Outcome]:
