@@ -53,7 +53,8 @@ def released_original(world: World, cloud: Cloud, specs: list[dict[str, Any]]) -
 
 
 def replacement(world: World, cloud: Cloud, **kw: Any) -> models.Instance:
-    new = world.launch(name="web-2", zone=FAR, eip=False, **kw)
+    # launched by the engine, it carries the lineage tag its policy requires for AttachDisk
+    new = world.launch(name="web-2", zone=FAR, eip=False, tags={"aops:lineage": "web-1"}, **kw)
     inst = cloud.describe_instance(new)
     assert inst is not None and inst.status == "Running"
     return inst
@@ -156,7 +157,7 @@ def test_data_disks_come_back_under_their_original_device_names(world: World) ->
 
 def test_a_device_name_already_taken_falls_back_to_the_next_free_one(world: World, cloud: Cloud) -> None:
     old, (disk_id,) = released_original(world, cloud, [PLAIN])
-    new = world.launch(name="web-2", eip=False, data_disks=[PLAIN])  # its own disk holds /dev/xvdb
+    new = world.launch(name="web-2", eip=False, data_disks=[PLAIN], tags={"aops:lineage": "web-1"})  # disk at xvdb
     inst = cloud.describe_instance(new)
     assert inst is not None
     said: list[str] = []

@@ -254,6 +254,13 @@ class DataMove:
             self.devices = tuple(sorted({plan.device_of(d) for d in mine if plan.device_of(d)}))
         return mine
 
+    def _lost_why(self, step: plan.Step) -> str:
+        """Why a slot has no disk, naming the disk the record gives it when nothing else names one."""
+        recorded = next((d for d, dev in self.slot_of.items() if dev == step.device), None)
+        if step.disk is None and recorded is not None:
+            return f"its disk {recorded} no longer exists (deleted, or never kept)"
+        return step.why
+
     def _in_slot(self, disk: models.Disk) -> models.Disk:
         """A disk the slot record names fills that slot even when its own tags do not say so (never labelled: the
         function died first, or the disk had no tag room)."""
@@ -340,7 +347,7 @@ class DataMove:
             lost = [s for s in todo if s.action == "lost"]
             if lost:
                 raise errors.DataUnavailable(
-                    "data disk " + "; ".join(f"{s.device}: {s.why}" for s in lost)
+                    "data disk " + "; ".join(f"{s.device}: {self._lost_why(s)}" for s in lost)
                     + f"; {replacement.instance_id} stays stopped rather than start without it"
                 )
             for step in todo:
