@@ -505,6 +505,7 @@ class DataMove:
 
     def _delete_leftover(self, old: models.Disk) -> None:
         """The old disk of a slot whose copy is attached and accomplished (``plan``'s rule 1): nothing needs it."""
+        mark_ours(self.cloud, old, self.lineage)
         self.cloud.delete_disk(old.disk_id)
         self.known.discard(old.disk_id)
         self.log(f"deleted {old.disk_id} from {old.zone_id}: its copy is attached and its snapshot done")
@@ -565,6 +566,21 @@ class DataMove:
             self.cloud.tag_resources("instance", [inst.instance_id], ((TAG_DISKS, "attached"),))
         except errors.InvalidRequest as exc:
             self.log(f"could not tag {inst.instance_id} {TAG_DISKS}=attached: {exc.code}")
+
+
+def mark_ours(cloud: Cloud, disk: models.Disk, lineage: str) -> None:
+    """The lineage label on a disk the engine is about to delete: the policy lets the role delete only disks that carry
+    it, and a disk known from the slot record or a system snapshot may never have got its labels (the function died
+    first). A disk without room for it cannot be deleted by the role: that is said, and the disk stays."""
+    if disk.tag(TAG_LINEAGE):
+        return
+    try:
+        cloud.tag_resources("disk", [disk.disk_id], ((TAG_LINEAGE, lineage),))
+    except errors.InvalidRequest as exc:
+        raise errors.DataUnavailable(
+            f"{disk.disk_id} is no longer needed but cannot be labelled for deletion ({exc.code}): it is left in "
+            "place; delete it by hand"
+        ) from exc
 
 
 def drop_system(

@@ -509,7 +509,7 @@ class Incident:
             return data.drop_system(self.cloud, self.original.instance_id)
         try:
             self.cloud.delete_disk(self.system_disk_id)
-        except (errors.InvalidRequest, errors.NotFound) as exc:
+        except errors.CloudError as exc:  # not detached yet, or its labels never landed: reconcile settles it
             self.log(f"kept system disk {self.system_disk_id} not deleted now ({exc.code}); reconcile deletes it")
             return []
         return [self.system_disk_id]

@@ -22,6 +22,7 @@ for every kept system disk whose instance is gone (``reconcile_system_disks``):
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections import Counter
 from collections.abc import Sequence
@@ -54,7 +55,9 @@ def reconcile_system_disks(
     imaged: dict[str, models.Image | str] = {i.tag(TAG_IMAGE_OF) or "": i for i in images if i.tag(TAG_IMAGE_OF)}
     out = _image_snapshots(cloud, alive, snapshots, imaged)
     kept = sorted(
-        (d for d in disks if d.tag(TAG_SYSTEM_OF) and d.tag(TAG_SYSTEM_OF) not in alive), key=lambda d: d.disk_id
+        (d for d in (*disks, *_unlabelled(disks, snapshots, alive)) if d.tag(TAG_SYSTEM_OF) and d.tag(TAG_SYSTEM_OF)
+         not in alive),
+        key=lambda d: d.disk_id,
     )
     for disk in kept:
         try:
@@ -94,6 +97,25 @@ def _image_snapshots(
             continue
         imaged[iid] = image_id
         out.append(_outcome("imaged", f"image {image_id} of lost {iid} made from its system snapshot"))
+    return out
+
+
+def _unlabelled(
+    disks: Sequence[models.Disk], snapshots: Sequence[models.Snapshot], alive: set[str]
+) -> list[models.Disk]:
+    """Kept system disks whose labels never landed (the function died before it tagged them): the system snapshot
+    taken at the notice names its source disk, so the disk is known by that, and judged as if it carried them."""
+    sources = {
+        s.disk_id: s for s in snapshots if _is_system(s) and s.tag(TAG_IMAGE_OF) and s.tag(TAG_IMAGE_OF) not in alive
+    }
+    out = []
+    for d in disks:
+        snap = sources.get(d.disk_id)
+        if snap is None or d.tag(TAG_SYSTEM_OF) or d.kind != "system" or d.instance_id:
+            continue
+        iid = snap.tag(TAG_IMAGE_OF) or ""
+        labels = ((TAG_SYSTEM_OF, iid), (TAG_LINEAGE, snap.tag(TAG_LINEAGE) or iid))
+        out.append(dataclasses.replace(d, tags=(*d.tags, *labels)))
     return out
 
 
@@ -156,6 +178,10 @@ def _relaunchable(lineage: str, images: Sequence[models.Image]) -> bool:
 
 def _drop(cloud: Cloud, disk: models.Disk, iid: str, failed: list[str], why: str) -> Outcome:
     """DeleteDisk of the kept system disk, then its failed snapshots (nothing can be made from them)."""
+    from aliyun_ops.disks.move import mark_ours
+
+    as_is = cloud.describe_disks(disk_ids=[disk.disk_id])  # its real tags (the pass may have judged it unlabelled)
+    mark_ours(cloud, as_is[0] if as_is else disk, disk.tag(TAG_LINEAGE) or iid)
     cloud.delete_disk(disk.disk_id)
     for snapshot_id in failed:
         cloud.delete_snapshot(snapshot_id)
