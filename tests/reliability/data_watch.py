@@ -10,6 +10,10 @@ copied it. ``Watch`` looks at the lineage again and again during a scenario and 
 - **markers lost**: at the end, the slots' markers missing from the final Running replacement's data disks (every
   marker of every slot when no replacement runs). A slot whose disk the cloud deleted with the original before the
   engine made any call that could keep it is *unsaveable* (counted apart): no engine could have saved it.
+- **unrecorded**: the delivery was killed after the call that kept the disks and before any call that records them
+  (the system snapshot with the slot record, a disk label) reached the cloud. The keep and the snapshot are the
+  incident's first writes, sent side by side; no single API call does both. The kept disks then carry nothing that
+  ties them to the instance once it is released: counted apart, with their markers and disks (docs/reliability.md).
 - **orphans**: at the end, disks of the lineage (the original's data and system disks, copies, anything tagged with
   its id) left detached, while no held replacement is waiting for them: nothing will use or delete them.
 """
@@ -86,6 +90,18 @@ def kept_in_journal(world: World, disk_id: str) -> bool:
     return False
 
 
+def recorded_in_journal(world: World, disk_ids: list[str]) -> bool:
+    """Did any successful call record these disks: a snapshot of one (the system snapshot carries the slot record) or
+    a label on one?"""
+    for call in world.emu.journal.entries():
+        if call["status"] != 200 or call["action"] not in ("CreateSnapshot", "TagResources"):
+            continue
+        text = json.dumps(call["params"])
+        if any(d and d in text for d in disk_ids):
+            return True
+    return False
+
+
 @dataclass
 class Watch:
     """One reclaimed original and its data, looked at by ``look`` and judged by ``finish``."""
@@ -98,6 +114,7 @@ class Watch:
     blank: set[str] = field(default_factory=set)  # instance ids that started blank
     slot_of_disk: dict[str, set[str]] = field(default_factory=dict)  # disk id -> slots whose data it holds
     unsaveable: set[str] = field(default_factory=set)  # slots the cloud deleted before any keep
+    unrecorded: bool = False  # kept, then killed before any record of the disks reached the cloud
 
     def lineage(self, instances: list[dict[str, Any]]) -> list[dict[str, Any]]:
         mine = []
@@ -155,6 +172,9 @@ class Watch:
         for device, disk_id in self.slots.items():
             if disk_id not in present and not kept_in_journal(self.world, disk_id):
                 self.unsaveable.add(device)
+        ids = [*self.slots.values(), self.system_disk]
+        kept = any(kept_in_journal(self.world, d) for d in self.slots.values())
+        self.unrecorded = kept and not recorded_in_journal(self.world, ids)
 
     def final(self) -> dict[str, Any]:
         """The end state: the final replacement, markers lost, orphans, and whether one is still held."""

@@ -377,6 +377,10 @@ class DataMove:
                 pause = min(pause, max(until - self.cloud.clock(), POLL_S))
             self._wait(f"moving data disk {step.device} ({step.why})", pause)
 
+    def look(self, replacement: models.Instance) -> list[plan.Step]:
+        """What each slot needs now, without acting (a resume checks whether anything is left to do)."""
+        return self._plan(self._disks(True), replacement)
+
     def _plan(self, disks: list[models.Disk], replacement: models.Instance) -> list[plan.Step]:
         """``plan.steps``; when a slot has leftovers, with the snapshots of those leftovers (read by source disk,
         which the tag index does not delay), so that none goes while a snapshot still needs it."""

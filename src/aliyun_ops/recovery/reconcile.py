@@ -223,7 +223,10 @@ class Reconciler:
         managed = {
             i.instance_id: i
             for i in instances
-            if self._managed(i) and i.status not in ("Pending", "Deleted") and data_plan.mode(i) == data_plan.MOVE
+            if self._managed(i)
+            and i.status not in ("Pending", "Deleted")
+            and data_plan.mode(i) == data_plan.MOVE
+            and i.tag(models.TAG_DISKS) != "pending"  # mid-move: its disks are the move's, labelled for its original
         }
         if not managed:
             return []

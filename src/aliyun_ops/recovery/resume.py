@@ -40,6 +40,15 @@ def finish_held(
     return said
 
 
+def _started_whole(move: DataMove, replacement: models.Instance) -> bool:
+    """A delivery died just after it started the replacement with every slot attached (the tag that says so had not
+    landed): it is not stopped again, only marked."""
+    if replacement.status not in ("Running", "Starting"):
+        return False
+    steps = move.look(replacement)
+    return bool(steps) and all(s.action == "done" for s in steps)
+
+
 def eip_follows(cloud: Cloud, replacement: models.Instance, *, deadline: float, poll_s: float) -> list[str]:
     """The lineage's EIP (recorded on the replacement at its launch) ends on the replacement, if it is free."""
     allocation = replacement.tag(TAG_EIP)
@@ -95,6 +104,9 @@ def _attach_disks(
     )
     if skip:
         note("started without " + ", ".join(sorted(skip)) + " as its user asked")
+    if _started_whole(move, replacement):
+        note(f"{replacement.instance_id} already runs with every data disk attached")
+        return said, move
     move.hold(replacement.instance_id)
     move.attach_all(replacement)
     return said, move
