@@ -272,8 +272,6 @@ def test_a_kept_disk_the_user_took_keeps_the_held_replacement_stopped_and_says_w
     assert any(w in t for t in naming for w in why), f"nothing says why {disk_id} is missing: {naming}"
 
 
-@pytest.mark.xfail(strict=False, reason="`aliyun-ops start-held INSTANCE --without DEVICE` is being built in "
-                   "parallel for issue 19; this part is wired after the merge")
 def test_the_user_starts_the_held_replacement_without_the_deleted_disk_from_the_cli(world: World) -> None:
     from typer.testing import CliRunner
 
