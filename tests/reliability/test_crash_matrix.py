@@ -281,7 +281,7 @@ def test_the_user_starts_the_held_replacement_without_the_deleted_disk_from_the_
     held, device, _, slots, _ = _held_with_a_disk_taken(world, 5, "deletes")
     world.emu.clock.set_time_scale(100)  # the CLI waits on the real clock
     argv = ["start-held", held, "--without", device, "--endpoint", world.emu.endpoint]
-    result = CliRunner().invoke(app, argv, env=CREDS_ENV)
+    result = CliRunner().invoke(app, argv, env=CREDS_ENV, input="y\n")  # the user answers its question
     assert result.exit_code == 0, result.output
     inst = world.instance(held)
     assert inst is not None and inst["Status"] == "Running"
