@@ -133,7 +133,10 @@ def test_twenty_tags_on_a_stopped_instance_do_not_break_the_pass(world: World) -
     user_stop(world, mine)
     world.interrupt(taken)
     world.advance(NOTICE_S + 20)
-    assert [o.status for o in world.reconcile()] == ["started"]
+    outcomes = world.reconcile()
+    assert [o.status for o in outcomes if o.status != "warned"] == ["started"]
+    # once running, the full instance is told about: its replacement could not carry all 20 of its tags
+    assert [o.message.split()[0] for o in outcomes if o.status == "warned"] == [taken]
     world.advance(60)
     assert stop_attributes(world, taken)[0] == "Running" and stop_attributes(world, mine)[0] == "Stopped"
     assert len(tags_of(world.instance(taken) or {})) == 20  # nothing written on the user's instance
