@@ -50,9 +50,12 @@ REPLACEMENT_RANK = (
     models.TAG_REPLACES,
     models.TAG_DISKS,
     models.TAG_LINEAGE,
-    models.TAG_EIP,
     models.TAG_FALLBACK,
 )
+# Engine tags a resume can read elsewhere too: the lineage's address is also on the original's system snapshot and
+# image (``naming.image_tags``). They come after the user's own tags, so three engine tags fit beside 17 of the
+# user's on a replacement that moves data disks.
+SPARE = (models.TAG_EIP,)
 # Counters nothing resumes from (the generation number, the incident id, which ``aops:replaces`` names too):
 # they come after the user's own tags, so they never take a user's room.
 COUNTERS = (models.TAG_GENERATION, models.TAG_INCIDENT)
@@ -135,9 +138,10 @@ def replacement(original: models.Tags, ours: models.Tags, selector: tuple[str, s
     """A replacement's ``Tag.N``: the user's selector and ``aops:`` keys, then the engine's tags a resume reads
     (``REPLACEMENT_RANK``), then the user's other tags, then the ``COUNTERS``; at most MAX_TAGS."""
     must, others = user_tags(original, selector)
-    needed = tuple(kv for kv in ours if kv[0] not in COUNTERS)
+    needed = tuple(kv for kv in ours if kv[0] not in COUNTERS and kv[0] not in SPARE)
+    spare = tuple(kv for kv in ours if kv[0] in SPARE)
     counters = tuple(kv for kv in ours if kv[0] in COUNTERS)
-    return fit((*ranked(needed, REPLACEMENT_RANK), *others, *counters), keep=must)
+    return fit((*ranked(needed, REPLACEMENT_RANK), *others, *spare, *counters), keep=must)
 
 
 def labels(current: models.Tags, wanted: models.Tags, rank: tuple[str, ...]) -> Fit:

@@ -40,13 +40,23 @@ def test_a_replacement_keeps_the_selector_and_the_users_aops_keys_before_anythin
     written = dict(room.write)
     assert len(room.write) == 20
     assert written["team"] == "ops" and written["aops:window"] == "02:00" and written["aops:managed"] == "true"
-    # every engine tag a resume reads fits before the user's other tags; the counters come after them
-    assert {models.TAG_REPLACES, models.TAG_DISKS, models.TAG_LINEAGE, models.TAG_EIP} <= set(written)
+    # the engine tags only the replacement can say fit before the user's other tags; the address (also on the
+    # original's snapshot and image) and the counters come after them
+    assert {models.TAG_REPLACES, models.TAG_DISKS, models.TAG_LINEAGE} <= set(written)
     assert "acs:rm:rgId" not in written
-    assert [k for k, _ in room.left] == [f"cost-{i:02d}" for i in range(13, 17)] + [
+    assert [k for k, _ in room.left] == [f"cost-{i:02d}" for i in range(14, 17)] + [
+        models.TAG_EIP,
         models.TAG_GENERATION,
         models.TAG_INCIDENT,
     ]
+
+
+def test_three_engine_tags_fit_beside_seventeen_of_the_users_on_a_moving_replacement() -> None:
+    users = tuple((f"cost-{i:02d}", "x") for i in range(17))
+    extra = ((models.TAG_DISKS, "pending"), (models.TAG_EIP, "eip-1"))
+    room = naming.replacement_fit(original(users), "inc-i-old", extra)
+    assert set(users) <= set(room.write) and len(room.write) == 20
+    assert [k for k, _ in room.left] == [models.TAG_EIP, models.TAG_GENERATION, models.TAG_INCIDENT]
 
 
 def test_the_engine_counters_never_take_a_user_tag_s_room() -> None:

@@ -51,12 +51,28 @@ def _started_whole(move: DataMove, replacement: models.Instance) -> bool:
 
 def eip_follows(cloud: Cloud, replacement: models.Instance, *, deadline: float, poll_s: float) -> list[str]:
     """The lineage's EIP (recorded on the replacement at its launch) ends on the replacement, if it is free."""
-    allocation = replacement.tag(TAG_EIP)
+    allocation = replacement.tag(TAG_EIP) or models.tag_value(
+        original_record(cloud, replacement.tag(TAG_REPLACES) or ""), TAG_EIP
+    )
     if not allocation:
         return []
     eip = models.Eip(allocation_id=allocation, ip_address=allocation)
     old = replacement.tag(TAG_REPLACES) or ""
     return [move_eip(cloud, eip, old, replacement.instance_id, deadline=deadline, poll_s=poll_s)]
+
+
+def original_record(cloud: Cloud, original_id: str) -> models.Tags:
+    """The tags of the original's system snapshot (taken at its notice), else of its image: what the incident
+    recorded of it from its first write (the data-disk slots, the lineage's address). Empty when neither exists."""
+    if not original_id:
+        return ()
+    for snap in cloud.describe_snapshots(tags=((TAG_IMAGE_OF, original_id),)):
+        if snap.tag(TAG_IMAGE_OF) == original_id and snap.tags:
+            return snap.tags
+    for image in cloud.describe_images(tags=((TAG_IMAGE_OF, original_id),)):
+        if image.tag(TAG_IMAGE_OF) == original_id and image.tags:
+            return image.tags
+    return ()
 
 
 def expected_slots(cloud: Cloud, replacement: models.Instance) -> tuple[Slot, ...]:
