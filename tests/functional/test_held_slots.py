@@ -204,3 +204,35 @@ def test_a_pass_leaves_an_item_another_pass_claimed_until_the_claim_expires(
     assert any(o.status == "resumed" for o in outcomes), [o.message for o in outcomes]
     assert world.instance(new)["Status"] == "Running"  # type: ignore[index]
     assert [d["DiskId"] for d in data_disk_rows(world, new)] == ids
+
+
+def test_a_full_replacement_still_gets_the_lineage_address_from_the_original_s_record(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """17 user tags leave a moving replacement room for three engine tags: the address is not among them, and the
+    resume takes it from the system snapshot's record."""
+    users = {f"cost-{i:02d}": "x" for i in range(17)}
+    old = world.launch(data_disks=[{"Category": "cloud_essd", "Size": 20}], tags=users)
+    (address,) = [e for e in world.eips() if e["InstanceId"] == old]
+    event = world.interrupt(old)
+    real = Sdk.call
+
+    def dying(sdk: Sdk, product: str, action: str, params: dict[str, Any]) -> dict[str, Any]:
+        if action == "AttachDisk":
+            raise Killed("killed before AttachDisk")
+        return real(sdk, product, action, params)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Sdk, "call", dying)
+        with pytest.raises(Killed):
+            world.handle(event, image_poll_max_s=POLL_S)
+    world.advance(400)
+    (held,) = [i for i in world.instances() if tags_of(i).get(models.TAG_REPLACES) == old]
+    assert models.TAG_EIP not in tags_of(held) and set(users.items()) <= set(tags_of(held).items())
+    assert len(tags_of(held)) == 20
+    outcomes = [o for p in passes(world) for o in p]
+    assert any(o.status == "resumed" for o in outcomes), [o.message for o in outcomes]
+    assert [e["InstanceId"] for e in world.eips() if e["AllocationId"] == address["AllocationId"]] == [
+        held["InstanceId"]
+    ]
+    assert world.instance(held["InstanceId"])["Status"] == "Running"  # type: ignore[index]
