@@ -125,3 +125,18 @@ def test_no_channel_configured_means_a_silent_notifier() -> None:
     assert notifier.channels == ()
     notifier.incident_started(replaced())
     notifier.incident_finished(replaced())
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_data_disks_row_shows_old_and_new_device_names_and_warns_when_one_changed(lang: str) -> None:
+    record = replaced()
+    record.data_disks = [
+        "/dev/xvdb: d-1 (20 GiB cloud_essd) at /dev/xvdb",
+        "/dev/xvdd: d-2 (40 GiB cloud_essd) at /dev/xvdc",
+    ]
+    rows = finished_message(record, lang).rows
+    assert "/dev/xvdb (d-1); /dev/xvdd → /dev/xvdc (d-2)" in [v for _, v in rows]
+    assert any("UUID" in v for _, v in rows)
+    record.data_disks = ["/dev/xvdb: d-1 (20 GiB cloud_essd) at /dev/xvdb"]
+    rows = finished_message(record, lang).rows
+    assert "/dev/xvdb (d-1)" in [v for _, v in rows] and not any("UUID" in v for _, v in rows)

@@ -60,6 +60,8 @@ _T: dict[str, dict[str, str]] = {
         "image_kept": "镜像 {image} 已保留，可在控制台用它手动创建实例。",
         "image_note": "镜像说明",
         "tags_left": "未复制的标签（每个资源最多 20 个）",
+        "disks": "数据盘", "mount_note": "挂载提示",
+        "disks_renamed": "设备名有变化：/etc/fstab 请按 UUID 或卷标挂载，不要按 /dev/xvd* 挂载。",
         "fallback_lineage": "新镜像不可用（创建失败或来不及完成），已改用该实例系列最新的旧镜像 {image}："
         "之后的改动已丢失。",
         "adv_deadline": "函数在时限内没有完成替换。定时巡检（每 5 分钟）会继续处理；也可在 ECS 控制台检查镜像和实例。",
@@ -87,6 +89,8 @@ _T: dict[str, dict[str, str]] = {
         "image_kept": "Image {image} is kept: you can launch from it in the console.",
         "image_note": "Image note",
         "tags_left": "Tags not copied (20 per resource at most)",
+        "disks": "Data disks", "mount_note": "Mount note",
+        "disks_renamed": "A device name changed: mount data disks by UUID or label in /etc/fstab, never by /dev/xvd*.",
         "fallback_lineage": "The fresh image was unusable (failed or could not finish in time): launched from "
         "the newest earlier image {image} of this lineage; changes made since it was taken are lost.",
         "adv_deadline": "The function ran out of time before the replacement was running. The periodic "
@@ -211,6 +215,7 @@ def _replaced(record: IncidentRecord, lang: str) -> Message:
     if record.image_source == "lineage-fallback":  # say plainly that recent changes are lost
         rows.append((t["image_note"], t["fallback_lineage"].format(image=record.image_id or "-")))
     rows += _tags_left(record, t)
+    rows += _disks(record, t)
     rows += [*_duration(record, t), (t["incident"], record.incident_id)]
     intro = t["intro_replaced"].format(iid=record.instance_id, new=new_id)
     return Message("replaced", f"[aliyun-ops] {t['replaced']}: {_label(record)}", intro, tuple(rows), lang=lang)
@@ -232,6 +237,22 @@ def _failed(record: IncidentRecord, lang: str) -> Message:
     intro = t["intro_failed"].format(iid=record.instance_id)
     return Message("failed", f"[aliyun-ops] {t['failed']}: {_label(record)}", intro, tuple(rows),
                    t["advice"], advice, lang)
+
+
+def _disks(record: IncidentRecord, t: dict[str, str]) -> list[tuple[str, str]]:
+    """Each data disk's device on the original and on the replacement (``<device>: <disk> (...) at <device now>``,
+    as the incident records them), and a warning when a name changed: an fstab written by device name breaks."""
+    parts, renamed = [], False
+    for line in record.data_disks:
+        was, _, rest = line.partition(": ")
+        disk = rest.split(" ", 1)[0]
+        now = rest.rsplit(" at ", 1)[1] if " at " in rest else was
+        renamed = renamed or (now != was)
+        parts.append(f"{was} → {now} ({disk})" if now != was else f"{was} ({disk})")
+    if not parts:
+        return []
+    rows = [(t["disks"], "; ".join(parts))]
+    return [*rows, (t["mount_note"], t["disks_renamed"])] if renamed else rows
 
 
 def _tags_left(record: IncidentRecord, t: dict[str, str]) -> list[tuple[str, str]]:
