@@ -45,6 +45,23 @@ def data_disk_rows(world: World, iid: str) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda d: d["Device"])
 
 
+def deliver_dying_before(
+    world: World, monkeypatch: pytest.MonkeyPatch, event: dict[str, Any], action: str
+) -> None:
+    """Deliver ``event`` to an engine killed just before its first ``action`` reaches the cloud."""
+    real = Sdk.call
+
+    def dying(sdk: Sdk, product: str, name: str, params: dict[str, Any]) -> dict[str, Any]:
+        if name == action:
+            raise Killed(f"killed before {name}")
+        return real(sdk, product, name, params)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Sdk, "call", dying)
+        with pytest.raises(Killed):
+            world.handle(event, image_poll_max_s=POLL_S)
+
+
 def held_after_release(
     world: World, monkeypatch: pytest.MonkeyPatch, n: int, *, die_before: str = "AttachDisk"
 ) -> tuple[str, str, list[str]]:
@@ -55,18 +72,7 @@ def held_after_release(
     ids = [d["DiskId"] for d in data_disk_rows(world, old)]
     for disk_id in ids:
         world.emu.control.write_marker(disk_id, f"data-of-{disk_id}")
-    event = world.interrupt(old)
-    real = Sdk.call
-
-    def dying(sdk: Sdk, product: str, action: str, params: dict[str, Any]) -> dict[str, Any]:
-        if action == die_before:
-            raise Killed(f"killed before {action}")
-        return real(sdk, product, action, params)
-
-    with monkeypatch.context() as patch:
-        patch.setattr(Sdk, "call", dying)
-        with pytest.raises(Killed):
-            world.handle(event, image_poll_max_s=POLL_S)
+    deliver_dying_before(world, monkeypatch, world.interrupt(old), die_before)
     world.advance(400)  # the release has happened; whatever was settling has settled
     assert world.instance(old) is None
     (new,) = [i for i in world.instances() if tags_of(i).get(models.TAG_REPLACES) == old]
@@ -214,18 +220,7 @@ def test_a_full_replacement_still_gets_the_lineage_address_from_the_original_s_r
     users = {f"cost-{i:02d}": "x" for i in range(17)}
     old = world.launch(data_disks=[{"Category": "cloud_essd", "Size": 20}], tags=users)
     (address,) = [e for e in world.eips() if e["InstanceId"] == old]
-    event = world.interrupt(old)
-    real = Sdk.call
-
-    def dying(sdk: Sdk, product: str, action: str, params: dict[str, Any]) -> dict[str, Any]:
-        if action == "AttachDisk":
-            raise Killed("killed before AttachDisk")
-        return real(sdk, product, action, params)
-
-    with monkeypatch.context() as patch:
-        patch.setattr(Sdk, "call", dying)
-        with pytest.raises(Killed):
-            world.handle(event, image_poll_max_s=POLL_S)
+    deliver_dying_before(world, monkeypatch, world.interrupt(old), "AttachDisk")
     world.advance(400)
     (held,) = [i for i in world.instances() if tags_of(i).get(models.TAG_REPLACES) == old]
     assert models.TAG_EIP not in tags_of(held) and set(users.items()) <= set(tags_of(held).items())
