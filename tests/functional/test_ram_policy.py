@@ -357,6 +357,20 @@ def test_an_untagged_pay_as_you_go_instance_cannot_be_stopped_nor_made_stoppable
     assert found is not None and found["Status"] == "Running"
 
 
+def test_the_role_tags_only_instances_the_engine_launched(world: World) -> None:
+    """The engine tags only its replacements (notified, disks attached, held, claims): a user's untagged instance
+    cannot be tagged at all, with any key, so no tag the role writes can change how the policy sees it."""
+    payg = world.launch(eip=False, spot="NoSpot")
+    spot = world.launch(name="web-9", eip=False)
+    role = _as_role(world)
+    for iid in (payg, spot):
+        assert _refused(_tag(role, "instance", iid, app="anything"))
+        assert _refused(_tag(role, "instance", iid, **{"aops:notified": "true"}))
+    launched = world.launch(name="web-10", eip=False, tags={"aops:lineage": "web-10"})
+    _tag(role, "instance", launched, **{"aops:notified": "true"})()  # the engine's own: allowed
+    assert tags_of(world.instance(launched) or {})["aops:notified"] == "true"
+
+
 def test_the_role_cannot_make_a_users_image_or_snapshot_deletable(world: World) -> None:
     """``aops:lineage`` on images and snapshots is written only when the engine creates them: the role cannot
     label a user's own image or snapshot and then delete it."""

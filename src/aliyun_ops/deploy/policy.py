@@ -12,9 +12,9 @@ Guarantees, statement by statement (ARN formats and condition keys: see docs/emu
   granted only on ``acs:ecs:<region>:<account>:<type>/*`` of the configured regions (``region`` and
   ``regions``) and, when the account is known, that account. With a ``selector`` (``key=value``),
   actions on instances also need the instance to carry that tag (``ecs:tag/<key>``).
-- Stopping an instance or attaching a disk to it needs ``aops:lineage`` (the engine's RunInstances writes it on
-  replacements and fallbacks; the engine never stops or attaches to anything else). Starting, releasing,
-  imaging and tagging stay open on untagged instances (or those of the selector): RAM has no condition key
+- Stopping an instance, attaching a disk to it or tagging it needs ``aops:lineage`` (the engine's RunInstances
+  writes it on replacements and fallbacks; the engine never stops, attaches to or tags anything else). Starting,
+  releasing and imaging stay open on untagged instances (or those of the selector): RAM has no condition key
   for "spot", and the engine starts, images and releases the user's untagged spot originals.
 - Deleting an image, snapshot or disk needs the ``aops:lineage`` tag the engine puts on what it creates.
 - Instances tagged ``aops:managed=false`` can never be stopped, started, released, imaged, attached to or
@@ -45,9 +45,11 @@ UNSCOPED = (
     "vpc:DescribeVSwitches", "vpc:DescribeEipAddresses", "cms:DescribeSystemEventAttribute", "ecs:DescribeSpotAdvice",
 )
 # On any instance (of the selector): a spot original is untagged, and RAM cannot tell spot from pay-as-you-go.
-ON_INSTANCES = ("ecs:StartInstance", "ecs:DeleteInstance", "ecs:CreateImage", "ecs:TagResources")
-# Only on an instance the engine launched (``aops:lineage``, written at RunInstances and never by TagResources).
-ON_LAUNCHED = ("ecs:StopInstance", "ecs:AttachDisk")
+ON_INSTANCES = ("ecs:StartInstance", "ecs:DeleteInstance", "ecs:CreateImage")
+# Only on an instance the engine launched (``aops:lineage``, written at RunInstances and never by TagResources): the
+# engine stops, attaches to and tags only its replacements and fallbacks (``aops:notified``, ``aops:disks``,
+# ``aops:held``, ``aops:claim``), never a user's instance.
+ON_LAUNCHED = ("ecs:StopInstance", "ecs:AttachDisk", "ecs:TagResources")
 ON_OWN_RESOURCES = ("ecs:CreateImage", "ecs:AttachDisk", "ecs:ModifyDiskAttribute", "ecs:CreateSnapshot",
                     "ecs:TagResources")
 DELETE_OWN = ("ecs:DeleteImage", "ecs:DeleteSnapshot", "ecs:DeleteDisk")
