@@ -331,3 +331,20 @@ def test_the_guard_tags_are_denied_to_tag_resources_and_no_tag_can_be_removed() 
     assert written == {"acs:RequestTag/aops:managed", "acs:RequestTag/team", "acs:RequestTag/aops:lineage"}
     assert any(s["Action"] == ["ecs:UntagResources"] and "Condition" not in s for s in denied)
     assert "ecs:UntagResources" not in policy_actions(doc)
+
+
+def test_rendering_without_a_selector_warns_that_untagged_instances_stay_open(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from aliyun_ops.deploy import policy
+
+    monkeypatch.setenv("ALIYUN_OPS_REGION", "cn-hangzhou")
+    monkeypatch.delenv("ALIYUN_OPS_SELECTOR", raising=False)
+    assert policy.main(["--out", str(tmp_path / "p.json")]) == 0
+    assert "ALIYUN_OPS_SELECTOR" in capsys.readouterr().err
+    monkeypatch.setenv("ALIYUN_OPS_SELECTOR", "team=web")
+    assert policy.main(["--out", str(tmp_path / "p.json")]) == 0
+    assert "warning" not in capsys.readouterr().err
+    rendered = json.loads((tmp_path / "p.json").read_text())
+    on_instances = [s for s in rendered["Statement"] if "ecs:StartInstance" in s["Action"] and s["Effect"] == "Allow"]
+    assert on_instances and all(s["Condition"]["StringEquals"] == {"ecs:tag/team": "web"} for s in on_instances)

@@ -59,6 +59,11 @@ NEVER = ("ecs:UntagResources",)  # the engine removes no ECS tag: no guard tag c
 ON_EIPS = ("vpc:AssociateEipAddress", "vpc:UnassociateEipAddress")
 ON_VSWITCHES = ("vpc:TagResources", "vpc:UnTagResources")
 DEFAULT_PASS_ROLES = ("aliyun-ops-*",)
+NO_SELECTOR_WARNING = (
+    "warning: without ALIYUN_OPS_SELECTOR the role may start, image and release any untagged instance of these "
+    "regions (RAM has no condition key for spot instances); set ALIYUN_OPS_SELECTOR=key=value and tag your spot "
+    "instances with it to fence every instance action"
+)
 
 
 def _arns(product: str, kind: str, regions: Sequence[str], account: str) -> list[str]:
@@ -148,6 +153,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    if settings.selector is None:
+        print(NO_SELECTOR_WARNING, file=sys.stderr)
     text = json.dumps(policy_for(settings), indent=2) + "\n"
     if args.out is None:
         sys.stdout.write(text)
