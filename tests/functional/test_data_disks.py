@@ -136,20 +136,21 @@ def test_image_time_does_not_grow_with_the_data(world: World) -> None:
 
 
 def test_another_zone_gets_copies_and_the_kept_disks_go_only_after_the_copies_are_attached(world: World) -> None:
-    """The 100 GiB copy's snapshot (400 s at the default speed) outlasts the delivery: the old disks stay until it
-    is accomplished (deleting a disk takes its snapshot in progress with it), and reconcile finishes the move."""
+    """The replacement starts on its copies as soon as they are attached (instant access); the 100 GiB copy's
+    snapshot (400 s at the default speed) outlasts the delivery, so the old disks stay until it is accomplished
+    (deleting a disk takes its snapshot in progress with it), and reconcile deletes them then."""
     old = world.launch(data_disks=DISKS[:2])
     before = data_disks(world, old)
     ids = [d["DiskId"] for d in before]
     event = world.interrupt(old)
     sell_out_zone(world, "cn-hangzhou-i")
     write_before_release(world, ids, "last-second")
-    with pytest.raises(errors.DeadlineExceeded):
-        world.handle(event)
-    assert ids[0] in {d["DiskId"] for d in disks(world)}  # its snapshot (the 100 GiB one) still needs it
-    world.advance(200)
-    assert [o.status for o in world.reconcile() if o.status == "resumed"] == ["resumed"]
+    assert world.handle(event).status == "replaced"
     (new,) = [i["InstanceId"] for i in world.instances() if tags_of(i).get("aops:replaces") == old]
+    assert world.instance(new)["Status"] == "Running"  # type: ignore[index]
+    assert ids[0] in {d["DiskId"] for d in disks(world)}  # its snapshot (the 100 GiB one) still needs it
+    world.advance(400)
+    assert "cleaned" in [o.status for o in world.reconcile()]
     inst = world.instance(new)
     assert inst is not None and inst["ZoneId"] != "cn-hangzhou-i" and inst["Status"] == "Running"
     after = data_disks(world, new)

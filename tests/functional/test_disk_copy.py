@@ -89,6 +89,11 @@ def test_the_old_disk_goes_only_once_its_snapshot_is_accomplished_and_the_copy_a
     (step,) = done
     assert step.disk is not None and step.disk.instance_id == new.instance_id and step.disk.disk_id != disk_id
     assert world.emu.control.markers(step.disk.disk_id) == ["early", "late"]  # the data is all there
+    # the replacement may start on its copy now; the old disk and the snapshot the copy reads from stay
+    assert step.action == "finishing" and disk_id in {d["DiskId"] for d in disks(world)}
+    world.advance(400)
+    settled = move.settle_copies(cloud, cloud.describe_instances(), cloud.describe_disks(), cloud.describe_snapshots())
+    assert [status for status, _ in settled] == ["cleaned"]
     assert disk_id not in {d["DiskId"] for d in disks(world)}  # and the old disk is not billed past its use
     (snapped,) = successes(world, "CreateSnapshot")
     attached = next(e for e in successes(world, "AttachDisk") if e["params"]["DiskId"] == step.disk.disk_id)
@@ -184,3 +189,23 @@ def test_emulator_deleting_a_disk_takes_its_snapshot_in_progress_and_empties_the
     # the same ClientToken answers the deleted snapshot's id, as a token does for the request it first made
     assert cloud.create_snapshot(disk_id, "s-move", "tok-1") == snap_id
 
+
+
+def test_a_move_snapshot_that_fails_under_a_copy_in_use_is_said_and_its_old_disk_kept(
+    world: World, cloud: Cloud
+) -> None:
+    """The replacement started on an instant-access copy; the snapshot the copy reads from then fails: nothing is
+    cleaned, the old disk (the data) stays, and reconcile says the copy may be incomplete."""
+    old, (disk_id,) = released_original(world, cloud, [ESSD])
+    new = replacement(world, cloud)
+    (step,) = data_move(world, cloud, old, [disk_id], []).attach_all(new)
+    assert step.action == "finishing" and step.disk is not None
+    backend = world.emu.backend
+    with backend.lock:
+        (snap,) = [s for s in backend.disks.snapshots.values() if s.disk_id == disk_id]
+        snap.status = "failed"  # as the cloud would end it
+    world.advance(400)
+    settled = move.settle_copies(cloud, cloud.describe_instances(), cloud.describe_disks(), cloud.describe_snapshots())
+    assert [status for status, _ in settled] == ["failed"]
+    assert step.disk.disk_id in settled[0][1] and disk_id in settled[0][1]
+    assert disk_id in {d["DiskId"] for d in disks(world)}  # the old disk, the data, is kept

@@ -323,9 +323,10 @@ class DataMove:
         until: float | None = None,
     ) -> list[plan.Step]:
         """Every slot's data on a disk attached to ``replacement``, in device order, each under its original device
-        name where AttachDisk takes it; the done slots. A cross-zone copy is done once it is attached and its
-        snapshot is accomplished: only then are the old disk and the snapshot deleted (until then the copy may
-        still read from the snapshot, and the snapshot from the disk).
+        name where AttachDisk takes it; the slots as they are. A cross-zone copy (instant access) holds the slot's
+        data once it is attached, and the replacement may start then; but its old disk and its snapshot are deleted
+        only once the snapshot is accomplished (until then the copy may still read from the snapshot, and the
+        snapshot from the disk). A slot still ``finishing`` so is left to ``settle_copies`` (reconcile).
 
         ``on_release`` runs once, when no disk is on the original any more (the release has happened). A fresh move
         (the disks known from the notice) takes its first look after the expected release: nothing frees them
@@ -362,6 +363,9 @@ class DataMove:
             pending = [s for s in todo if s.action != "done"]
             if not pending:
                 self._clean_snapshots()
+                return todo
+            if all(s.action == "finishing" for s in pending):  # every slot's data is attached: start; clean later
+                self.log("data attached; " + "; ".join(s.why for s in pending) + ": deleted later by reconcile")
                 return todo
             step = next((s for s in pending if s.action != "finishing"), pending[0])  # attaches in device order:
             # later slots wait for the earlier ones; a slot only waiting for its old disk to be free holds none
@@ -570,6 +574,45 @@ class DataMove:
             self.cloud.tag_resources("instance", [inst.instance_id], ((TAG_DISKS, "attached"),))
         except errors.InvalidRequest as exc:
             self.log(f"could not tag {inst.instance_id} {TAG_DISKS}=attached: {exc.code}")
+
+
+def settle_copies(
+    cloud: Cloud,
+    instances: Sequence[models.Instance],
+    disks: Sequence[models.Disk],
+    snapshots: Sequence[models.Snapshot],
+) -> list[tuple[str, str]]:
+    """After a replacement started on its cross-zone copies while their snapshots were still being made: each move
+    snapshot (``aops-<old disk>-move``) whose copy is attached to a live instance, once accomplished, goes with
+    its old disk (nothing needs either any more). A snapshot that failed under a copy in use is said, never
+    cleaned: the copy may be incomplete and its old disk is the data. Returns (status, what) per move snapshot
+    acted on: ``cleaned`` or ``failed``; one's error never stops the others (``failed`` too)."""
+    live = {i.instance_id for i in instances if i.status not in ("Deleted",)}
+    in_use = {d.source_snapshot_id: d for d in disks if d.source_snapshot_id and d.instance_id in live}
+    by_id = {d.disk_id: d for d in disks}
+    out: list[tuple[str, str]] = []
+    for snap in sorted(snapshots, key=lambda s: s.snapshot_id):
+        copy = in_use.get(snap.snapshot_id)
+        if copy is None or not snap.name.startswith("aops-") or "-move" not in snap.name:
+            continue
+        old = by_id.get(snap.disk_id)
+        try:
+            if snap.status == "failed":
+                out.append(("failed", f"copy {copy.disk_id} on {copy.instance_id} was made from snapshot "
+                            f"{snap.snapshot_id}, which failed: it may be incomplete; {snap.disk_id} is kept"))
+                continue
+            if snap.status != "accomplished":
+                continue
+            if old is not None and not old.instance_id and old.status == "Available":
+                mark_ours(cloud, old, snap.tag(TAG_LINEAGE) or "")
+                cloud.delete_disk(old.disk_id)
+            cloud.delete_snapshot(snap.snapshot_id)
+            gone = f"{snap.disk_id} and " if old is not None else ""
+            out.append(("cleaned", f"deleted {gone}its move snapshot {snap.snapshot_id}: the copy {copy.disk_id} is "
+                        "attached and the snapshot accomplished"))
+        except errors.AliyunOpsError as exc:
+            out.append(("failed", f"move snapshot {snap.snapshot_id} of {snap.disk_id}: {exc}"))
+    return out
 
 
 def mark_ours(cloud: Cloud, disk: models.Disk, lineage: str) -> None:

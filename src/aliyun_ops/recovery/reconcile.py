@@ -94,6 +94,7 @@ class Reconciler:
         outcomes.extend(
             self._guard("addresses", lambda: self._changed(self._eips_follow(self._instances())), share=1.0)
         )
+        outcomes.extend(self._guard("finished copies", lambda: self._changed(self._settle_copies()), share=1.0))
         outcomes.extend(self._guard("lost lineages", self._lost_lineages, share=1.0))
         outcomes.extend(self._guard("tag room", lambda: self._tag_room(self._instances()), share=1.0))
         self._prune()
@@ -287,6 +288,15 @@ class Reconciler:
                     )
                 )
         return out
+
+    def _settle_copies(self) -> list[Outcome]:
+        """The old disks and move snapshots of cross-zone copies a replacement started on before the snapshots were
+        accomplished (``disks.move.settle_copies``), from the pass's listings."""
+        from aliyun_ops.disks.move import settle_copies
+        from aliyun_ops.service import Outcome
+
+        done = settle_copies(self.cloud, self._instances(), self._region_disks(), self._region_snapshots())
+        return [Outcome(status, what) for status, what in done]
 
     def _unhandled_notices(self) -> list[Outcome]:
         """Managed spot instances the cloud is reclaiming now (their ``Recycling`` lock) whose notice left no trace:

@@ -46,7 +46,7 @@ def _started_whole(move: DataMove, replacement: models.Instance) -> bool:
     if replacement.status not in ("Running", "Starting"):
         return False
     steps = move.look(replacement)
-    return bool(steps) and all(s.action == "done" for s in steps)
+    return bool(steps) and all(s.action in ("done", "finishing") for s in steps)
 
 
 def eip_follows(cloud: Cloud, replacement: models.Instance, *, deadline: float, poll_s: float) -> list[str]:
