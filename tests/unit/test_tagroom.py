@@ -89,3 +89,13 @@ def test_a_disk_gets_the_labels_that_fit_in_their_order_and_says_which_lack_room
     # once what fits is written, nothing more is asked of that disk
     assert move._unlabelled(inst, [disk(19, (models.TAG_DISK_OF, "i-old"))], []) == []
     assert move._unlabelled(inst, [disk(20)], []) == []
+
+
+def test_an_image_keeps_the_selector_and_the_users_aops_keys_whatever_their_place() -> None:
+    """A lineage relaunched from its image gets the user's tags the image kept: the selector and the opt-outs
+    must be among them, even when they come last on a full original."""
+    users = tuple((f"cost-{i:02d}", "x") for i in range(18))
+    tags = (*users, ("aops:data", "copy"), ("team", "ops"))
+    kept = dict(naming.image_tags(original(tags), "inc-i-old", selector=("team", "ops")))
+    assert len(kept) <= 20 and kept["team"] == "ops" and kept["aops:data"] == "copy"
+    assert kept[models.TAG_IMAGE_OF] == "i-old"

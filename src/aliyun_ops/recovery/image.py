@@ -63,7 +63,13 @@ class ImageRefused(errors.AliyunOpsError):
     """CreateImage kept refusing (the instance stayed busy): go on without a fresh image."""
 
 
-def request_image(cloud: Cloud, original: models.Instance, incident: str, purpose: str = "") -> str | None:
+def request_image(
+    cloud: Cloud,
+    original: models.Instance,
+    incident: str,
+    purpose: str = "",
+    selector: tuple[str, str] | None = None,
+) -> str | None:
     """CreateImage (idempotent); the existing image's id on a re-delivery; None if the instance is gone.
 
     Raises ``ImageRefused`` when the instance stayed busy for ``BUSY_RETRY_S``."""
@@ -71,7 +77,7 @@ def request_image(cloud: Cloud, original: models.Instance, incident: str, purpos
     name = naming.image_name(iid, purpose)
 
     def create() -> str:
-        tags = naming.image_tags(original, incident)
+        tags = naming.image_tags(original, incident, selector=selector)
         token = naming.image_token(iid, purpose)
         return cloud.create_image(name, token, tags, identity.encode(original), instance_id=iid)
 
@@ -79,7 +85,12 @@ def request_image(cloud: Cloud, original: models.Instance, incident: str, purpos
 
 
 def request_system_snapshot(
-    cloud: Cloud, original: models.Instance, system: models.Disk, incident: str, record: models.Tags = ()
+    cloud: Cloud,
+    original: models.Instance,
+    system: models.Disk,
+    incident: str,
+    record: models.Tags = (),
+    selector: tuple[str, str] | None = None,
 ) -> str | None:
     """CreateSnapshot of the system disk only (idempotent): the image is made from it once it is accomplished,
     so the image's build time does not depend on the data disks. None if the disk is already gone.
@@ -95,7 +106,7 @@ def request_system_snapshot(
             system.disk_id,
             naming.image_name(iid, "system"),
             naming.image_token(iid, "system-snapshot"),
-            naming.image_tags(original, incident, record),
+            naming.image_tags(original, incident, record, selector),
             description=identity.encode(original),  # reconcile makes the image from it if we cannot
         )
 
@@ -131,6 +142,7 @@ def image_from_snapshot(
     max_poll_s: float,
     requested_at: float | None = None,
     record: models.Tags = (),
+    selector: tuple[str, str] | None = None,
 ) -> str | None:
     """Wait for the system snapshot to be accomplished (CreateImage refuses one in progress), then CreateImage
     from it (idempotent; a re-delivery finds the same image). None when the snapshot failed or was too slow.
@@ -156,7 +168,7 @@ def image_from_snapshot(
         cloud,
         original.instance_id,
         snapshot_id,
-        naming.image_tags(original, incident, record),
+        naming.image_tags(original, incident, record, selector),
         identity.encode(original),
     )
 

@@ -199,7 +199,7 @@ class Incident:
         """Copy mode: CreateImage of the whole instance. Move mode: a snapshot of the system disk only."""
         try:
             if not self.moving:
-                image_id = request_image(self.cloud, self.original, self.id)
+                image_id = request_image(self.cloud, self.original, self.id, selector=self.settings.selector)
                 self._requested_at = self.cloud.clock()
                 self.log(f"image {image_id} requested" if image_id else "instance already gone: no fresh image")
                 return image_id
@@ -207,7 +207,7 @@ class Incident:
             self.system_disk_id = system.disk_id if system is not None else None
             if system is not None:
                 self.system_snapshot = request_system_snapshot(
-                    self.cloud, self.original, system, self.id, data_slots.encode(self.slots)
+                    self.cloud, self.original, system, self.id, data_slots.encode(self.slots), self.settings.selector
                 )
                 self._requested_at = self.cloud.clock()
             self.log(
@@ -252,6 +252,7 @@ class Incident:
                 max_poll_s=self.settings.image_poll_max_s,
                 requested_at=self._requested_at,
                 record=data_slots.encode(self.slots),
+                selector=self.settings.selector,
             )
             self._requested_at = self.cloud.clock()
             self._image_made = image_id is not None

@@ -16,7 +16,6 @@ from aliyun_ops.models import (
     TAG_IMAGE_OF,
     TAG_INCIDENT,
     TAG_LINEAGE,
-    TAG_PREFIX,
     TAG_REPLACES,
 )
 
@@ -68,23 +67,13 @@ def generation_of(instance: models.Instance) -> int:
         return 0
 
 
-def _users(original: models.Instance, reserved: set[str], room: int) -> models.Tags:
-    """The user's own tags (not system ``acs:`` ones, not ours but the opt-out), at most ``room``."""
-    users = tuple(
-        (k, v)
-        for k, v in original.tags
-        if k not in reserved
-        and not k.startswith("acs:")  # system tags cannot be set by callers
-        and not (k.startswith(TAG_PREFIX) and k not in (models.TAG_MANAGED, models.TAG_DATA))
-    )
-    return users[:room]
-
-
-def image_tags(original: models.Instance, incident: str, record: models.Tags = ()) -> models.Tags:
+def image_tags(
+    original: models.Instance, incident: str, record: models.Tags = (), selector: tuple[str, str] | None = None
+) -> models.Tags:
     """Ours, then the user's: an image carries the tags so a lost lineage can be relaunched with them, and
     with its elastic IP (``aops:eip``: the allocation id, the lineage's own record of its address). ``record``: the
     data-disk slots (``disks.slots``), which a snapshot or image of ours always has room for (the user's tags on it
-    are only a copy, and give way)."""
+    are only a copy, and give way: the selector and the user's ``aops:`` keys last, so a relaunch keeps them)."""
     ours: models.Tags = (
         (TAG_IMAGE_OF, original.instance_id),
         (TAG_LINEAGE, lineage_of(original)),
@@ -95,7 +84,9 @@ def image_tags(original: models.Instance, incident: str, record: models.Tags = (
     allocation = original.eip.allocation_id if original.eip else original.tag(models.TAG_EIP)
     if allocation:
         ours += ((models.TAG_EIP, allocation),)
-    return ours + _users(original, {k for k, _ in ours}, MAX_TAGS - len(ours))
+    must, others = tagroom.user_tags(original.tags, selector)
+    users = tuple((k, v) for k, v in (*must, *others) if k not in {k for k, _ in ours})
+    return ours + users[: max(MAX_TAGS - len(ours), 0)]
 
 
 def replacement_fit(
