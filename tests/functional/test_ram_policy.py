@@ -86,6 +86,10 @@ def _walk_every_engine_path(world: World) -> None:
     for itype in world.emu.backend.catalogue.types:
         world.emu.control.stock("cn-hangzhou-k", itype, True, False)
     assert world.handle(event).status == "replaced"
+    # The replacement started on its copy; once the move snapshot is accomplished, reconcile deletes the kept disk
+    # and the snapshot.
+    world.advance(400)
+    assert "cleaned" in [o.status for o in world.reconcile()]
 
 
 def test_the_policy_allows_exactly_the_actions_the_engine_calls(world: World) -> None:
