@@ -8,6 +8,12 @@ checks (outputs, records, notifications, answers) are in tests/reliability/test_
 
 from __future__ import annotations
 
+import os
+
+# Tests reach only loopback: the credentials library's default chain must never ask the ECS metadata
+# server (100.100.100.200). It reads this at import, so it is set before anything imports the library.
+os.environ["ALIBABA_CLOUD_ECS_METADATA_DISABLED"] = "true"
+
 import logging
 from collections.abc import Iterator
 

@@ -11,7 +11,13 @@ reach the real CloudMonitor; otherwise unset means the SDK's regional endpoint.
 Credentials, first found wins (``resolve_credentials``): the function's role (FC's context or its
 ``x-fc-*`` headers), then ``ALIBABA_CLOUD_ACCESS_KEY_ID`` / ``_SECRET`` / ``_SECURITY_TOKEN``, then the
 old tool's ``.env`` (``aliyunRegionID``, ``aliyunAccessKeyID``, ``aliyunAccessKeySecret``; kept for
-compatibility, with a warning: a long-lived AccessKey in a file is what the role replaces).
+compatibility, with a warning: a long-lived AccessKey in a file is what the role replaces). The CLI then
+asks the official default chain (``credentials_from_default_chain``: OIDC, the aliyun CLI's
+``~/.aliyun/config.json`` profile, ``~/.alibabacloud/credentials.ini``, the ECS RAM role, a credentials
+URI); a profile named by ``--profile`` is used alone (``credentials_from_profile``).
+
+Region, first set wins: a flag, ``ALIYUN_OPS_REGION``, ``FC_REGION``, ``ALIBABA_CLOUD_REGION_ID``, the
+config file, the old ``.env``, the aliyun CLI profile's ``region_id`` (``profile_region``), ``cn-hangzhou``.
 
 Bad values raise ConfigError naming the variable or file; nothing here ever shows a secret.
 """
@@ -35,7 +41,7 @@ PASS_ROLE = re.compile(r"^(acs:ram:[a-z0-9-]*:(\d+|\*):role/)?[A-Za-z0-9._*?-]{1
 
 # Settings field -> environment variables, first one set wins. FC_REGION is set by Function Compute.
 ENV: dict[str, tuple[str, ...]] = {
-    "region_id": ("ALIYUN_OPS_REGION", "FC_REGION"),
+    "region_id": ("ALIYUN_OPS_REGION", "FC_REGION", "ALIBABA_CLOUD_REGION_ID"),
     "ecs_endpoint": ("ALIYUN_OPS_ECS_ENDPOINT",),
     "vpc_endpoint": ("ALIYUN_OPS_VPC_ENDPOINT",),
     "cms_endpoint": ("ALIYUN_OPS_CMS_ENDPOINT",),  # CloudMonitor: the system-event history
@@ -77,6 +83,8 @@ CREDENTIAL_ENV = (
     "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
     "ALIBABA_CLOUD_SECURITY_TOKEN",
 )
+
+CLI_PROFILE_ENV = "ALIBABA_CLOUD_PROFILE"  # the aliyun CLI profile to use (the credentials library reads it too)
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -235,11 +243,18 @@ class Settings(pydantic.BaseModel):
 
     @classmethod
     def from_env(
-        cls, environ: Mapping[str, str] | None = None, *, config_file: str | Path | None = None, **overrides: Any
+        cls,
+        environ: Mapping[str, str] | None = None,
+        *,
+        config_file: str | Path | None = None,
+        fallbacks: Mapping[str, Any] | None = None,
+        **overrides: Any,
     ) -> Settings:
-        """Overrides (None = not given) beat the environment, which beats the config file, then defaults."""
+        """Overrides (None = not given) beat the environment, which beats the config file, which beats
+        ``fallbacks`` (the CLI's profile region: the user's general default, not this tool's), then defaults."""
         env = os.environ if environ is None else environ
-        values = _file_values(config_file, env)
+        values = {k: v for k, v in (fallbacks or {}).items() if v is not None}
+        values.update(_file_values(config_file, env))
         for name, variables in ENV.items():
             var = next((v for v in variables if env.get(v, "").strip()), None)
             if var is not None:
@@ -414,3 +429,82 @@ def credentials_from_env(environ: Mapping[str, str] | None = None) -> Credential
         missing = CREDENTIAL_ENV[0] if not key_id else CREDENTIAL_ENV[1]
         raise ConfigError(f"{missing} is not set (both the AccessKey id and secret are needed)")
     return Credentials(key_id, secret, token or None)
+
+
+def cli_profile_file() -> Path:
+    """The aliyun CLI's profiles, where ``alibabacloud_credentials`` looks for them: ``$HOME/.aliyun/config.json``."""
+    from alibabacloud_credentials.utils import auth_util  # type: ignore[import-untyped]
+
+    return Path(auth_util.get_home()) / ".aliyun" / "config.json"
+
+
+def read_cli_profile(name: str | None = None) -> dict[str, Any] | None:
+    """The named profile (else ``ALIBABA_CLOUD_PROFILE``, else the file's ``current``) of the aliyun CLI's
+    config.json; None when there is no file or nothing is named. A name given but absent is a ConfigError."""
+    import json
+
+    path = cli_profile_file()
+    wanted = name or os.environ.get(CLI_PROFILE_ENV, "").strip() or None
+    if not path.is_file():
+        if name:
+            raise ConfigError(f"profile {name!r}: {path} does not exist (create it with `aliyun configure`)")
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as err:
+        raise ConfigError(f"{path}: {type(err).__name__}, not the aliyun CLI's JSON") from None
+    profiles = [p for p in data.get("profiles") or [] if isinstance(p, dict)] if isinstance(data, dict) else []
+    chosen = wanted or (data.get("current") if isinstance(data, dict) else None) or None
+    found = next((p for p in profiles if p.get("name") == chosen), None)
+    if found is None and wanted:
+        names = ", ".join(sorted(str(p.get("name")) for p in profiles)) or "none"
+        raise ConfigError(f"profile {wanted!r} not found in {path} (profiles: {names})")
+    return found
+
+
+def profile_region(name: str | None = None) -> str | None:
+    """The chosen aliyun CLI profile's ``region_id``: the region a user set up with ``aliyun configure``.
+    Only a ``--profile`` name must exist here: ALIBABA_CLOUD_PROFILE may name a credentials.ini section."""
+    try:
+        profile = read_cli_profile(name)
+    except ConfigError:
+        if name:
+            raise
+        return None
+    region = str((profile or {}).get("region_id") or "").strip()
+    return region or None
+
+
+def credentials_from_profile(name: str) -> Credentials:
+    """The named aliyun CLI profile through the library's own reader (modes AK, StsToken, RamRoleArn,
+    EcsRamRole, OIDC, ...): named on purpose, so it alone is used and its failure is the error shown."""
+    from alibabacloud_credentials.provider import CLIProfileCredentialsProvider  # type: ignore[import-untyped]
+
+    read_cli_profile(name)  # a missing file or profile: one clear line, before the library's own wording
+    provider = CLIProfileCredentialsProvider(profile_name=name, profile_file=str(cli_profile_file()))
+    try:
+        return _snapshot(provider.get_credentials())
+    except Exception as err:  # the library raises CredentialException, ValueError or network errors
+        raise ConfigError(f"profile {name!r}: {_one_line(err)}") from None
+
+
+def credentials_from_default_chain() -> Credentials | None:
+    """The official default chain (``alibabacloud_credentials.provider.DefaultCredentialsProvider``): the
+    ALIBABA_CLOUD_* environment, OIDC, the aliyun CLI profile, credentials.ini, the ECS RAM role (unless
+    ``ALIBABA_CLOUD_ECS_METADATA_DISABLED=true``), a credentials URI. None when none of them has any."""
+    from alibabacloud_credentials.provider import DefaultCredentialsProvider
+
+    try:
+        return _snapshot(DefaultCredentialsProvider().get_credentials())
+    except Exception:  # every provider refused; the caller explains (never with the library's raw text)
+        return None
+
+
+def _snapshot(found: Any) -> Credentials:
+    """The library's credentials as ours: fixed for this run (a CLI command is far shorter than an STS token)."""
+    token = found.get_security_token() or None
+    return Credentials(found.get_access_key_id(), found.get_access_key_secret(), token)
+
+
+def _one_line(err: BaseException) -> str:
+    return " ".join(str(err).split())[:300] or type(err).__name__

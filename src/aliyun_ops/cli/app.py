@@ -32,8 +32,18 @@ def _root(
     config: str = typer.Option(
         "", "--config", metavar="FILE", help="Settings file (YAML; default: $ALIYUN_OPS_CONFIG or ./aliyun-ops.yaml)."
     ),
+    profile: str = typer.Option(
+        "",
+        "--profile",
+        metavar="NAME",
+        help="Use this aliyun CLI profile (~/.aliyun/config.json) for credentials and region "
+        "(default: the environment, $ALIBABA_CLOUD_PROFILE, then the file's current profile).",
+    ),
 ) -> None:
     """Keep Alibaba Cloud spot ECS instances alive across reclaims."""
+    from aliyun_ops.cli.common import use_profile
+
+    use_profile(profile)
     if config:
         import os
 

@@ -2,8 +2,9 @@
 (JSON for scripts, rich for people) and the one-line error a user sees instead of a traceback.
 
 Precedence: a flag (``--region``, ``--endpoint``) beats the environment (``Settings.from_env``), which
-beats the defaults. Credentials come only from the environment, never from a flag (a flag would end up
-in shell history).
+beats the config file, then the aliyun CLI profile's region, then the defaults. Credentials never come
+from a flag (a flag would end up in shell history): ``--profile NAME`` (a global option) uses that aliyun
+CLI profile alone; otherwise the environment, the old tool's .env, then the official default chain.
 """
 
 from __future__ import annotations
@@ -123,9 +124,22 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+_INVOCATION: dict[str, str | None] = {"profile": None}  # the app callback's global options, for this invocation
+
+
+def use_profile(name: str | None) -> None:
+    """Remember the global ``--profile`` (``aliyun-ops --profile NAME ...``); the app callback calls it."""
+    _INVOCATION["profile"] = name or None
+
+
+def selected_profile() -> str | None:
+    """The aliyun CLI profile named by ``--profile`` for this invocation, if any."""
+    return _INVOCATION["profile"]
+
+
 def load_settings(region: str | None, endpoint: str | None) -> Settings:
-    """Settings from the environment, overridden by the flags given."""
-    from aliyun_ops.config import Settings
+    """Settings from the environment, overridden by the flags given; the profile's region comes last."""
+    from aliyun_ops.config import Settings, profile_region
 
     overrides: dict[str, Any] = {}
     if region:
@@ -135,20 +149,33 @@ def load_settings(region: str | None, endpoint: str | None) -> Settings:
         overrides.update(ecs_endpoint=endpoint, vpc_endpoint=endpoint)
         if is_loopback(host):
             overrides["protocol"] = "http"
-    return Settings.from_env(**overrides)
+    return Settings.from_env(fallbacks={"region_id": profile_region(selected_profile())}, **overrides)
 
 
 def load_credentials() -> Credentials:
-    """Credentials from the environment (or the old tool's .env); missing ones are a one-line ConfigError."""
-    from aliyun_ops.config import resolve_credentials
+    """``--profile``'s aliyun CLI profile alone; else the environment, the old tool's .env, then the
+    official default chain. Missing ones are a one-line ConfigError saying where they were looked for."""
+    from aliyun_ops.config import (
+        credentials_from_default_chain,
+        credentials_from_profile,
+        read_cli_profile,
+        resolve_credentials,
+    )
 
-    creds = resolve_credentials()
-    if creds is None:
-        raise ConfigError(
-            "no credentials: set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET "
-            "(and ALIBABA_CLOUD_SECURITY_TOKEN for STS)"
-        )
-    return creds
+    named = selected_profile()
+    if named:
+        return credentials_from_profile(named)
+    creds = resolve_credentials() or credentials_from_default_chain()
+    if creds is not None:
+        return creds
+    profile = read_cli_profile()  # ALIBABA_CLOUD_PROFILE naming no profile: that is the error to show
+    if profile is not None and profile.get("name"):
+        return credentials_from_profile(str(profile["name"]))  # the chain skipped it: say why
+    raise ConfigError(
+        "no credentials: set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET "
+        "(and ALIBABA_CLOUD_SECURITY_TOKEN for STS), or configure a profile with `aliyun configure` "
+        "(~/.aliyun/config.json; --profile or ALIBABA_CLOUD_PROFILE to pick one), or run on ECS with a RAM role"
+    )
 
 
 def open_cloud(region: str | None, endpoint: str | None, *, bounded: bool = True) -> tuple[Cloud, Settings]:
