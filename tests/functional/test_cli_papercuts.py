@@ -1,0 +1,43 @@
+"""A newcomer's papercuts (issue 20 item 8), each as the user meets it: the command typed, against the
+in-process emulator over loopback, and what the user is told or what the cloud then holds."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from typer.testing import CliRunner
+
+from aliyun_ops.cli.app import app
+from aliyun_ops.emulator import Emulator
+from tests.functional.engine_support import World
+from tests.functional.test_cli import CREDS_ENV, MUTATING
+
+
+def run(emu: Emulator | None, *args: str, env: dict[str, str | None] | None = None) -> Any:
+    argv = [*args, *(["--endpoint", emu.endpoint] if emu is not None else [])]
+    return CliRunner().invoke(app, argv, env={**CREDS_ENV, **(env or {})})
+
+
+# -- plan: the DryRun takes the launch's own fallbacks ------------------------------------------
+def test_plan_of_an_instance_without_password_or_key_pair_is_valid_as_its_launch_would_be(
+    emulator: Emulator,
+) -> None:
+    """Its image has no preset password: RunInstances refuses PasswordInherit, and the launch then retries
+    without it. The plan's DryRun must take that same second step, not report the first refusal."""
+    world = World(emulator)
+    iid = world.launch(key_pair=None, password=None)
+    before = {i["InstanceId"] for i in world.instances()}
+    seq = len(emulator.control.calls())
+
+    result = run(emulator, "plan", iid, "--json")
+
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert json.loads(result.stdout)["dry_run"]["valid"] is True
+    writes = [c for c in emulator.control.calls()[seq:] if c["action"] in MUTATING]
+    assert [str(c["params"].get("DryRun")).lower() for c in writes] == ["true", "true"]  # refused, then without
+    assert str(writes[0]["params"].get("PasswordInherit")).lower() == "true"
+    assert str(writes[1]["params"].get("PasswordInherit", "false")).lower() == "false"
+    assert {i["InstanceId"] for i in world.instances()} == before
+    text = run(emulator, "plan", iid)
+    assert text.exit_code == 0 and "DryRun of the launch: valid" in text.stdout
