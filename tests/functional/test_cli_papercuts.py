@@ -41,3 +41,30 @@ def test_plan_of_an_instance_without_password_or_key_pair_is_valid_as_its_launch
     assert {i["InstanceId"] for i in world.instances()} == before
     text = run(emulator, "plan", iid)
     assert text.exit_code == 0 and "DryRun of the launch: valid" in text.stdout
+
+
+# -- --help: a flag takes no value, so it shows no type -----------------------------------------
+def _command_paths() -> list[list[str]]:
+    """Every command and group as a user reaches it: [], ["plan"], ["images"], ["images", "prune"], ..."""
+    import typer.main
+
+    paths: list[list[str]] = []
+
+    def walk(cmd: Any, path: list[str]) -> None:
+        paths.append(path)
+        for name, sub in sorted(getattr(cmd, "commands", {}).items()):
+            walk(sub, [*path, name])
+
+    walk(typer.main.get_command(app), [])
+    return paths
+
+
+def test_no_help_page_shows_a_bool_type_for_a_flag() -> None:
+    paths = _command_paths()
+    assert ["plan"] in paths and len(paths) > 10
+    for path in paths:
+        result = run(None, *path, "--help")
+        assert result.exit_code == 0, (path, result.output)
+        assert "--help" in result.stdout, path
+        for bogus in ("<bool>", "BOOLEAN"):
+            assert bogus not in result.stdout, (path, bogus, result.stdout)
