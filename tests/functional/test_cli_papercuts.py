@@ -68,3 +68,38 @@ def test_no_help_page_shows_a_bool_type_for_a_flag() -> None:
         assert "--help" in result.stdout, path
         for bogus in ("<bool>", "BOOLEAN"):
             assert bogus not in result.stdout, (path, bogus, result.stdout)
+
+
+# -- images: the lineage images the engine keeps -------------------------------------------------
+def test_images_lists_the_lineage_images_and_not_the_users_own(emulator: Emulator) -> None:
+    from tests.functional.test_cli import _lineage_images
+
+    world = World(emulator)
+    iid = world.launch(eip=False)
+    made = _lineage_images(world, iid, 2)
+    _own_image(world, iid)  # the user's own image: not aliyun-ops's to list
+
+    result = run(emulator, "images", "--json")
+
+    assert result.exit_code == 0, result.stdout + result.stderr
+    rows = json.loads(result.stdout)
+    assert sorted(r["image_id"] for r in rows) == sorted(made)
+    for row in rows:
+        assert (row["lineage"], row["instance"], row["status"]) == (iid, iid, "Available")
+        assert row["size_gib"] == 40 and row["created"]
+    text = run(emulator, "images")
+    assert text.exit_code == 0, text.stdout + text.stderr
+    assert all(image_id in text.stdout for image_id in made) and iid in text.stdout
+    assert run(emulator, "images", "prune", "--keep", "1", "--json").exit_code == 0  # the group still has prune
+    assert [r["image_id"] for r in json.loads(run(emulator, "images", "--json").stdout)] == [made[-1]]
+
+
+def _own_image(world: World, instance_id: str) -> str:
+    from alibabacloud_ecs20140526 import models as ecs_models
+
+    req = ecs_models.CreateImageRequest().from_map(
+        {"RegionId": "cn-hangzhou", "InstanceId": instance_id, "ImageName": "my-golden"}
+    )
+    image_id: str = world.ecs.create_image_with_options(req, world.rt).body.image_id
+    world.advance(200)
+    return image_id
