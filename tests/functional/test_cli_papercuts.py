@@ -103,3 +103,43 @@ def _own_image(world: World, instance_id: str) -> str:
     image_id: str = world.ecs.create_image_with_options(req, world.rt).body.image_id
     world.advance(200)
     return image_id
+
+
+# -- notify test: one message to each configured channel ----------------------------------------
+def test_notify_test_sends_one_message_to_each_configured_channel_and_none_elsewhere() -> None:
+    from tests.functional.test_notify import Receivers
+
+    receivers = Receivers()
+    try:
+        env = receivers.env()
+        for unset in ("ALIYUN_OPS_NOTIFY_FEISHU_URL", "ALIYUN_OPS_NOTIFY_SLACK_URL"):
+            env.pop(unset)
+        result = run(None, "notify", "test", "--json", env={**_no_channels(), **env})
+        assert result.exit_code == 0, result.stdout + result.stderr
+        assert [(s.channel, s.verified) for s in receivers.seen if s.channel in ("feishu", "slack")] == []
+        for channel in ("dingtalk", "wecom", "webhook"):
+            assert len(receivers.accepted(channel)) == 1, (channel, receivers.seen)
+        assert len(receivers.seen) == 3
+        assert {r["channel"]: r["sent"] for r in json.loads(result.stdout)} == dict.fromkeys(
+            ("dingtalk", "wecom", "webhook"), True
+        )
+        assert "test" in json.dumps(receivers.accepted("webhook")[0]).lower()
+
+        receivers.status = 500  # a channel that refuses: the user is told which, and the exit code says so
+        failed = run(None, "notify", "test", env={**_no_channels(), **env})
+        assert failed.exit_code == 1 and "dingtalk" in failed.stdout and "HTTP 500" in failed.stdout
+    finally:
+        receivers.server.shutdown()
+        receivers.server.server_close()
+
+
+def test_notify_test_without_a_channel_says_how_to_configure_one() -> None:
+    result = run(None, "notify", "test", env=_no_channels())
+    assert result.exit_code == 1
+    assert "ALIYUN_OPS_NOTIFY_DINGTALK_URL" in result.stderr
+
+
+def _no_channels() -> dict[str, str | None]:
+    from aliyun_ops.notify import ENV_VARS
+
+    return dict.fromkeys(ENV_VARS.values(), None)
