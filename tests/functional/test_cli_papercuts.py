@@ -143,3 +143,29 @@ def _no_channels() -> dict[str, str | None]:
     from aliyun_ops.notify import ENV_VARS
 
     return dict.fromkeys(ENV_VARS.values(), None)
+
+
+# -- plan prints the README's score formula ------------------------------------------------------
+def _readme_score_formula() -> str:
+    """The first line of the formula block under README's "Where a replacement goes" heading."""
+    from pathlib import Path
+
+    text = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    section = text.split("### Where a replacement goes: price x interruption risk", 1)[1]
+    block = section.split("```", 2)[1]
+    line = next(x for x in block.splitlines() if x.startswith("score"))
+    return " ".join(line.replace(" (CNY/h)", "").split())
+
+
+def test_plan_prints_the_score_formula_the_readme_gives(emulator: Emulator) -> None:
+    world = World(emulator)
+    iid = world.launch(eip=False)
+
+    result = run(emulator, "plan", iid)
+
+    assert result.exit_code == 0, result.stdout + result.stderr
+    printed = " ".join(result.stdout.split())
+    assert "score = " in printed
+    formula = printed.split("score = ", 1)[1].split(" per interruption", 1)[0]  # "spot price + ... x 24 h of ..."
+    head = formula.split(" x ", 1)[0]  # what the ranking computes; what follows names this run's cost
+    assert _readme_score_formula().startswith(f"score = {head} x "), (_readme_score_formula(), formula)
