@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import httpx
 from typer.testing import CliRunner
 
 from aliyun_ops.cli.app import app
@@ -169,3 +170,28 @@ def test_plan_prints_the_score_formula_the_readme_gives(emulator: Emulator) -> N
     formula = printed.split("score = ", 1)[1].split(" per interruption", 1)[0]  # "spot price + ... x 24 h of ..."
     head = formula.split(" x ", 1)[0]  # what the ranking computes; what follows names this run's cost
     assert _readme_score_formula().startswith(f"score = {head} x "), (_readme_score_formula(), formula)
+
+
+# -- POST /_emulator/scenario: what it replaces and what it keeps, as documented -------------------
+def test_post_scenario_replaces_the_world_and_keeps_faults_policy_journal_and_clock_as_documented(
+    emulator: Emulator,
+) -> None:
+    from pathlib import Path
+
+    import aliyun_ops.emulator.control as control
+
+    world = World(emulator)
+    iid = world.launch()
+    emulator.control.faults(actions=["DescribeRegions"], error_rate=0.0, code="Throttling.User", http_status=400)
+    calls, now = len(emulator.control.calls()), emulator.clock.now()
+
+    emulator.control.scenario({"timing": {"instanceBootSeconds": 5}})
+
+    assert world.instances() == [] and world.instance(iid) is None  # the world is the scenario's: no instance
+    assert httpx.get(f"{emulator.url}/_emulator/faults").json()["rules"] != []  # kept, unlike POST reset
+    assert len(emulator.control.calls()) >= calls  # the journal is kept
+    assert emulator.clock.now() >= now  # the clock runs on
+    doc = " ".join((control.__doc__ or "").split())
+    readme = " ".join((Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8").split())
+    for text in (doc, readme):
+        assert "replaces the world" in text and "keeps the faults, subscriptions, call journal, RAM policy" in text
