@@ -195,3 +195,25 @@ def test_post_scenario_replaces_the_world_and_keeps_faults_policy_journal_and_cl
     readme = " ".join((Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8").split())
     for text in (doc, readme):
         assert "replaces the world" in text and "keeps the faults, subscriptions, call journal, RAM policy" in text
+
+
+# -- the demo sends to the channels that are configured -----------------------------------------
+def test_the_demo_sends_its_incident_to_the_configured_channels() -> None:
+    from tests.functional.test_notify import Receivers
+
+    receivers = Receivers()
+    try:
+        env = receivers.env()
+        env.pop("ALIYUN_OPS_NOTIFY_SLACK_URL")
+        result = run(None, "demo", "--time-scale", "150", "--json", env={**_no_channels(), **env})
+        assert result.exit_code == 0, result.stdout + result.stderr
+        record = json.loads(result.stdout)
+        webhook = receivers.accepted("webhook")
+        assert [m["event"] for m in webhook] == ["incident.started", "incident.finished"]
+        assert webhook[1]["record"]["new_instance_id"] == record["new_instance_id"]
+        for channel in ("dingtalk", "feishu", "wecom"):
+            assert len(receivers.accepted(channel)) == 2, channel
+        assert not [s for s in receivers.seen if s.channel == "slack"]
+    finally:
+        receivers.server.shutdown()
+        receivers.server.server_close()
