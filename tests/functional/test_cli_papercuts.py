@@ -217,3 +217,26 @@ def test_the_demo_sends_its_incident_to_the_configured_channels() -> None:
     finally:
         receivers.server.shutdown()
         receivers.server.server_close()
+
+
+# -- the Chinese README covers the CLI and the configuration table ------------------------------
+def _readme() -> str:
+    from pathlib import Path
+
+    return (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+
+
+def test_the_chinese_readme_names_every_command_and_every_setting_of_the_configuration_table() -> None:
+    import re
+
+    text = _readme()
+    chinese = text.split("## 中文快速上手", 1)[1]
+    table = text.split("## Configuration", 1)[1].split("\n### ", 1)[0]
+    first_cells = [row.split(" | ", 1)[0] for row in table.splitlines() if row.startswith("| `") or "| tag" in row]
+    names = {n for cell in first_cells for n in re.findall(r"`((?:ALIYUN_OPS_|ALIBABA_CLOUD_|aops:|FC_)[^`]*)`", cell)}
+    assert len(names) > 30
+    missing = sorted(n for n in names if f"`{n}`" not in chinese)
+    assert missing == [], missing
+    commands = [" ".join(p) for p in _command_paths() if p]
+    absent = sorted(c for c in commands if f"aliyun-ops {c}" not in chinese)
+    assert absent == [], absent
