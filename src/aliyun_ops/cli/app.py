@@ -9,7 +9,8 @@ from __future__ import annotations
 import typer
 
 from aliyun_ops import __version__
-from aliyun_ops.cli import demo, held, incident, inventory, servers
+from aliyun_ops.cli import demo, held, incident, inventory, notifycmd, servers
+from aliyun_ops.cli.helpfmt import FlagsWithoutTypeGroup
 
 app = typer.Typer(
     name="aliyun-ops",
@@ -17,6 +18,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    cls=FlagsWithoutTypeGroup,  # no "<bool>" beside a flag in any help page
 )
 
 
@@ -57,3 +59,4 @@ servers.register(app)
 inventory.register(app)
 incident.register(app)
 held.register(app)
+notifycmd.register(app)

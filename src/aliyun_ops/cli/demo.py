@@ -143,6 +143,16 @@ def verify(
     )
 
 
+def notify_environ() -> dict[str, str]:
+    """The notification settings of this shell (``ALIYUN_OPS_NOTIFY_*``): the demo's engine sends to the channels
+    the user configured, as the deployed function would; nothing else of the environment reaches it."""
+    import os
+
+    from aliyun_ops.notify import ENV_VARS
+
+    return {name: value for name in ENV_VARS.values() if (value := os.environ.get(name))}
+
+
 def engine_handle(story: Story, emu: Emulator, scale: float) -> Any:
     """``service.handle_event`` on the emulator's clock, remembering the outcome for the demo."""
     from aliyun_ops import service
@@ -187,6 +197,7 @@ def run_demo(time_scale: float, out: Console) -> DemoResult:
         "ALIBABA_CLOUD_ACCESS_KEY_ID": em.FUNCTION_ROLE_ACCESS_KEY_ID,
         "ALIBABA_CLOUD_ACCESS_KEY_SECRET": em.FUNCTION_ROLE_ACCESS_KEY_SECRET,
         "ALIBABA_CLOUD_SECURITY_TOKEN": em.FUNCTION_ROLE_SECURITY_TOKEN,
+        **notify_environ(),
     }
     with Emulator(time_scale=time_scale, function_role_policy=load_ram_policy(pass_roles=["shop-web-role"])) as emu:
         settings = Settings(region_id=REGION, ecs_endpoint=emu.endpoint, vpc_endpoint=emu.endpoint, protocol="http")
@@ -201,7 +212,10 @@ def run_demo(time_scale: float, out: Console) -> DemoResult:
         )
         story = Story(emu.clock.now)
         emu.backend.add_listener(story.on_cloud)
-        runner = Runner(settings, environ, handle=engine_handle(story, emu, time_scale))
+        runner = Runner(settings, environ, handle=engine_handle(story, emu, time_scale))  # build_notifier(environ)
+        channels = [c.name for c in getattr(runner.notifier(), "channels", ())]
+        if channels:
+            out.print(f"Notifications go to the configured channels: {', '.join(channels)}.")
         with RuntimeServer(port=0, runner=runner) as runtime:
             out.print(f"aliyun-ops runtime listening on {runtime.url}/invoke. The cloud now reclaims {old_id}.")
             delivered: dict[str, Any] = {}

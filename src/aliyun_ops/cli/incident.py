@@ -73,16 +73,19 @@ def dry_run(
 ) -> dict[str, Any]:
     """RunInstances DryRun=true for the chosen candidate; ``DryRunOperation`` means the launch is valid.
 
-    The real launch uses a fresh image of the instance; the image it was built from stands in for it.
+    The real launch uses a fresh image of the instance; the image it was built from stands in for it. The DryRun
+    takes the launch's own fallbacks (``run_with_fallbacks``): a refusal the launch would retry is no refusal.
     """
-    from aliyun_ops.recovery.launch import build_spec
+    from aliyun_ops.recovery.launch import build_spec, run_with_fallbacks
     from aliyun_ops.recovery.naming import incident_id
 
     if plan.chosen is None:
         return {"valid": False, "code": None, "message": "no candidate to check"}
     spec = build_spec(enriched, inputs, plan.chosen, enriched.image_id, settings, incident_id(enriched.instance_id))
     try:
-        cloud.run_instances(spec, f"ao-dry-{uuid.uuid4().hex[:24]}", dry_run=True)
+        run_with_fallbacks(
+            lambda s, token: cloud.run_instances(s, token, dry_run=True), spec, f"ao-dry-{uuid.uuid4().hex[:24]}"
+        )
     except errors.PermissionDenied:
         raise
     except errors.CloudError as exc:

@@ -1,6 +1,6 @@
-"""Read-mostly commands: ``probe`` (stock and prices), ``status`` (managed instances, images, cost) and
-``images prune``. They go through the engine's ``Cloud`` client, so what they show is what the engine
-sees when a notice arrives.
+"""Read-mostly commands: ``probe`` (stock and prices), ``status`` (managed instances, images, cost),
+``images`` (the lineage images kept) and ``images prune``. They go through the engine's ``Cloud`` client, so
+what they show is what the engine sees when a notice arrives.
 """
 
 from __future__ import annotations
@@ -19,12 +19,15 @@ from aliyun_ops.models import TAG_GENERATION, TAG_IMAGE_OF, TAG_INCIDENT, TAG_LI
 if TYPE_CHECKING:
     from aliyun_ops.cloud import Cloud
 
-images_app = typer.Typer(help="Images made by aliyun-ops.", no_args_is_help=True)
+images_app = typer.Typer(
+    help="Images made by aliyun-ops: lists them; `images prune` deletes the older ones.", invoke_without_command=True
+)
 
 
 def register(app: typer.Typer) -> None:
     app.command("probe")(probe_cmd)
     app.command("status")(status_cmd)
+    images_app.callback()(images_cmd)
     images_app.command("prune")(prune_cmd)
     app.add_typer(images_app, name="images")
 
@@ -227,6 +230,54 @@ def status_cmd(region: RegionOpt = None, endpoint: EndpointOpt = None, json_out:
         f"This month (estimate): ¥{m['cost']:.2f} on spot vs ¥{m['payg_cost']:.2f} pay-as-you-go: "
         f"[bold green]¥{m['saved']:.2f} saved[/]"
     )
+
+
+# -- images --------------------------------------------------------------------------------------
+def lineage_images(cloud: Cloud) -> list[dict[str, Any]]:
+    """The images the engine made of lineage members (tagged ``aops:image-of``), oldest first; the user's own
+    images are not listed."""
+    rows = [
+        {
+            "image_id": i.image_id,
+            "lineage": i.tag(TAG_LINEAGE),
+            "instance": i.tag(TAG_IMAGE_OF),
+            "created": i.creation_time,
+            "status": i.status,
+            "size_gib": i.size_gib,
+            "name": i.name,
+        }
+        for i in cloud.describe_images()
+        if i.tag(TAG_IMAGE_OF)
+    ]
+    rows.sort(key=lambda r: (r["lineage"] or "", r["created"], r["image_id"]))
+    return rows
+
+
+IMAGES_COLUMNS = (
+    ("image_id", "image"),
+    ("lineage", "lineage"),
+    ("instance", "of instance"),
+    ("created", "created"),
+    ("status", "status"),
+    ("size_gib", "GiB"),
+)
+
+
+@one_line_errors
+def images_cmd(
+    ctx: typer.Context, region: RegionOpt = None, endpoint: EndpointOpt = None, json_out: JsonOpt = False
+) -> None:
+    """Images made by aliyun-ops: lists them; `images prune` deletes the older ones."""
+    if ctx.invoked_subcommand is not None:  # `images prune`: its own options and output
+        return
+    cloud, _ = open_cloud(region, endpoint)
+    rows = lineage_images(cloud)
+    if json_out:
+        emit_json(rows)
+        return
+    console().print(render.rows_table(f"Images kept in {cloud.region_id}", rows, IMAGES_COLUMNS))
+    if not rows:
+        console().print("No image kept: aliyun-ops makes one when it replaces an instance.")
 
 
 # -- images prune --------------------------------------------------------------------------------

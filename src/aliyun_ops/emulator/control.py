@@ -4,6 +4,11 @@ Kept apart from the real actions (as moto's ``moto_api``): nothing here is reach
 RPC routes, and nothing here needs a signature. Bad input answers 400 ``{"error": "<why>"}``; an
 error the backend raises (say, interrupting an on-demand instance) answers 400 with its ``code`` too.
 
+``POST scenario`` replaces the world: every instance, image, disk, snapshot, elastic IP, stock and price goes and
+the scenario's are loaded (its sections, the default's for those not given), pending timers are dropped. It
+keeps the faults, subscriptions, call journal, RAM policy and the clock. ``POST reset`` replaces the world too
+and also clears those (the policy goes back to the one the emulator started with).
+
 | route                  | body                                                              | answer |
 |------------------------|-------------------------------------------------------------------|--------|
 | GET  state             |                                                                   | backend snapshot |
@@ -79,6 +84,7 @@ def _reset(emu: Emulator, body: Any) -> dict[str, Any]:
 
 
 def _scenario(emu: Emulator, body: Any) -> dict[str, Any]:
+    """Replaces the world (see the module): the faults, subscriptions, journal, policy and clock stay."""
     scenario = complete_scenario(_obj(body))  # the sections given replace the default's
     with emu.backend.lock:
         emu.backend.load_scenario(scenario)

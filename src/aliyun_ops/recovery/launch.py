@@ -201,14 +201,19 @@ def _launch_token(incident: str, planned: models.Candidate, placed: models.Candi
 
 
 def _run(cloud: Cloud, spec: LaunchSpec, token: str) -> str:
-    """RunInstances; an image without a preset password refuses PasswordInherit: then launch without it
-    (the original had no password either), under a token of its own so both deliveries agree."""
+    return run_with_fallbacks(cloud.run_instances, spec, token)
+
+
+def run_with_fallbacks(run: Callable[[LaunchSpec, str], str], spec: LaunchSpec, token: str) -> str:
+    """``run`` (RunInstances, or its DryRun for ``aliyun-ops plan``); an image without a preset password refuses
+    PasswordInherit: then run without it (the original had no password either), under a token of its own so both
+    deliveries agree. One code path, so the plan's DryRun cannot refuse what the launch would retry."""
     try:
-        return cloud.run_instances(spec, token)
+        return run(spec, token)
     except errors.InvalidRequest as exc:
         if not spec.password_inherit or not is_password_inherit_refused(exc.code, exc.message):
             raise
-    return cloud.run_instances(dataclasses.replace(spec, password_inherit=False), token + "-nopw")
+    return run(dataclasses.replace(spec, password_inherit=False), token + "-nopw")
 
 
 def keeper(replacements: list[models.Instance]) -> models.Instance | None:
