@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import json
+import platform
 import re
 import shutil
 import subprocess
@@ -20,7 +21,7 @@ import pytest
 import yaml
 
 from aliyun_ops.deploy import load_ram_policy, policy_actions
-from aliyun_ops.deploy.package import MARKER, PackageError, build, leave_out, pip_command, prepare
+from aliyun_ops.deploy.package import MARKER, PackageError, build, leave_out, prepare, project_command
 
 ROOT = Path(__file__).resolve().parents[2]
 HANDLER = "aliyun_ops.runtime.fc.handler"
@@ -132,11 +133,12 @@ def test_handler_path_is_importable() -> None:
 
 # --- packager ---------------------------------------------------------------------------------------
 
-def test_pip_command_installs_the_project_into_the_folder(tmp_path: Path) -> None:
-    cmd = pip_command(tmp_path / "code", tmp_path / "proj")
+def test_pip_command_installs_the_project_alone_into_the_folder(tmp_path: Path) -> None:
+    """The project is pure Python; its dependencies come as FC's wheels (tests/unit/test_package_target.py)."""
+    cmd = project_command(tmp_path / "code", tmp_path / "proj")
     assert cmd[1:4] == ["-m", "pip", "install"]
     assert cmd[cmd.index("--target") + 1] == str(tmp_path / "code") and cmd[-1] == str(tmp_path / "proj")
-    assert "--no-deps" not in cmd and "--no-index" not in cmd
+    assert "--no-deps" in cmd and "--no-index" not in cmd
 
 
 def test_prepare_refuses_a_foreign_folder_and_empties_its_own(tmp_path: Path) -> None:
@@ -198,16 +200,24 @@ def test_build_yields_an_importable_code_folder(tmp_path: Path) -> None:
         assert lines[1] == "True"
 
 
+def _fc_like() -> bool:
+    here = (sys.version_info[:2], platform.python_implementation(), platform.system(), platform.machine())
+    return here == ((3, 10), "CPython", "Linux", "x86_64")
+
+
 @pytest.mark.skipif(not _can_build_offline(), reason="offline build needs the wheel package or setuptools >= 70")
+@pytest.mark.skipif(not _fc_like(), reason="--deps-from-env copies this Python's packages: only on CPython 3.10 "
+                    "Linux x86_64 (refused elsewhere: tests/unit/test_package_target.py)")
 def test_offline_build_holds_the_dependencies_and_runs_without_site_packages(tmp_path: Path) -> None:
-    """--deps-from-env: the code folder alone (python -I -S, no site-packages) imports the handler and SDKs."""
+    """--deps-from-env --with-cli: the code folder alone (python -I -S, no site-packages) imports the
+    handler, the SDKs and the custom runtime's command."""
     project = tmp_path / "project"
     project.mkdir()
     shutil.copy(ROOT / "pyproject.toml", project)
     (project / "README.md").write_text("# aliyun-ops\n")
     shutil.copytree(ROOT / "src", project / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
 
-    out = build(tmp_path / "code", project, index=False, build_isolation=False, deps_from_env=True)
+    out = build(tmp_path / "code", project, index=False, build_isolation=False, deps_from_env=True, cli=True)
 
     vendored = ("alibabacloud_ecs20140526", "alibabacloud_vpc20160428", "alibabacloud_cms20190101", "tenacity")
     for package in (*vendored, "pydantic_core", "httpx"):
