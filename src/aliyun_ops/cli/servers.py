@@ -117,6 +117,7 @@ def serve_cmd(
     endpoint: EndpointOpt = None,
 ) -> None:
     """Run the HTTP runtime (POST /invoke) as on Function Compute's custom runtime."""
+    from aliyun_ops.cli.emuclock import follow
     from aliyun_ops.config import resolve_credentials
     from aliyun_ops.runtime.server import serve
 
@@ -132,8 +133,15 @@ def serve_cmd(
                 "x-fc-access-key-id / x-fc-access-key-secret headers, or set ALIBABA_CLOUD_ACCESS_KEY_ID/_SECRET"
             )
 
+    runner = None
+    emulated = follow(settings.ecs_endpoint, settings.protocol) if settings and settings.ecs_endpoint else None
+    if emulated is not None and settings is not None:  # the local emulator: run on its clock, as it runs
+        from aliyun_ops.runtime.invoke import Runner
+
+        runner = Runner(settings, sleep=emulated.sleep, clock=emulated.now)
+        out.print(f"following the emulator's clock at {settings.ecs_endpoint} (x{emulated.scale:g})")
     try:
-        serve(host=host, port=port, settings=settings, on_start=started)
+        serve(host=host, port=port, settings=settings, on_start=started, runner=runner)
     except OSError as err:
         raise CliFailure(f"cannot listen on {host}:{port}: {err.strerror or err}") from None
 

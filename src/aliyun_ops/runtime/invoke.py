@@ -94,8 +94,14 @@ class Runner:
         environ: Mapping[str, str] | None = None,
         handle: Callable[..., Any] | None = None,
         reconcile: Callable[..., Any] | None = None,
+        *,
+        sleep: Callable[[float], None] | None = None,
+        clock: Callable[[], float] | None = None,
     ) -> None:
+        """``sleep``/``clock``: the time the engine runs on (default: real time). ``aliyun-ops serve`` pointed at the
+        local emulator passes the emulator's, so an incident there takes the emulator's minutes, not real ones."""
         self.settings = settings
+        self.sleep, self.clock = sleep, clock
         self.environ = os.environ if environ is None else environ
         self._handle = handle
         self._reconcile = reconcile
@@ -152,11 +158,17 @@ class Runner:
 
     def _context(self, inv: Invocation) -> dict[str, Any]:
         """What every entry of the service needs from an invocation: settings, credentials, deadline, notifier."""
+        timed: dict[str, Any] = {}
+        started = inv.started
+        if self.sleep is not None and self.clock is not None:
+            timed = {"sleep": self.sleep, "clock": self.clock}
+            started = self.clock()  # the deadline on the same clock as the engine's
         return {
             "settings": resolve_settings(inv, self.settings, self.environ),
             "credentials": resolve_credentials(inv.credentials, self.environ),
-            "deadline": inv.started + inv.timeout_s if inv.timeout_s else None,
+            "deadline": started + inv.timeout_s if inv.timeout_s else None,
             "notifier": self.notifier(),
+            **timed,
         }
 
     def _incident_slots(self, settings: Settings) -> threading.BoundedSemaphore:

@@ -268,15 +268,17 @@ def serve(
     port: int = 9000,
     settings: Settings | None = None,
     on_start: Callable[[], None] | None = None,
+    runner: Runner | None = None,
 ) -> None:
     """Serve until interrupted (the custom runtime's main process; on FC it needs ``host="0.0.0.0"``).
 
-    Logs are JSON lines (``ALIYUN_OPS_LOG_FORMAT=text`` for plain text)."""
+    Logs are JSON lines (``ALIYUN_OPS_LOG_FORMAT=text`` for plain text). ``runner``: instead of one made from
+    ``settings`` (the CLI passes one on the emulator's clock)."""
     from aliyun_ops.logs import configure_json_logging, wants_json
 
     if wants_json(default=True):
         configure_json_logging()
-    server = _Server((host, port), Runner(settings))
+    server = _Server((host, port), runner or Runner(settings))
     log.info("aliyun-ops runtime listening on http://%s:%d", host, port)
     if on_start is not None:
         on_start()
