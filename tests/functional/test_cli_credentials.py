@@ -28,7 +28,7 @@ from aliyun_ops.emulator.backend import (
 )
 
 # An AccessKey the emulator does not know: a profile holding it cannot be the one that was used.
-STRANGER = {"access_key_id": "LTAI5tNotKnownHere0000", "access_key_secret": "not-known-secret"}
+STRANGER = {"access_key_id": "stranger-key-not-known-here", "access_key_secret": "not-known-secret"}
 
 
 @pytest.fixture
