@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from aliyun_ops import errors, models
 from aliyun_ops.disks.move import DataMove
-from aliyun_ops.disks.slots import Slot, merge, recorded
+from aliyun_ops.disks.slots import TAG_SLOTS, Slot, merge, recorded
 from aliyun_ops.models import TAG_EIP, TAG_IMAGE_OF, TAG_LINEAGE, TAG_REPLACES
 from aliyun_ops.recovery.eip import move_eip
 
@@ -34,8 +34,9 @@ def finish_held(
 ) -> list[str]:
     """Attach, start, move the EIP; what happened, in words. Raises like the incident would (``DataUnavailable``: a
     slot has no disk to fill it; the replacement stays stopped)."""
-    said, move = _attach_disks(cloud, replacement, deadline=deadline, poll_s=poll_s, skip=skip)
-    said.extend(eip_follows(cloud, replacement, deadline=deadline, poll_s=poll_s))  # before the boot, as ever
+    record = original_record(cloud, replacement.tag(TAG_REPLACES) or "")  # read once: the slots and the address
+    said, move = _attach_disks(cloud, replacement, record, deadline=deadline, poll_s=poll_s, skip=skip)
+    said.extend(eip_follows(cloud, replacement, deadline=deadline, poll_s=poll_s, record=record))  # before the boot
     move.start(replacement.instance_id)
     return said
 
@@ -49,11 +50,21 @@ def _started_whole(move: DataMove, replacement: models.Instance) -> bool:
     return bool(steps) and all(s.action in ("done", "finishing") for s in steps)
 
 
-def eip_follows(cloud: Cloud, replacement: models.Instance, *, deadline: float, poll_s: float) -> list[str]:
-    """The lineage's EIP (recorded on the replacement at its launch) ends on the replacement, if it is free."""
-    allocation = replacement.tag(TAG_EIP) or models.tag_value(
-        original_record(cloud, replacement.tag(TAG_REPLACES) or ""), TAG_EIP
-    )
+def eip_follows(
+    cloud: Cloud,
+    replacement: models.Instance,
+    *,
+    deadline: float,
+    poll_s: float,
+    record: models.Tags | None = None,
+) -> list[str]:
+    """The lineage's EIP (recorded on the replacement at its launch, else on the original's record: ``record``, read
+    here when not given) ends on the replacement, if it is free."""
+    allocation = replacement.tag(TAG_EIP)
+    if not allocation:
+        if record is None:
+            record = original_record(cloud, replacement.tag(TAG_REPLACES) or "")
+        allocation = models.tag_value(record, TAG_EIP)
     if not allocation:
         return []
     eip = models.Eip(allocation_id=allocation, ip_address=allocation)
@@ -62,32 +73,37 @@ def eip_follows(cloud: Cloud, replacement: models.Instance, *, deadline: float, 
 
 
 def original_record(cloud: Cloud, original_id: str) -> models.Tags:
-    """The tags of the original's system snapshot (taken at its notice), else of its image: what the incident
-    recorded of it from its first write (the data-disk slots, the lineage's address). Empty when neither exists."""
+    """What the incident recorded of the original from its first write (the data-disk slots, the lineage's
+    address): the tags of its system snapshot (taken at its notice) or of its image, the first that carries the slot
+    record, else the first with any tags. Empty when neither exists. The image is read only when no snapshot
+    carries the record."""
     if not original_id:
         return ()
+    found: models.Tags = ()
     for snap in cloud.describe_snapshots(tags=((TAG_IMAGE_OF, original_id),)):
         if snap.tag(TAG_IMAGE_OF) == original_id and snap.tags:
-            return snap.tags
+            if snap.tag(TAG_SLOTS) is not None:
+                return snap.tags
+            found = found or snap.tags
     for image in cloud.describe_images(tags=((TAG_IMAGE_OF, original_id),)):
         if image.tag(TAG_IMAGE_OF) == original_id and image.tags:
-            return image.tags
-    return ()
+            if image.tag(TAG_SLOTS) is not None:
+                return image.tags
+            found = found or image.tags
+    return found
 
 
-def expected_slots(cloud: Cloud, replacement: models.Instance) -> tuple[Slot, ...]:
-    """Every data-disk slot the replacement must start with, as recorded: the original's system snapshot and image
-    (with the disk ids) and the replacement itself (without them). ``DataUnavailable`` when nothing records them."""
+def expected_slots(
+    cloud: Cloud, replacement: models.Instance, record: models.Tags | None = None
+) -> tuple[Slot, ...]:
+    """Every data-disk slot the replacement must start with, as recorded: on the original's system snapshot or image
+    (``record``, read here when not given; with the disk ids) and on the replacement itself (without them).
+    ``DataUnavailable`` when nothing records them."""
     original_id = replacement.tag(TAG_REPLACES) or ""
     own = recorded(replacement.tags, replacement.instance_id)
-    with_ids: tuple[Slot, ...] = ()
-    for snap in cloud.describe_snapshots(tags=((TAG_IMAGE_OF, original_id),)):
-        if snap.tag(TAG_IMAGE_OF) == original_id:
-            with_ids = with_ids or recorded(snap.tags, snap.snapshot_id)
-    if not with_ids:
-        for image in cloud.describe_images(tags=((TAG_IMAGE_OF, original_id),)):
-            if image.tag(TAG_IMAGE_OF) == original_id:
-                with_ids = with_ids or recorded(image.tags, image.image_id)
+    if record is None:
+        record = original_record(cloud, original_id)
+    with_ids = recorded(record, f"the snapshot or image of {original_id}")
     if not own and not with_ids:
         raise errors.DataUnavailable(
             f"no record of {original_id}'s data-disk slots on {replacement.instance_id}, its snapshot or its image: "
@@ -97,7 +113,13 @@ def expected_slots(cloud: Cloud, replacement: models.Instance) -> tuple[Slot, ..
 
 
 def _attach_disks(
-    cloud: Cloud, replacement: models.Instance, *, deadline: float, poll_s: float, skip: Collection[str] = ()
+    cloud: Cloud,
+    replacement: models.Instance,
+    record: models.Tags,
+    *,
+    deadline: float,
+    poll_s: float,
+    skip: Collection[str] = (),
 ) -> tuple[list[str], DataMove]:
     said: list[str] = []
 
@@ -106,7 +128,7 @@ def _attach_disks(
         log.info("%s: %s", replacement.instance_id, what)
 
     original_id = replacement.tag(TAG_REPLACES) or ""
-    slots = expected_slots(cloud, replacement)
+    slots = expected_slots(cloud, replacement, record)
     move = DataMove(
         cloud,
         original_id,
