@@ -18,14 +18,13 @@ attached elsewhere is ``DataUnavailable``: the incident fails loudly and the rep
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import Callable, Collection, Sequence
 from typing import TYPE_CHECKING
 
 from aliyun_ops import errors, models, tagroom
 from aliyun_ops.disks import plan
-from aliyun_ops.disks.slots import Slot
+from aliyun_ops.disks.slots import Slot, in_slot
 from aliyun_ops.models import TAG_DEVICE, TAG_DISK_OF, TAG_DISKS, TAG_IMAGE_OF, TAG_LINEAGE, TAG_SYSTEM_OF
 from aliyun_ops.recovery import identity, naming
 
@@ -190,6 +189,11 @@ def keep_many(
     return [(i.instance_id, len(plan.data_disks(disks))) for i, disks in wanted if owners[i.instance_id] <= labelled]
 
 
+def move_snapshot_name(disk_id: str) -> str:
+    """The name of the snapshot a cross-zone copy of ``disk_id`` is made from (``settle_copies`` knows them by it)."""
+    return f"aops-{disk_id}-move"
+
+
 def disk_token(kind: str, disk_id: str, zone_id: str) -> str:
     return "ao-" + kind + "-" + naming.digest(kind, disk_id, zone_id)
 
@@ -220,6 +224,7 @@ class DataMove:
         # ``skip``: slots the user said to start without (``aliyun-ops start-held --without``).
         self.skip = frozenset(skip)
         self.devices = tuple(sorted((set(devices) | {s.device for s in slots}) - self.skip))
+        self.slots = tuple(slots)
         self.slot_of = {s.disk_id: s.device for s in slots if s.disk_id}  # a disk the record names, label or not
         self.known = set(known) | set(self.slot_of)  # disk ids of the slots (tag-filtered listings lag)
         self.deadline = deadline
@@ -245,7 +250,7 @@ class DataMove:
                 found[d.disk_id] = d
         self.known.update(found)
         mine = [
-            self._in_slot(d)
+            in_slot(d, self.slots)
             for d in found.values()
             if d.tag(TAG_DISK_OF) == self.original_id or d.disk_id in self.known
         ]
@@ -260,14 +265,6 @@ class DataMove:
         if step.disk is None and recorded is not None:
             return f"its disk {recorded} no longer exists (deleted, or never kept)"
         return step.why
-
-    def _in_slot(self, disk: models.Disk) -> models.Disk:
-        """A disk the slot record names fills that slot even when its own tags do not say so (never labelled: the
-        function died first, or the disk had no tag room)."""
-        device = self.slot_of.get(disk.disk_id)
-        if device is None or disk.tag(TAG_DEVICE):
-            return disk
-        return dataclasses.replace(disk, tags=(*disk.tags, (TAG_DEVICE, device)))
 
     def _wait(self, doing: str, seconds: float = POLL_S) -> None:
         if self.cloud.clock() >= self.deadline:
@@ -494,7 +491,7 @@ class DataMove:
             snap_id = self.snapshots.get(old.disk_id)
             if snap_id is None:
                 try:
-                    name, tags = f"aops-{old.disk_id}-move", disk_labels(self.original_id, device, self.lineage)
+                    name, tags = move_snapshot_name(old.disk_id), disk_labels(self.original_id, device, self.lineage)
                     snap_id = self.cloud.create_snapshot(old.disk_id, name, token, tags)
                 except errors.InvalidRequest as exc:  # IncorrectDiskStatus.CreatingSnapshot: one in progress
                     self.log(f"snapshot of {old.disk_id} refused for now ({exc.code})")
@@ -593,7 +590,7 @@ def settle_copies(
     out: list[tuple[str, str]] = []
     for snap in sorted(snapshots, key=lambda s: s.snapshot_id):
         copy = in_use.get(snap.snapshot_id)
-        if copy is None or not snap.name.startswith("aops-") or "-move" not in snap.name:
+        if copy is None or snap.name != move_snapshot_name(snap.disk_id):
             continue
         old = by_id.get(snap.disk_id)
         try:

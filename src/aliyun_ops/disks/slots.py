@@ -18,10 +18,12 @@ or cut) is unreadable, never taken for a smaller one.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from aliyun_ops import models
+from aliyun_ops import errors, models
+from aliyun_ops.disks import plan
 
 TAG_SLOTS = "aops:slots"
 VALUE_MAX = 128  # characters in a tag value (ECS tag documentation)
@@ -48,8 +50,6 @@ class Unreadable(ValueError):
 
 def of_disks(disks: Iterable[models.Disk]) -> tuple[Slot, ...]:
     """The data-disk slots of an instance's disks as DescribeDisks shows them now, in device order."""
-    from aliyun_ops.disks import plan
-
     return tuple(
         Slot(plan.device_of(d), d.disk_id, d.size_gib, d.category, d.performance_level)
         for d in plan.data_disks(disks)
@@ -116,8 +116,6 @@ def decode(tags: models.Tags) -> tuple[Slot, ...] | None:
 def recorded(tags: models.Tags, where: str) -> tuple[Slot, ...]:
     """The slots ``where`` (a snapshot, image or instance id) records: none when it records none; a broken record is
     ``DataUnavailable``: nothing is started on a guess of how many disks it had."""
-    from aliyun_ops import errors
-
     try:
         return decode(tags) or ()
     except Unreadable as exc:
@@ -134,6 +132,15 @@ def _parse(item: str) -> Slot:
         raise Unreadable(f"slot {item[:60]!r} has no size") from exc
     category = parts[3] if parts[3] == "cloud" else CATEGORY_PREFIX + parts[3]
     return Slot(DEV_PREFIX + parts[0], parts[1], size, category, parts[4] if len(parts) == 5 else None)
+
+
+def in_slot(disk: models.Disk, slots: Iterable[Slot]) -> models.Disk:
+    """``disk``, with the slot the record gives it when its own tags do not say (never labelled: the function died
+    first, or the disk had no tag room)."""
+    if disk.tag(models.TAG_DEVICE):
+        return disk
+    slot = next((s for s in slots if s.disk_id == disk.disk_id), None)
+    return disk if slot is None else dataclasses.replace(disk, tags=(*disk.tags, (models.TAG_DEVICE, slot.device)))
 
 
 def merge(recorded: Iterable[Slot], found: Iterable[Slot]) -> tuple[Slot, ...]:

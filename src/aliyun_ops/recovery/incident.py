@@ -299,11 +299,8 @@ class Incident:
         listed = {d.disk_id: d for d in self.cloud.describe_disks(tags=((models.TAG_LINEAGE, lineage),))}
         if ids:  # a disk the record names may carry no label (never labelled, or no tag room)
             listed.update((d.disk_id, d) for d in self.cloud.describe_disks(disk_ids=ids))
-        kept = [
-            _in_slot(d, recorded)
-            for d in listed.values()
-            if not d.instance_id and d.status == "Available" and (data_plan.device_of(d) or _recorded(d, recorded))
-        ]
+        filled = (data_slots.in_slot(d, recorded) for d in listed.values())
+        kept = [d for d in filled if not d.instance_id and d.status == "Available" and data_plan.device_of(d)]
         self.data_disks = data_plan.data_disks(kept)
         self.slots = data_slots.merge(recorded, data_slots.of_disks(kept))
         zones = {d.zone_id for d in self.data_disks}
@@ -624,14 +621,3 @@ def _advice(exc: errors.AliyunOpsError) -> str:
         return "raise the function timeout; reconcile will finish or recover this lineage"
     return "see the error; the event will be retried, and reconcile recovers the lineage"
 
-
-def _recorded(disk: models.Disk, recorded: tuple[data_slots.Slot, ...]) -> data_slots.Slot | None:
-    return next((s for s in recorded if s.disk_id == disk.disk_id), None)
-
-
-def _in_slot(disk: models.Disk, recorded: tuple[data_slots.Slot, ...]) -> models.Disk:
-    """The disk with the slot the record gives it, when its own tags do not say (never labelled, or no room)."""
-    slot = _recorded(disk, recorded)
-    if slot is None or disk.tag(models.TAG_DEVICE):
-        return disk
-    return dataclasses.replace(disk, tags=(*disk.tags, (models.TAG_DEVICE, slot.device)))
