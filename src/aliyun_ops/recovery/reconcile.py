@@ -33,6 +33,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from aliyun_ops import errors, models
+from aliyun_ops.cloud import convert
 from aliyun_ops.disks.slots import recorded
 from aliyun_ops.lifecycle import back_to_spot
 from aliyun_ops.lifecycle.stopped import recover_stopped
@@ -121,7 +122,7 @@ class Reconciler:
         from aliyun_ops.service import Outcome
 
         outer, saved = self._item_deadline, self.cloud.deadline
-        now, end = self.cloud.clock(), self._pass_until()
+        now, end = self.cloud.clock(), self._deadline()
         left = max(end - now, 0.0)
         budget = left - RESERVE_S if share is None else share * left
         until = min(end, now + max(ITEM_MIN_S, budget))
@@ -145,9 +146,6 @@ class Reconciler:
     def _forget(self) -> None:
         """After a failed item the region may have changed midway: the next step reads it again."""
         self._everyone = self._disks = self._images = self._snapshots = None
-
-    def _pass_until(self) -> float:
-        return self._item_deadline if self._item_deadline is not None else self._pass_deadline
 
     def _instances(self) -> list[models.Instance]:
         """Every instance of the region, every status: one paged DescribeInstances per pass, shared by every step.
@@ -307,7 +305,7 @@ class Reconciler:
         from aliyun_ops import policy
         from aliyun_ops.service import Outcome, run_incident
 
-        recorded = {s.tag(TAG_IMAGE_OF) for s in self._region_snapshots()} | {
+        traced = {s.tag(TAG_IMAGE_OF) for s in self._region_snapshots()} | {
             i.tag(TAG_IMAGE_OF) for i in self._own_images()
         }
         due = [
@@ -317,7 +315,7 @@ class Reconciler:
             and i.is_spot
             and i.spot_interruption_behavior != "Stop"
             and self._managed(i)
-            and i.instance_id not in recorded
+            and i.instance_id not in traced
         ]
         if not due:
             return []
@@ -467,7 +465,7 @@ class Reconciler:
 
     def _deadline(self) -> float:
         """The end of the item being handled (its share of the pass), or of the pass."""
-        return self._pass_until()
+        return self._item_deadline if self._item_deadline is not None else self._pass_deadline
 
     def _lost_lineages(self) -> list[Outcome]:
         from aliyun_ops.service import Outcome
@@ -528,10 +526,7 @@ class Reconciler:
 
         details = self.cloud.call("ecs", "DescribeImages", {"ImageId": image.image_id, "ImageOwnerAlias": "self"})
         rows = (details.get("Images") or {}).get("Image") or [{}]
-        now_tags = tuple(
-            (str(t.get("TagKey", "")), str(t.get("TagValue", "")))
-            for t in ((rows[0].get("Tags") or {}).get("Tag") or [])
-        )
+        now_tags = convert.tags(rows[0])  # as the image is now, not as the pass listed it
         if claims.take(self.cloud, "image", image.image_id, now_tags, self.pass_id, self._deadline()) is not None:
             return Outcome("skipped", f"lineage {lineage}: another reconcile pass is relaunching it")
         try:
