@@ -19,8 +19,6 @@ from aliyun_ops.models import (
     TAG_REPLACES,
 )
 
-MAX_TAGS = 20  # ECS allows 20 tags per resource
-
 
 def digest(*parts: str, length: int = 32) -> str:
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:length]
@@ -85,8 +83,7 @@ def image_tags(
     if allocation:
         ours += ((models.TAG_EIP, allocation),)
     must, others = tagroom.user_tags(original.tags, selector)
-    users = tuple((k, v) for k, v in (*must, *others) if k not in {k for k, _ in ours})
-    return ours + users[: max(MAX_TAGS - len(ours), 0)]
+    return tagroom.fit((*must, *others), keep=ours).write
 
 
 def replacement_fit(
