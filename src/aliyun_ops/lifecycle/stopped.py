@@ -46,15 +46,15 @@ def recover_stopped(
     instances: list[models.Instance],
     *,
     managed: Callable[[models.Instance], bool],
-    deadline: float | Callable[[], float],
+    deadline: Callable[[], float],
+    each: Callable[[str, Callable[[], list[Outcome]]], list[Outcome]],
     notifier: Notifier | None = None,
-    each: Callable[[str, Callable[[], list[Outcome]]], list[Outcome]] | None = None,
 ) -> list[Outcome]:
     """One pass over ``instances`` (the region's, as the pass listed them): the managed Stop-mode spot instances
     the cloud stopped are started again, or migrated once their zone stayed sold out; the users' are left alone.
 
     ``each(what, act)``: runs one instance's handling (reconcile's guard: its own time budget, its failure its own);
-    ``deadline``: the end, or a function giving the end of the item being handled."""
+    ``deadline()``: the end of the item being handled."""
     candidates = [i for i in instances if stopped_in_stop_mode(i) and managed(i)]
     if not candidates:
         return []
@@ -71,10 +71,9 @@ def recover_stopped(
             continue
 
         def restart(instance: models.Instance = instance, stopped_at: float = stopped_at) -> list[Outcome]:
-            end = deadline() if callable(deadline) else deadline
-            return [_restart(cloud, settings, instance, stopped_at, deadline=end, notifier=notifier)]
+            return [_restart(cloud, settings, instance, stopped_at, deadline=deadline(), notifier=notifier)]
 
-        out.extend(each(f"stopped {instance.instance_id}", restart) if each is not None else restart())
+        out.extend(each(f"stopped {instance.instance_id}", restart))
     return out
 
 
