@@ -42,14 +42,13 @@ def start_held_cmd(
     """Finish a replacement held for its data disks: attach every disk it can find, start it, move its elastic IP.
     It stays stopped while a slot has no disk, unless you name that slot with --without."""
     from aliyun_ops.cli.common import open_cloud
+    from aliyun_ops.cli.incident import find_instance
     from aliyun_ops.recovery.resume import expected_slots, finish_held
     from aliyun_ops.service import effective_deadline
 
     skip = sorted({device_name(d) for d in without or []})
     cloud, settings = open_cloud(region, endpoint, bounded=False)
-    held = cloud.describe_instance(instance_id)
-    if held is None:
-        raise CliFailure(f"instance {instance_id} does not exist in {cloud.region_id}")
+    held = find_instance(cloud, instance_id)
     original = held.tag(models.TAG_REPLACES)
     if held.tag(models.TAG_DISKS) != "pending" or not original:
         raise CliFailure(f"{instance_id} is not a replacement held for its data disks (tag {models.TAG_DISKS})")
