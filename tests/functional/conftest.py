@@ -7,7 +7,9 @@ from typing import Any
 
 import pytest
 
+from aliyun_ops.deploy import load_ram_policy
 from aliyun_ops.emulator import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET, Emulator
+from tests.functional.engine_support import World
 from tests.harness import patient
 
 
@@ -31,6 +33,14 @@ def emulator() -> Iterator[Emulator]:
     """A started emulator with the default scenario, real-time clock, no faults, no policy."""
     with Emulator(host="127.0.0.1", port=0) as emu:
         yield emu
+
+
+@pytest.fixture
+def world() -> Iterator[World]:
+    """The engine's world: an emulator whose function role runs under the shipped RAM policy, seen through the SDK
+    (a module may define its own ``world`` for another policy or scenario)."""
+    with Emulator(host="127.0.0.1", port=0, function_role_policy=load_ram_policy()) as emu:
+        yield World(emu)
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ snapshot in progress with it, and an instant-access disk made from that snapshot
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -15,9 +14,7 @@ from alibabacloud_ecs20140526 import models as ecs_models
 
 from aliyun_ops import errors, models
 from aliyun_ops.cloud import Cloud
-from aliyun_ops.deploy import load_ram_policy
 from aliyun_ops.disks import move
-from aliyun_ops.emulator import Emulator
 from tests.functional.engine_support import CREDS, World, settings
 from tests.functional.test_data_disks import data_disks, disks, snapshots
 
@@ -25,11 +22,6 @@ ESSD = {"Category": "cloud_essd", "Size": 100, "PerformanceLevel": "PL1"}  # ins
 PLAIN = {"Category": "cloud_efficiency", "Size": 100}  # no instant access: the copy waits for the whole snapshot
 FAR = "cn-hangzhou-g"
 
-
-@pytest.fixture
-def world() -> Iterator[World]:
-    with Emulator(host="127.0.0.1", port=0, function_role_policy=load_ram_policy()) as emu:
-        yield World(emu)
 
 
 @pytest.fixture

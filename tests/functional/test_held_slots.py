@@ -9,7 +9,6 @@ user which disk and why, and ``aliyun-ops start-held --without`` is the one way 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -21,9 +20,7 @@ from aliyun_ops.cli import common
 from aliyun_ops.cli.app import app
 from aliyun_ops.cloud import Cloud
 from aliyun_ops.cloud.sdk import Sdk
-from aliyun_ops.deploy import load_ram_policy
 from aliyun_ops.disks.slots import TAG_SLOTS
-from aliyun_ops.emulator import Emulator
 from tests.functional.engine_support import CREDS, REGION, World, settings, tags_of
 
 POLL_S = 30.0
@@ -32,11 +29,6 @@ POLL_S = 30.0
 class Killed(BaseException):
     """The function was killed (not an Exception: nothing in the engine catches it)."""
 
-
-@pytest.fixture
-def world() -> Iterator[World]:
-    with Emulator(host="127.0.0.1", port=0, function_role_policy=load_ram_policy()) as emu:
-        yield World(emu)
 
 
 def data_disk_rows(world: World, iid: str) -> list[dict[str, Any]]:

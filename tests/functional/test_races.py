@@ -9,16 +9,14 @@ identity deleting the resource directly.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 from alibabacloud_ecs20140526 import models as ecs_models
 
 from aliyun_ops import errors, models
 from aliyun_ops.cloud import Cloud
-from aliyun_ops.deploy import load_ram_policy
 from aliyun_ops.disks import move
-from aliyun_ops.emulator import Emulator
 from aliyun_ops.models import TAG_IMAGE_OF, TAG_LINEAGE, TAG_SYSTEM_OF
 from aliyun_ops.recovery import housekeeping
 from tests.functional.engine_support import CREDS, REGION, World, settings
@@ -26,11 +24,6 @@ from tests.functional.engine_support import CREDS, REGION, World, settings
 ZONE = "cn-hangzhou-i"
 LINEAGE = (TAG_LINEAGE, "i-lineage-1")
 
-
-@pytest.fixture
-def world() -> Iterator[World]:
-    with Emulator(host="127.0.0.1", port=0, function_role_policy=load_ram_policy()) as emu:
-        yield World(emu)
 
 
 def _engine(world: World) -> Cloud:

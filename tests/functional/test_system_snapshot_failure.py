@@ -8,22 +8,13 @@ data disks, and deletes the kept disk.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from aliyun_ops import errors, service
-from aliyun_ops.deploy import load_ram_policy
-from aliyun_ops.emulator import Emulator
 from tests.functional.engine_support import World, tags_of
 from tests.functional.test_data_disks import DISKS, NOTICE_S, data_disks, disks, snapshots, write_before_release
-
-
-@pytest.fixture
-def world() -> Iterator[World]:
-    with Emulator(host="127.0.0.1", port=0, function_role_policy=load_ram_policy()) as emu:
-        yield World(emu)
 
 
 def kept_system_disks(world: World) -> list[dict[str, Any]]:

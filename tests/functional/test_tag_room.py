@@ -7,25 +7,16 @@ and a TagResources that would leave a resource with more than 20 tags (``Invalid
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from alibabacloud_ecs20140526 import models as ecs_models
 
-from aliyun_ops.deploy import load_ram_policy
-from aliyun_ops.emulator import Emulator
 from aliyun_ops.notify.messages import finished_message
 from tests.functional.engine_support import REGION, World, tags_of
 
 SELECTOR = ("team", "ops")
 DISK = [{"Category": "cloud_essd", "Size": 100, "PerformanceLevel": "PL1"}]
 
-
-@pytest.fixture
-def world() -> Iterator[World]:
-    with Emulator(host="127.0.0.1", port=0, function_role_policy=load_ram_policy()) as emu:
-        yield World(emu)
 
 
 def user_tags(n: int, **last: str) -> dict[str, str]:

@@ -7,25 +7,17 @@ economical mode leaves the very same attributes. Only CloudMonitor's history tel
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from alibabacloud_ecs20140526 import models as ecs_models
 
-from aliyun_ops.deploy import load_ram_policy
-from aliyun_ops.emulator import Emulator
 from aliyun_ops.emulator.delivery import state_change_event
 from tests.functional.engine_support import REGION, World, tags_of
 
 NOTICE_S = 300.0
 ZONE = "cn-hangzhou-i"
 
-
-@pytest.fixture
-def world() -> Iterator[World]:
-    with Emulator(host="127.0.0.1", port=0, function_role_policy=load_ram_policy()) as emu:
-        yield World(emu)
 
 
 def user_stop(world: World, iid: str) -> None:
