@@ -99,3 +99,4 @@ def test_emulator_refuses_a_rule_without_contact_group_as_cloudmonitor_does(emu:
         sdk.call("cms", "PutResourceMetricRule", params)
     assert err.value.code == "MissingParameter"
     assert rules(emu) == []
+
