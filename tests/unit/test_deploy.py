@@ -65,10 +65,10 @@ def _patterns(props: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {t["triggerName"]: t for t in props["triggers"]}
 
 
-@pytest.mark.parametrize("name", ["s.yaml", "s.custom.yaml"])
+@pytest.mark.parametrize("name", ["s.yaml", "s.builtin.yaml"])
 def test_function_settings(name: str) -> None:
     props = _function(name)
-    assert props["memorySize"] == 256 and props["timeout"] == 600
+    assert props["memorySize"] == (512 if name == "s.yaml" else 256) and props["timeout"] == 600
     assert props["role"] == "${vars.role}"
     assert props["_vars"]["role"] == "acs:ram::${config('AccountID')}:role/aliyun-ops-role"
     assert props["code"] == "./code"
@@ -77,18 +77,18 @@ def test_function_settings(name: str) -> None:
 
 
 def test_builtin_runtime_and_handler() -> None:
-    props = _function("s.yaml")
+    props = _function("s.builtin.yaml")
     assert props["runtime"] == "python3.10" and props["handler"] == HANDLER
 
 
 def test_custom_runtime_serves_on_9000() -> None:
-    props = _function("s.custom.yaml")
+    props = _function("s.yaml")
     assert props["runtime"] == "custom.debian10"
     config = props["customRuntimeConfig"]
     assert config["port"] == 9000 and "serve" in config["args"] and "9000" in config["args"]
 
 
-@pytest.mark.parametrize("name", ["s.yaml", "s.custom.yaml"])
+@pytest.mark.parametrize("name", ["s.yaml", "s.builtin.yaml"])
 def test_triggers_deliver_spot_notices_state_changes_and_reconcile(name: str) -> None:
     triggers = _patterns(_function(name))
     spot = triggers["spot-interruption"]["triggerConfig"]
@@ -107,7 +107,7 @@ def test_triggers_deliver_spot_notices_state_changes_and_reconcile(name: str) ->
     assert json.loads(timer["triggerConfig"]["payload"]) == {"aliyun-ops": "reconcile"}
 
 
-@pytest.mark.parametrize("name", ["s.yaml", "s.custom.yaml"])
+@pytest.mark.parametrize("name", ["s.yaml", "s.builtin.yaml"])
 def test_no_access_key_anywhere(name: str) -> None:
     """No key or value (comments aside) names or holds an AccessKey: the function uses its role."""
 
@@ -237,7 +237,7 @@ def test_offline_build_holds_the_dependencies_and_runs_without_site_packages(tmp
     ok, sdk_file = done.stdout.split()
     assert ok == "True" and Path(sdk_file).resolve().is_relative_to(out.resolve())
     # Both entry points run from the folder alone: the handler answers a notice it ignores, the custom
-    # runtime's command (s.custom.yaml: the CLI's `serve`) loads; neither misses the emulator.
+    # runtime's command (s.yaml: the CLI's `serve`) loads; neither misses the emulator.
     event = (ROOT / "tests" / "events" / "cloudmonitor_other_product.json").read_text(encoding="utf-8")
     done = subprocess.run(
         [sys.executable, "-I", "-S", "-c", _ENTRY_POINTS_PROBE, str(out), event],

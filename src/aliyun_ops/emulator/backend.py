@@ -157,6 +157,7 @@ class Backend:
             self.instances = Instances(self)
             self.disks = Disks(self)
             self.system_events = SystemEvents()  # CloudMonitor's history of the events this emulator issued
+            self.metric_rules: dict[str, dict[str, Any]] = {}  # CloudMonitor alert rules by RuleId
             self.market: Market | None = None
             self.market_reclaims: list[dict[str, Any]] = []  # every reclaim the market issued, in order
             self._armed: dict[str, int] = {}  # instance id -> the generation its market reclaim was drawn for

@@ -2,6 +2,19 @@
 
 from __future__ import annotations
 
-from aliyun_ops.emulator.responses import catalogue, cms, disks, images, instances, network, spot_advice, tags, vpc_tags
+from aliyun_ops.emulator.responses import (
+    alarm_rules,
+    catalogue,
+    cms,
+    disks,
+    images,
+    instances,
+    network,
+    spot_advice,
+    tags,
+    vpc_tags,
+)
 
-__all__ = ["catalogue", "cms", "disks", "images", "instances", "network", "spot_advice", "tags", "vpc_tags"]
+__all__ = [
+    "alarm_rules", "catalogue", "cms", "disks", "images", "instances", "network", "spot_advice", "tags", "vpc_tags",
+]
