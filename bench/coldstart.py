@@ -2,7 +2,7 @@
 
 - import: ``python -X importtime -c "import aliyun_ops.runtime.fc"`` (the built-in runtime's handler
   module): its wall time, and the cumulative import time the interpreter reports for it;
-- first answer: from starting the custom runtime's process (the command s.custom.yaml runs) to the
+- first answer: from starting the custom runtime's process (the command s.yaml, the default deployment, runs) to the
   first answered POST /invoke, for a notice about a pay-as-you-go instance (one DescribeInstances,
   then "not a spot instance": the import, credentials and client path, without a replacement);
 - CLI: ``aliyun-ops --help``.

@@ -17,7 +17,7 @@ requirement with the target's markers and installs what is missing, until nothin
 The folder holds what the function imports and nothing only the CLI needs: ``typer`` and ``rich`` (and
 what only they pull in: click, pygments, markdown-it-py, shellingham) are left out; the ``aliyun_ops.cli``
 sources stay (a few kB) but cannot run there. ``--with-cli`` keeps them, for the custom runtime whose
-command is the CLI's ``serve`` (s.custom.yaml).
+command is the CLI's ``serve`` (s.yaml, the default deployment).
 
 ``--deps-from-env`` builds offline: the project is installed without its dependencies, which are then
 copied from the environment running the packager. That environment's compiled modules are built for its
