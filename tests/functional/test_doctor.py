@@ -57,7 +57,8 @@ def load(emu: Emulator, doc: dict[str, Any]) -> None:
 
 
 def doctor(emu: Emulator, *args: str, env: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
-    result = CliRunner().invoke(app, ["doctor", "--json", "--endpoint", emu.endpoint, *args], env={**ENV, **(env or {})})
+    argv = ["doctor", "--json", "--endpoint", emu.endpoint, *args]
+    result = CliRunner().invoke(app, argv, env={**ENV, **(env or {})})
     assert "Traceback" not in result.output, result.output
     return result.exit_code, json.loads(result.stdout)
 

@@ -33,6 +33,7 @@ def doctor_cmd(
 ) -> None:
     """Check, without changing anything, that the next reclaim of each managed instance would work."""
     from rich.table import Table
+    from rich.text import Text
 
     from aliyun_ops import doctor
     from aliyun_ops.cli.common import load_credentials
@@ -51,8 +52,8 @@ def doctor_cmd(
         for _, header in COLUMNS:
             table.add_column(header)
         for check in report["checks"]:
-            table.add_row(check["target"], check["name"], STYLE.get(check["status"], check["status"]),
-                          check["detail"])  # fmt: skip
+            status = Text.from_markup(STYLE.get(check["status"], check["status"]))
+            table.add_row(Text(check["target"]), Text(check["name"]), status, Text(check["detail"]))  # no emoji codes
         out = console()
         out.print(table)
         out.print("[green]The next reclaim would work.[/]" if report["ok"] else "[red]Fix the failed checks.[/]")

@@ -89,7 +89,8 @@ def triggers(found: Sequence[dict[str, Any]]) -> list[Check]:
         Check("trigger.notice", FAIL, f"no enabled EventBridge trigger for {INTERRUPTION} (triggers: {names})"),
         Check("trigger.timer", OK, f"{enabled[0].get('triggerName')}: "
               f"{(enabled[0].get('triggerConfig') or {}).get('cronExpression', '?')}") if enabled else
-        Check("trigger.timer", FAIL, f"no enabled timer trigger: nothing reconciles what events missed (triggers: {names})"),
+        Check("trigger.timer", FAIL,
+              f"no enabled timer trigger: nothing reconciles what events missed (triggers: {names})"),
     ]  # fmt: skip
 
 
@@ -101,7 +102,8 @@ def event_rules(rules: Sequence[dict[str, Any]], function_name: str) -> Check:
             if str(rule.get("Status", "")).upper() == "ENABLE":
                 return Check("eventbridge.rule", OK, f"rule {rule.get('RuleName')} is enabled")
             return Check("eventbridge.rule", FAIL, f"rule {rule.get('RuleName')} is {rule.get('Status')}")
-    return Check("eventbridge.rule", FAIL, f"no EventBridge rule on the default bus sends {INTERRUPTION} to {function_name}")
+    missing = f"no EventBridge rule on the default bus sends {INTERRUPTION} to {function_name}"
+    return Check("eventbridge.rule", FAIL, missing)
 
 
 def failure_destination(config: dict[str, Any] | None) -> Check:

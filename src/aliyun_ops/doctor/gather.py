@@ -85,7 +85,9 @@ def instance_facts(
         ram_role=role,
         role_found=plane.role(role) if role else None,
         key_pair=inst.key_pair_name,
-        password_inherit="accepted" if inst.key_pair_name else _password_inherit(cloud, settings, enriched, inputs, plan),
+        password_inherit="accepted"
+        if inst.key_pair_name
+        else _password_inherit(cloud, settings, enriched, inputs, plan),
         chosen=f"{plan.chosen.instance_type}@{plan.chosen.zone_id}" if plan.chosen else None,
         skipped=tuple(f"{what}: {why}" for what, why in plan.skipped),
     )

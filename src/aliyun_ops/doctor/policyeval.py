@@ -93,7 +93,8 @@ def statements(documents: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def evaluate(documents: Iterable[dict[str, Any]], action: str, resource: str) -> Verdict:
     """RAM's rule for one request (see the module for what is assumed)."""
-    allowed, assumed = False, []
+    allowed = False
+    assumed: list[str] = []
     for statement in statements(documents):
         if not _statement_matches(statement, action, resource):
             continue
