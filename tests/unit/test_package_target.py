@@ -31,7 +31,8 @@ from aliyun_ops.deploy.package import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-CLI_PACKAGES = ("typer", "rich", "click", "pygments", "markdown_it", "shellingham")
+CLI_PACKAGES = ("typer", "rich", "click", "pygments", "markdown_it", "shellingham", "alibabacloud_fc20230330",
+                "alibabacloud_eventbridge20200401", "alibabacloud_ram20150501")
 # glibc of Debian 10 (buster), FC's python3.10 image: the newest manylinux a wheel may need there.
 FC_GLIBC = (2, 28)
 LEGACY_MANYLINUX = {"manylinux1": (2, 5), "manylinux2010": (2, 12), "manylinux2014": (2, 17)}
@@ -144,7 +145,8 @@ import alibabacloud_ecs20140526.client, alibabacloud_vpc20160428.client, alibaba
 answer = json.loads(fc.handler(sys.argv[2].encode(), SimpleNamespace(request_id="r-1", credentials=None)))
 print(json.dumps({{"status": answer["status"], "python": list(sys.version_info[:2]),
                   "cli": sorted(m for m in sys.modules if m.split(".")[0] in {cli!r} and sys.modules[m])}}))
-""".format(cli=("typer", "rich", "click", "pygments", "shellingham", "markdown_it"))
+""".format(cli=("typer", "rich", "click", "pygments", "shellingham", "markdown_it", "alibabacloud_fc20230330",
+                 "alibabacloud_eventbridge20200401", "alibabacloud_ram20150501"))
 
 
 def _run_probe(python: str, path: Path, *flags: str) -> dict[str, object]:

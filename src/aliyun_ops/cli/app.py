@@ -9,7 +9,7 @@ from __future__ import annotations
 import typer
 
 from aliyun_ops import __version__
-from aliyun_ops.cli import demo, held, incident, inventory, notifycmd, servers
+from aliyun_ops.cli import demo, doctor, held, incident, inventory, notifycmd, servers
 from aliyun_ops.cli.helpfmt import FlagsWithoutTypeGroup
 
 app = typer.Typer(
@@ -60,3 +60,4 @@ inventory.register(app)
 incident.register(app)
 held.register(app)
 notifycmd.register(app)
+doctor.register(app)

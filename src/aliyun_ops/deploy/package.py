@@ -62,8 +62,9 @@ FC_MARKERS = {
     "implementation_version": "3.10.0", "platform_python_implementation": "CPython", "sys_platform": "linux",
     "platform_system": "Linux", "platform_machine": "x86_64", "os_name": "posix",
 }  # fmt: skip
-# Requirements of aliyun-ops that only its CLI imports (the function never does: tests/unit/test_package_target.py).
-CLI_ONLY = ("typer", "rich")
+# Requirements of aliyun-ops that only its CLI imports (the function never does: tests/unit/test_package_target.py):
+# typer and rich, and the FC 3.0, EventBridge and RAM SDKs that only ``aliyun-ops doctor`` reads with.
+CLI_ONLY = ("typer", "rich", "alibabacloud-fc20230330", "alibabacloud-eventbridge20200401", "alibabacloud-ram20150501")
 # Packages of this project that the function does not need, left out of the code folder.
 LEFT_OUT = ("aliyun_ops/emulator",)
 ROOT = "aliyun-ops"

@@ -28,7 +28,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from . import control, gateway, xmlout
+from . import control, controlplane, gateway, xmlout
 from .control_client import EmulatorControl
 from .core import Clock, EmulatorError
 from .delivery import Deliverer, interruption_event, state_change_event
@@ -128,6 +128,9 @@ class _Handler(BaseHTTPRequestHandler):
         if url.path.startswith(control.PREFIX):
             status, body = control.handle(emulator, self.command, url.path, raw)
             self._send(status, body)
+            return
+        if url.path.startswith(controlplane.FC_PREFIX):  # Function Compute 3.0 is a ROA API
+            self._send(*controlplane.handle_fc(emulator, self._signed_request(url.path, url.query, raw)))
             return
         result = emulator.dispatcher.handle(self._signed_request(url.path, url.query, raw))
         if result.body is None:  # a timeout fault: answer nothing and drop the connection
