@@ -1,0 +1,139 @@
+"""Every configured region is reconciled on the timer (issue 20, item 3).
+
+A function configured with ``region=cn-hangzhou`` and ``regions=(cn-shanghai,)`` receives the timer's payload as
+Function Compute sends it; its lineage in cn-shanghai lost its instance with no notice reaching anyone. One timer
+invocation relaunches it there, with its data disk and elastic IP, and launches nothing in cn-hangzhou. A failure
+in one region never stops the other's pass, and the invocation still fails so that FC's alerts see it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from alibabacloud_ecs20140526 import models as ecs_models
+from alibabacloud_vpc20160428 import models as vpc_models
+
+from aliyun_ops import errors, service
+from aliyun_ops.runtime.invoke import Invocation, Runner
+from tests.functional.engine_support import BASE_IMAGE, CREDS, World, settings, tags_of
+
+SHANGHAI, HANGZHOU = "cn-shanghai", "cn-hangzhou"
+SH_ZONE, SH_VSW, SH_SG = "cn-shanghai-e", "vsw-uf6emu00000000000e", "sg-uf6emu000000000web"
+NOTICE_S = 300.0
+# What s.yaml's 5-minute timer trigger delivers (FC wraps the configured payload).
+TIMER = {"triggerTime": "2026-11-27T10:00:00Z", "triggerName": "reconcile", "payload": '{"aliyun-ops":"reconcile"}'}
+
+
+def launch_in_shanghai(world: World) -> str:
+    """A user's spot instance in cn-shanghai: one data disk and an elastic IP of that region."""
+    params: dict[str, Any] = {
+        "RegionId": SHANGHAI,
+        "ImageId": BASE_IMAGE,
+        "InstanceType": "ecs.c7.large",
+        "ZoneId": SH_ZONE,
+        "VSwitchId": SH_VSW,
+        "SecurityGroupIds": [SH_SG],
+        "InstanceName": "sh-web-1",
+        "SpotStrategy": "SpotAsPriceGo",
+        "InstanceChargeType": "PostPaid",
+        "SystemDisk": {"Category": "cloud_essd", "Size": 40},
+        "DataDisk": [{"Category": "cloud_essd", "Size": 100, "PerformanceLevel": "PL1"}],
+        "KeyPairName": "ops-key",
+        "Tag": [{"Key": "app", "Value": "web"}],
+        "Amount": 1,
+    }
+    request = ecs_models.RunInstancesRequest().from_map(params)
+    iid: str = world.ecs.run_instances_with_options(request, world.rt).body.instance_id_sets.instance_id_set[0]
+    world.advance(40)
+    alloc = world.vpc.allocate_eip_address_with_options(
+        vpc_models.AllocateEipAddressRequest(region_id=SHANGHAI, bandwidth="5"), world.rt
+    ).body.allocation_id
+    assoc = vpc_models.AssociateEipAddressRequest(
+        region_id=SHANGHAI, allocation_id=alloc, instance_id=iid, instance_type="EcsInstance"
+    )
+    world.vpc.associate_eip_address_with_options(assoc, world.rt)
+    world.advance(5)
+    return iid
+
+
+def instances(world: World, region: str) -> list[dict[str, Any]]:
+    req = ecs_models.DescribeInstancesRequest(region_id=region, page_size=100)
+    return list(world.ecs.describe_instances_with_options(req, world.rt).body.to_map()["Instances"]["Instance"])
+
+
+def data_disk_ids(world: World, iid: str) -> list[str]:
+    req = ecs_models.DescribeDisksRequest(region_id=SHANGHAI, instance_id=iid, disk_type="data", page_size=100)
+    return [d["DiskId"] for d in world.ecs.describe_disks_with_options(req, world.rt).body.to_map()["Disks"]["Disk"]]
+
+
+def eip_of(world: World, iid: str) -> str | None:
+    req = vpc_models.DescribeEipAddressesRequest(region_id=SHANGHAI, page_size=100)
+    rows = world.vpc.describe_eip_addresses_with_options(req, world.rt).body.to_map()["EipAddresses"]["EipAddress"]
+    return next((e["IpAddress"] for e in rows if e.get("InstanceId") == iid), None)
+
+
+def lose_a_shanghai_lineage(world: World) -> tuple[str, str, str]:
+    """A lineage in cn-shanghai whose current instance was reclaimed with no notice reaching anyone: its first
+    reclaim was handled (an event of cn-shanghai, which the function accepts), its second was not.
+    Returns (lineage, data disk id, elastic IP address)."""
+    gen0 = launch_in_shanghai(world)
+    (disk,) = data_disk_ids(world, gen0)
+    address = eip_of(world, gen0)
+    assert address is not None
+    multi = settings(world.emu, regions=(SHANGHAI,))
+    event = world.interrupt(gen0)
+    gen1 = service.handle_event(
+        event, settings=multi, credentials=CREDS, sleep=world.advance, clock=world.emu.clock.now
+    ).record.new_instance_id  # type: ignore[union-attr]
+    assert gen1 is not None and eip_of(world, gen1) == address
+    world.advance(400)
+    world.interrupt(gen1)  # nobody handles this one
+    world.advance(NOTICE_S + 5)
+    assert not [i for i in instances(world, SHANGHAI) if i["InstanceId"] in (gen0, gen1)]  # the lineage is lost
+    return gen0, disk, address
+
+
+def timer_runner(world: World) -> Runner:
+    """The function as deployed in cn-hangzhou with ALIYUN_OPS_REGIONS=cn-shanghai, on the emulator's clock."""
+    return Runner(settings(world.emu, regions=(SHANGHAI,)), environ={}, sleep=world.advance, clock=world.emu.clock.now)
+
+
+def fire_timer(runner: Runner) -> dict[str, Any]:
+    return runner.run(Invocation(body=json.dumps(TIMER), request_id="timer-1", credentials=CREDS, timeout_s=600))
+
+
+def test_one_timer_reconcile_recovers_a_lost_lineage_in_the_second_region(world: World) -> None:
+    lineage, disk, address = lose_a_shanghai_lineage(world)
+
+    answer = fire_timer(timer_runner(world))
+
+    recovered = [o for o in answer["outcomes"] if o["status"] == "recovered"]
+    assert len(recovered) == 1 and recovered[0]["message"].startswith(f"[{SHANGHAI}] lineage {lineage}")
+    new = recovered[0]["record"]["new_instance_id"]
+    (inst,) = [i for i in instances(world, SHANGHAI) if i["InstanceId"] == new]
+    assert inst["Status"] == "Running" and inst["ZoneId"].startswith(SHANGHAI)
+    assert tags_of(inst)["aops:lineage"] == lineage and inst["InstanceName"] == "sh-web-1"
+    assert data_disk_ids(world, new) == [disk]  # the lineage's own data disk, moved
+    assert eip_of(world, new) == address  # and its address
+    assert instances(world, HANGZHOU) == []  # nothing launched in the configured region
+
+
+def test_a_failing_region_never_stops_the_next_and_the_invocation_still_fails(world: World) -> None:
+    lineage, disk, address = lose_a_shanghai_lineage(world)
+    # cn-hangzhou's endpoint fails every call (the first region of the pass); cn-shanghai answers.
+    world.emu.control.faults(actions=["*"], error_rate=1.0, code="ServiceUnavailable", regions=[HANGZHOU])
+
+    with pytest.raises(errors.PassIncomplete) as failed:
+        fire_timer(timer_runner(world))
+    world.emu.control.clear_faults()
+
+    assert f"{HANGZHOU}: " in str(failed.value) and f"{SHANGHAI}: " not in str(failed.value)
+    outcomes: list[Any] = failed.value.outcomes
+    assert any(o.status == "failed" and o.message.startswith(f"[{HANGZHOU}]") for o in outcomes)
+    (recovered,) = [o for o in outcomes if o.status == "recovered"]
+    assert recovered.message.startswith(f"[{SHANGHAI}] lineage {lineage}")
+    new = recovered.record.new_instance_id
+    assert [i["Status"] for i in instances(world, SHANGHAI) if i["InstanceId"] == new] == ["Running"]
+    assert data_disk_ids(world, new) == [disk] and eip_of(world, new) == address
