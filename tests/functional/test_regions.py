@@ -137,3 +137,41 @@ def test_a_failing_region_never_stops_the_next_and_the_invocation_still_fails(wo
     new = recovered.record.new_instance_id
     assert [i["Status"] for i in instances(world, SHANGHAI) if i["InstanceId"] == new] == ["Running"]
     assert data_disk_ids(world, new) == [disk] and eip_of(world, new) == address
+
+
+def test_each_region_gets_a_fair_share_of_the_time_and_a_failing_one_stops_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Three regions, 600 s less the 10 s margin: the first may use a third of it; the time it leaves goes to the
+    others. The second's pass raises: the third still runs, and the end says the second failed."""
+    from aliyun_ops.config import Settings
+    from aliyun_ops.recovery import reconcile as engine
+    from aliyun_ops.service import Outcome
+
+    now = [1000.0]
+    seen: list[tuple[str, float]] = []
+
+    class Pass:
+        def __init__(self, cloud: Any, settings: Settings, **_: Any) -> None:
+            self.cloud, self.region = cloud, settings.region_id
+
+        def run(self) -> list[Outcome]:
+            seen.append((self.region, self.cloud.deadline))
+            now[0] += 30.0  # a quick pass: it leaves most of its share to the regions after it
+            if self.region == "cn-beijing":
+                raise errors.ServiceError("ServiceUnavailable", "the endpoint is down", action="DescribeInstances")
+            return [Outcome("skipped", "nothing to do")]
+
+    monkeypatch.setattr(engine, "Reconciler", Pass)
+    configured = Settings(region_id=HANGZHOU, regions=("cn-beijing", SHANGHAI), function_timeout_s=600)
+    with pytest.raises(errors.PassIncomplete) as failed:
+        service.reconcile(settings=configured, credentials=CREDS, clock=lambda: now[0], sleep=lambda _: None)
+    assert [region for region, _ in seen] == [HANGZHOU, "cn-beijing", SHANGHAI]
+    assert [round(until - 1000.0, 1) for _, until in seen] == [
+        round(590 / 3, 1),  # a third of the 590 s
+        round(30 + 560 / 2, 1),  # half of what the first left
+        590.0,  # the rest
+    ]
+    assert str(failed.value).startswith("reconcile: cn-beijing: ") and "[cn-shanghai] nothing to do" in [
+        o.message for o in failed.value.outcomes  # type: ignore[attr-defined]
+    ]
