@@ -175,3 +175,30 @@ def test_each_region_gets_a_fair_share_of_the_time_and_a_failing_one_stops_nothi
     assert str(failed.value).startswith("reconcile: cn-beijing: ") and "[cn-shanghai] nothing to do" in [
         o.message for o in failed.value.outcomes  # type: ignore[attr-defined]
     ]
+
+
+def test_a_pass_over_several_regions_never_overlaps_a_pass_of_any_of_them() -> None:
+    """One pass per region at a time in a function instance: while a cn-shanghai pass runs, a pass covering
+    cn-hangzhou and cn-shanghai is refused at once (and holds no lock after), and a cn-hangzhou-only pass still runs."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from aliyun_ops.config import Settings
+    from aliyun_ops.runtime.invoke import ReconcileBusy
+    from tests.functional.test_runtime_burst import TIMER as TIMER_BODY
+    from tests.functional.test_runtime_burst import HeldPass
+
+    held = HeldPass()
+    shanghai = Runner(Settings(region_id=SHANGHAI), environ={}, reconcile=held)
+    both = Runner(Settings(region_id=HANGZHOU, regions=(SHANGHAI,)), environ={}, reconcile=lambda **_: [])
+    hangzhou = Runner(Settings(region_id=HANGZHOU), environ={}, reconcile=lambda **_: [])
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        first = pool.submit(shanghai.run, Invocation(TIMER_BODY))
+        try:
+            assert held.running.wait(60)
+            with pytest.raises(ReconcileBusy, match=SHANGHAI):
+                both.run(Invocation(TIMER_BODY))
+            assert hangzhou.run(Invocation(TIMER_BODY))["status"] == "reconciled"  # its lock was given back
+        finally:
+            held.released.set()  # never leave the held pass (and the pool) waiting, whatever failed
+        first.result()
+    assert both.run(Invocation(TIMER_BODY))["status"] == "reconciled"
