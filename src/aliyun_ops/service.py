@@ -8,6 +8,8 @@ success, so Function Compute's retries, failure destinations and alerts work.
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -22,6 +24,8 @@ if TYPE_CHECKING:
     from aliyun_ops.config import Credentials, Settings
     from aliyun_ops.events import InstanceEvent
     from aliyun_ops.notify import Notifier
+
+log = logging.getLogger(__name__)
 
 # (endpoint, region, instance id) -> the handling in flight in this process
 _IN_FLIGHT: dict[tuple[str | None, str, str], Future[Outcome]] = {}
@@ -103,8 +107,7 @@ def _acting_settings(event: InstanceEvent, settings: Settings, account_id: str |
         raise errors.EventError(
             f"event for region {short_text(region)}; this function acts in {allowed} (ALIYUN_OPS_REGIONS adds others)"
         )
-    # validated like any setting (model_copy would skip the validators)
-    return type(settings).model_validate({**settings.model_dump(), "region_id": region})
+    return in_region(settings, region)
 
 
 def _single_flight(key: tuple[str | None, str, str], run: Callable[[], Outcome]) -> Outcome:
@@ -227,7 +230,6 @@ def _already_replaced(cloud: Cloud, instance_id: str, settings: Settings) -> Out
     )
 
 
-
 def reconcile(
     *,
     settings: Settings,
@@ -237,16 +239,74 @@ def reconcile(
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.time,
 ) -> list[Outcome]:
-    """Catch up on what events missed: see ``recovery.reconcile``."""
+    """Catch up on what events missed (see ``recovery.reconcile``) in ``settings.region_id``, then in each region of
+    ``settings.regions``: every configured region, since an event may come from any of them.
+
+    Each region is its own pass, with its own cloud client and its own guard: whatever one region raises (an endpoint
+    error, ``PassIncomplete``) is said and counted, and the next region still runs. Each gets a fair share of the
+    time left: region k of n may use until ``now + left / (n - k)`` (``region_share``), so time one region leaves
+    unused goes to those after it, and the first can never starve the others. Every region's failures are raised
+    together at the end (``PassIncomplete``), so Function Compute's alerts see them."""
+    regions = reconciled_regions(settings)
+    end = effective_deadline(settings, deadline, clock())
+    outcomes: list[Outcome] = []
+    failed: list[str] = []
+    for index, region in enumerate(regions):
+        until = region_share(clock(), end, len(regions) - index)
+        got, failure = _reconcile_region(in_region(settings, region), credentials, notifier, until, sleep, clock)
+        outcomes.extend(_tagged(got, region) if len(regions) > 1 else got)
+        if failure:
+            failed.append(failure if len(regions) == 1 else f"{region}: {failure}")
+    if failed:  # every item of every region was handled; the pass still reports the failures, so FC's alerts see them
+        raise errors.PassIncomplete("reconcile: " + "; ".join(failed), list(outcomes))
+    return outcomes
+
+
+def reconciled_regions(settings: Settings) -> tuple[str, ...]:
+    """The configured region, then the others ALIYUN_OPS_REGIONS names, each once, in that order."""
+    return tuple(dict.fromkeys((settings.region_id, *settings.regions)))
+
+
+def region_share(now: float, end: float, regions_left: int) -> float:
+    """The end of the next region's pass: an equal share of the time left among the regions still to run."""
+    return now + max(end - now, 0.0) / max(regions_left, 1)
+
+
+def in_region(settings: Settings, region: str) -> Settings:
+    """``settings`` acting in ``region``, validated like any setting (model_copy would skip the validators)."""
+    if region == settings.region_id:
+        return settings
+    return type(settings).model_validate({**settings.model_dump(), "region_id": region})
+
+
+def _reconcile_region(
+    settings: Settings,
+    credentials: Credentials | None,
+    notifier: Notifier | None,
+    until: float,
+    sleep: Callable[[float], None],
+    clock: Callable[[], float],
+) -> tuple[list[Outcome], str]:
+    """One region's pass until ``until``: its outcomes, and what failed in it ("" when nothing did). Raises only a
+    ConfigError (wrong for every region alike), so one region's failure never stops the next region's pass."""
     from aliyun_ops.recovery.reconcile import Reconciler
 
-    cloud = make_cloud(settings, credentials, sleep=sleep, clock=clock)
-    cloud.deadline = effective_deadline(settings, deadline, clock())
-    outcomes = Reconciler(cloud, settings, notifier=notifier).run()
+    try:
+        cloud = make_cloud(settings, credentials, sleep=sleep, clock=clock)
+        cloud.deadline = until
+        outcomes = Reconciler(cloud, settings, notifier=notifier).run()
+    except errors.ConfigError:  # the same in every region (no credentials, a bad setting): the invocation fails now
+        raise
+    except Exception as exc:  # the pass could not run at all (no credentials, a broken client): said, counted
+        log.warning("reconcile of %s failed: %s", settings.region_id, errors.describe(exc))
+        return [Outcome("failed", f"the pass did not run: {errors.describe(exc)}")], errors.describe(exc)
     failed = [o for o in outcomes if o.status == "failed"]
-    if failed:  # every item was handled; the pass still reports the failures, so FC's alerts see them
-        raise errors.PassIncomplete(
-            f"reconcile: {len(failed)} of {len(outcomes)} item(s) failed: " + "; ".join(o.message for o in failed[:5]),
-            list(outcomes),
-        )
-    return outcomes
+    if not failed:
+        return outcomes, ""
+    summary = f"{len(failed)} of {len(outcomes)} item(s) failed: " + "; ".join(o.message for o in failed[:5])
+    return outcomes, summary
+
+
+def _tagged(outcomes: list[Outcome], region: str) -> list[Outcome]:
+    """Outcomes of a pass over several regions say which region each is about."""
+    return [dataclasses.replace(o, message=f"[{region}] {o.message}") for o in outcomes]

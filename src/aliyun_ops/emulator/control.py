@@ -24,7 +24,8 @@ and also clears those (the policy goes back to the one the emulator started with
 | POST interrupt         | {instanceId, noticeSeconds, format, deliverTo, markSoldOut}        | {"event", "delivered"} |
 | POST clock             | {advanceSeconds, timeScale}                                       | {"now", "timeScale"} |
 | POST faults            | {actions, errorRate, code, httpStatus, latencyMs, qpsLimit,        | {"rules": [...]} |
-|                        |  timeout, seed}                                                   |        |
+|                        |  timeout, seed, regions}: ``regions`` (optional) limits the rule  |        |
+|                        |  to calls whose RegionId is one of them                           |        |
 | DELETE faults          |                                                                   | {"rules": []} |
 | GET  faults            |                                                                   | {"rules": [...]} |
 | GET  calls             |                                                                   | {"calls": [...]} |
@@ -188,8 +189,20 @@ def _faults(emu: Emulator, body: Any) -> dict[str, Any]:
         qps_limit=float(qps) if qps is not None else None,
         timeout=timeout if isinstance(timeout, bool) else float(timeout),
         seed=int(data["seed"]) if data.get("seed") is not None else None,
+        regions=_regions(data.get("regions")),
     )
     return {"rules": emu.faults.rules()}
+
+
+def _regions(raw: Any) -> list[str]:
+    """A fault rule's ``regions``: a region id or a list of them; absent: every region."""
+    if raw is None:
+        return []
+    if isinstance(raw, str):
+        return [raw]
+    if not isinstance(raw, list):
+        raise ValueError("regions must be a region id or a list of them")
+    return raw
 
 
 def _clear_faults(emu: Emulator, body: Any) -> dict[str, Any]:

@@ -120,8 +120,10 @@ class EmulatorControl:
         qps_limit: float | None = None,
         timeout: bool | float = False,
         seed: int | None = None,
+        regions: Iterable[str] = (),
     ) -> list[dict[str, Any]]:
-        """Add a rule; returns every active rule. ``timeout`` True holds 30 s, a number that many seconds."""
+        """Add a rule; returns every active rule. ``timeout`` True holds 30 s, a number that many seconds;
+        ``regions`` limits it to calls whose RegionId is one of them (empty: every call)."""
         body = {
             "actions": list(actions),
             "errorRate": error_rate,
@@ -131,6 +133,7 @@ class EmulatorControl:
             "qpsLimit": qps_limit,
             "timeout": timeout,
             "seed": seed,
+            "regions": list(regions),
         }
         rules: list[dict[str, Any]] = self._call("POST", "faults", body)["rules"]
         return rules

@@ -164,7 +164,7 @@ class Dispatcher:
                 if passed is not None:
                     policy.check("ram", "PassRole", [passed])  # launching with a role passes it to the instance
         validate(call.product, call.action, params)  # the official specification's parameter rules
-        if not self._apply_faults(call.action):
+        if not self._apply_faults(call.action, params.get("RegionId")):
             return RpcResult(0, None, call.request_id)
         with self.backend.lock:
             body = fn(self.backend, dict(params))
@@ -181,9 +181,9 @@ class Dispatcher:
             cached = self._parsed[access_key_id] = (document, RamPolicy(document))
         return cached[1]
 
-    def _apply_faults(self, action: str) -> bool:
+    def _apply_faults(self, action: str, region: str | None = None) -> bool:
         """Wait out latency; False when the call must be dropped; raise an injected error."""
-        decision = self.faults.decide(action)
+        decision = self.faults.decide(action, region)
         if decision.latency > 0:
             self.stopping.wait(decision.latency)
         if decision.hold > 0:

@@ -89,10 +89,13 @@ class FaultRule:
     latency_ms: float = 0.0
     qps_limit: float | None = None
     timeout: float = 0.0  # seconds to hold the request before dropping it; 0 = no timeout fault
+    regions: frozenset[str] = frozenset()  # only calls whose RegionId is one of these (empty: every call)
     rng: random.Random = field(default_factory=random.Random)
     buckets: dict[str, TokenBucket] = field(default_factory=dict)
 
-    def matches(self, action: str) -> bool:
+    def matches(self, action: str, region: str | None = None) -> bool:
+        if self.regions and region not in self.regions:
+            return False
         return "*" in self.actions or action in self.actions
 
     def describe(self) -> dict[str, object]:
@@ -104,6 +107,7 @@ class FaultRule:
             "latencyMs": self.latency_ms,
             "qpsLimit": self.qps_limit,
             "timeout": self.timeout,
+            "regions": sorted(self.regions),
         }
 
 
@@ -175,7 +179,10 @@ class Faults:
         qps_limit: float | None = None,
         timeout: bool | float = False,
         seed: int | None = None,
+        regions: Iterable[str] = (),
     ) -> FaultRule:
+        """``regions``: the rule applies only to calls naming one of them (RegionId), as when one region's endpoint
+        fails and the others answer; empty: every call."""
         names = frozenset(actions)
         if not names or not all(isinstance(name, str) and name for name in names):
             raise ValueError("actions must be a non-empty list of action names or ['*']")
@@ -183,6 +190,9 @@ class Faults:
             raise ValueError("errorRate must be between 0 and 1")
         if latency_ms < 0 or (qps_limit is not None and qps_limit <= 0):
             raise ValueError("latencyMs must be >= 0 and qpsLimit > 0")
+        where = frozenset(regions)
+        if not all(isinstance(region, str) and region for region in where):
+            raise ValueError("regions must be a list of region ids")
         hold = DEFAULT_TIMEOUT_HOLD_SECONDS if timeout is True else float(timeout or 0.0)
         rule = FaultRule(
             actions=names,
@@ -192,6 +202,7 @@ class Faults:
             latency_ms=float(latency_ms),
             qps_limit=qps_limit,
             timeout=hold,
+            regions=where,
             rng=random.Random(seed),
         )
         with self._lock:
@@ -206,7 +217,7 @@ class Faults:
         with self._lock:
             return [rule.describe() for rule in self._rules]
 
-    def decide(self, action: str) -> FaultDecision:
+    def decide(self, action: str, region: str | None = None) -> FaultDecision:
         """Apply every matching rule: throttling first, then latency and timeout, then the error rate; a
         call no rule refuses may still be refused by the scenario's ambient transient errors."""
         decision = FaultDecision()
@@ -214,7 +225,7 @@ class Faults:
         transient = ambient.draw() if ambient is not None else None
         decision.error = transient
         with self._lock:
-            for rule in (r for r in self._rules if r.matches(action)):
+            for rule in (r for r in self._rules if r.matches(action, region)):
                 if rule.qps_limit is not None:
                     bucket = rule.buckets.setdefault(action, TokenBucket(rule.qps_limit))
                     if not bucket.take():

@@ -134,21 +134,21 @@ class Runner:
     def reconcile(self, inv: Invocation) -> dict[str, Any]:
         """The timer trigger: catch up on missed notices and reclaim-stopped instances (service.reconcile).
 
-        One pass per region at a time in this process: a request while one runs raises ``ReconcileBusy`` at once
-        (the HTTP runtime answers 429 with Retry-After; the built-in runtime reports it as skipped, not failed)."""
+        One pass per region at a time in this process: a pass covers the configured region and every region of
+        ``settings.regions``; a request while a pass of any of them runs raises ``ReconcileBusy`` at once (the HTTP
+        runtime answers 429 with Retry-After; the built-in runtime reports it as skipped, not failed)."""
         if self._reconcile is None:
             from aliyun_ops.service import reconcile
 
             self._reconcile = reconcile
         context = self._context(inv)
-        region = context["settings"].region_id
-        lock = _reconcile_lock(region)
-        if not lock.acquire(blocking=False):
-            raise ReconcileBusy(f"a reconcile pass is already running for {region} in this function instance")
+        settings = context["settings"]
+        held = _hold_reconcile_locks((settings.region_id, *settings.regions))
         try:
             outcomes = self._reconcile(**context)
         finally:
-            lock.release()
+            for lock in held:
+                lock.release()
         acted = [o for o in outcomes if o.status not in ("ignored", "skipped")]
         return {
             "status": "reconciled",
@@ -206,6 +206,20 @@ def _reconcile_lock(region_id: str) -> threading.Lock:
     """The process's one lock per region: held while a reconcile pass of that region runs."""
     with _RECONCILING_LOCK:
         return _RECONCILING.setdefault(region_id, threading.Lock())
+
+
+def _hold_reconcile_locks(regions: tuple[str, ...]) -> list[threading.Lock]:
+    """Every region's lock, all or none (``ReconcileBusy`` naming the busy region): a pass over several regions
+    never overlaps another pass of any of them. Taken in sorted order without waiting, so two passes never deadlock."""
+    held: list[threading.Lock] = []
+    for region in sorted(set(regions)):
+        lock = _reconcile_lock(region)
+        if not lock.acquire(blocking=False):
+            for taken in held:
+                taken.release()
+            raise ReconcileBusy(f"a reconcile pass is already running for {region} in this function instance")
+        held.append(lock)
+    return held
 
 
 def _account(inv: Invocation) -> str | None:

@@ -30,7 +30,19 @@ def register(product: str, name: str) -> Callable[[Handler], Handler]:
 
 
 def region(backend: Backend, params: Params) -> str:
-    """The request's RegionId (default cn-hangzhou), checked against the scenario's regions."""
-    region_id = params.get("RegionId") or "cn-hangzhou"
+    """The request's RegionId, checked against the scenario's regions. Without one (StopInstance, AttachDisk ...:
+    the real API takes the region from the endpoint, and this emulator serves every region at one address), the
+    region of the instance, disk or snapshot the request names; else cn-hangzhou."""
+    region_id = params.get("RegionId") or _region_named(backend, params) or "cn-hangzhou"
     backend.catalogue.region(region_id)
     return region_id
+
+
+def _region_named(backend: Backend, params: Params) -> str | None:
+    """The region of the first resource the request names by id (InstanceId, DiskId, SnapshotId) that exists."""
+    found = (
+        backend.instances.items.get(params.get("InstanceId", "")),
+        backend.disks.items.get(params.get("DiskId", "")),
+        backend.disks.snapshots.get(params.get("SnapshotId", "")),
+    )
+    return next((str(r.region_id) for r in found if r is not None), None)
