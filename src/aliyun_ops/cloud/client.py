@@ -38,6 +38,9 @@ EVENT_PAGE_SIZE = 100  # DescribeSystemEventAttribute PageSize: 1 to 100
 KEEP_DISKS_MAX = 100
 TAG_RESOURCES_MAX = 50
 DISKS_PAGE_MAX = 500
+# Batched writes of one action (ModifyDiskAttribute per 100 disks, TagResources per 50 resources) go this many at a
+# time: the action's QPS limit (its pacing), not the round trip, then bounds a large region's first reconcile pass.
+WRITE_WORKERS = 8
 ADVICE_BUDGET_S = 10.0  # retries a spot-advice read may take: ranking goes on by price without it
 MAX_EVENT_PAGES = 1000  # 100,000 interruptions in one window: past that the answer is not trusted
 # What an incident may reuse from an earlier one in the same warm function instance (per account, endpoint and
@@ -244,10 +247,13 @@ class Cloud:
 
     def keep_disks(self, disk_ids: Sequence[str]) -> None:
         """DeleteWithInstance=false: the disks stay, detached, when their instance is released (one
-        ModifyDiskAttribute per KEEP_DISKS_MAX disks)."""
-        for chunk in batch.chunks(disk_ids, KEEP_DISKS_MAX):
-            if chunk:
-                self.call("ecs", "ModifyDiskAttribute", {"DiskIds": chunk, "DeleteWithInstance": False})
+        ModifyDiskAttribute per KEEP_DISKS_MAX disks, WRITE_WORKERS at a time)."""
+        chunks = [chunk for chunk in batch.chunks(disk_ids, KEEP_DISKS_MAX) if chunk]
+        batch.each(
+            chunks,
+            lambda chunk: self.call("ecs", "ModifyDiskAttribute", {"DiskIds": chunk, "DeleteWithInstance": False}),
+            workers=WRITE_WORKERS,
+        )
 
     def describe_disk_as(self, disk_id: str, description: str) -> None:
         """ModifyDiskAttribute ``Description`` (2 to 256 characters, [meta] ModifyDiskAttribute): a kept system
@@ -384,11 +390,15 @@ class Cloud:
         self._delete("DeleteInstance", params, lambda: bool(self._describe_instances([instance_id])))
 
     def tag_resources(self, resource_type: str, resource_ids: Sequence[str], tags: models.Tags) -> None:
-        """The same tags on every resource: one TagResources per TAG_RESOURCES_MAX ids."""
-        for chunk in batch.chunks(resource_ids, TAG_RESOURCES_MAX):
-            if chunk:
-                params = {"ResourceType": resource_type, "ResourceId": chunk, "Tag": _tag_params(tags)}
-                self.call("ecs", "TagResources", params)
+        """The same tags on every resource: one TagResources per TAG_RESOURCES_MAX ids, WRITE_WORKERS at a time."""
+        chunks = [chunk for chunk in batch.chunks(resource_ids, TAG_RESOURCES_MAX) if chunk]
+        batch.each(
+            chunks,
+            lambda chunk: self.call(
+                "ecs", "TagResources", {"ResourceType": resource_type, "ResourceId": chunk, "Tag": _tag_params(tags)}
+            ),
+            workers=WRITE_WORKERS,
+        )
 
     # -- images ----------------------------------------------------------------------------------
     def create_image(

@@ -23,6 +23,7 @@ from collections.abc import Callable, Collection, Sequence
 from typing import TYPE_CHECKING
 
 from aliyun_ops import errors, models, tagroom
+from aliyun_ops.cloud import batch
 from aliyun_ops.disks import plan
 from aliyun_ops.disks.slots import Slot, in_slot
 from aliyun_ops.models import TAG_DEVICE, TAG_DISK_OF, TAG_DISKS, TAG_IMAGE_OF, TAG_LINEAGE, TAG_SYSTEM_OF
@@ -41,6 +42,7 @@ SETTLE_POLL_S = 2.0  # then every this long
 FAR_POLL_S = 60.0  # longest pause while the replacement starts
 COPY_POLL_S = 10.0  # between looks at a cross-zone copy (a snapshot takes minutes; an early look costs one call)
 SNAPSHOT_ATTEMPTS = 8  # move snapshots of one disk found dead (deleted, failed) in a row before the move gives up
+LABEL_WORKERS = 8  # labels (one TagResources per disk) sent at a time by ``keep_many``
 BOOT_POLLS = 4  # Running comes later than 4 x poll_s (20 s) after RunInstances or StartInstance (an assumption)
 
 
@@ -158,7 +160,7 @@ def keep_many(
     every data disk that would be deleted with its instance gets ``DeleteWithInstance=false`` first (one
     ModifyDiskAttribute per 100 disks: the data is safe once this is done), then the labels, one TagResources
     per distinct tag set (a disk's tags name its own instance and device, so disks share a call only when they
-    share both; up to 50 per call).
+    share both; up to 50 per call), ``LABEL_WORKERS`` at a time.
 
     Labelling stops once ``cloud.clock()`` passes ``label_until``: the disks left unlabelled are still kept,
     and the next pass labels them. A disk near the 20-tag limit gets the labels that fit; its id goes to
@@ -180,12 +182,15 @@ def keep_many(
         log.warning("%d kept data disk(s) have no room for all their labels (20 tags at most)", len(short))
         if no_room is not None:
             no_room.extend(short)
-    labelled: set[models.Tags] = set()
-    for tags, ids in groups.items():
-        if label_until is not None and cloud.clock() >= label_until:
-            break
-        if _tag_disks(cloud, ids, tags):
-            labelled.add(tags)
+    # One TagResources per tag set, LABEL_WORKERS at a time: the action's QPS limit bounds a large region's labels,
+    # not the round trip. Labels not started by ``label_until`` are left to the next pass.
+    done = batch.each(
+        list(groups.items()),
+        lambda group: _tag_disks(cloud, group[1], group[0]),
+        workers=LABEL_WORKERS,
+        go_on=lambda: label_until is None or cloud.clock() < label_until,
+    )
+    labelled = {group[0] for group, ok in done if ok}
     return [(i.instance_id, len(plan.data_disks(disks))) for i, disks in wanted if owners[i.instance_id] <= labelled]
 
 

@@ -487,7 +487,7 @@ class Reconciler:
             return []
         # One listing without tag filters: a tag-filtered list misses an instance launched or tagged in
         # the last few seconds (the cloud's tag index lags), and a lineage must never be relaunched twice.
-        alive = self._instances()
+        alive = _Alive(self._instances())
         found = ((lin, img, self._lost(lin, img, alive)) for lin, img in sorted(newest.items()))
         lost = [(lin, img, last) for lin, img, last in found if last]
         if not lost:
@@ -512,12 +512,12 @@ class Reconciler:
         out.extend(self._retire(retire))
         return out
 
-    def _lost(self, lineage: str, image: models.Image, alive: list[models.Instance]) -> str | None:
+    def _lost(self, lineage: str, image: models.Image, alive: _Alive) -> str | None:
         """The lineage's current instance when it is gone without a replacement (None: the lineage is fine)."""
         last = image.tag(models.TAG_LAUNCHED) or image.tag(TAG_IMAGE_OF) or ""  # the lineage's current instance
-        if any(i.instance_id == last for i in alive) or keeper([i for i in alive if i.tag(TAG_REPLACES) == last]):
+        if last in alive.ids or keeper(alive.replacing.get(last, [])):
             return None
-        if keeper([i for i in alive if i.tag(TAG_LINEAGE) == lineage]):
+        if keeper(alive.of_lineage.get(lineage, [])):
             return None
         return last
 
@@ -607,6 +607,22 @@ class Reconciler:
                     log.warning("notification of the retired lineage %s failed", lineage, exc_info=True)
             out.append(Outcome("retired", why, record))
         return out
+
+
+class _Alive:
+    """The pass's instances indexed once (by id, by the instance they replace, by lineage): every lineage is looked
+    up in them, so a pass costs CPU in proportion to the region, not to its lineages times its instances."""
+
+    def __init__(self, instances: list[models.Instance]) -> None:
+        self.ids = {i.instance_id for i in instances}
+        self.replacing: dict[str, list[models.Instance]] = {}
+        self.of_lineage: dict[str, list[models.Instance]] = {}
+        for i in instances:
+            replaces, lineage = i.tag(TAG_REPLACES), i.tag(TAG_LINEAGE)
+            if replaces is not None:
+                self.replacing.setdefault(replaces, []).append(i)
+            if lineage is not None:
+                self.of_lineage.setdefault(lineage, []).append(i)
 
 
 def _identity_tags(image: models.Image) -> models.Tags:
