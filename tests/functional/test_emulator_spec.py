@@ -151,10 +151,23 @@ BASE: dict[str, dict[str, str]] = {
         "PageSize": "100",
     },
 }
+# The alarm rules s.yaml's post-deploy step writes (deploy/alarms.py): CloudMonitor, not ECS.
+BASE["PutResourceMetricRule"] = {
+    "RuleId": "aliyun-ops-cn-hangzhou-aliyun-ops-errors",
+    "RuleName": "aliyun-ops errors",
+    "Namespace": "acs_fc",
+    "MetricName": "FunctionFunctionErrors",
+    "ContactGroups": "ops-oncall",
+    "Escalations.Critical.Statistics": "Sum",
+    "Escalations.Critical.ComparisonOperator": "GreaterThanOrEqualToThreshold",
+    "Escalations.Critical.Threshold": "1",
+    "Escalations.Critical.Times": "1",
+}
+BASE["DescribeMetricRuleList"] = {"Namespace": "acs_fc"}
 PRODUCT = (
     {a: "vpc" for a in ("DescribeVpcs", "DescribeVSwitches")}
     | {a: "vpc" for a in BASE if a.endswith("EipAddress") or a == "DescribeEipAddresses"}
-    | {"DescribeSystemEventAttribute": "cms"}
+    | {a: "cms" for a in ("DescribeSystemEventAttribute", "PutResourceMetricRule", "DescribeMetricRuleList")}
 )
 
 # What the valid base request answers (its own business outcome, past validation): (status, code).

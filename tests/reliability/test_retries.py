@@ -50,10 +50,10 @@ def test_a_transient_error_then_success_returns_the_answer(world: World) -> None
     counter = itertools.count()
     real = world.emu.faults.decide
 
-    def two_timeouts(action: str) -> FaultDecision:  # held past the client's read timeout, twice
+    def two_timeouts(action: str, region: str | None = None) -> FaultDecision:  # held past the read timeout, twice
         if action == "DescribeInstances" and next(counter) < 2:
             return FaultDecision(hold=0.5)
-        return real(action)
+        return real(action, region)
 
     world.emu.faults.decide = two_timeouts  # type: ignore[method-assign]
     sleeps: list[float] = []
@@ -98,7 +98,7 @@ def test_an_incident_survives_a_throttled_and_failing_api(world: World) -> None:
     event = world.interrupt(old)
     real, seen = world.emu.faults.decide, {}
 
-    def first_two_fail(action: str) -> FaultDecision:
+    def first_two_fail(action: str, region: str | None = None) -> FaultDecision:
         from aliyun_ops.emulator.faults import InjectedError
 
         n = seen[action] = seen.get(action, 0) + 1
@@ -106,7 +106,7 @@ def test_an_incident_survives_a_throttled_and_failing_api(world: World) -> None:
             return FaultDecision(error=InjectedError("throttled", code="Throttling.User", http_status=400))
         if n == 2:
             return FaultDecision(error=InjectedError("unavailable", code="ServiceUnavailable", http_status=503))
-        return real(action)
+        return real(action, region)
 
     world.emu.faults.decide = first_two_fail  # type: ignore[method-assign]
     outcome = world.handle(event)
