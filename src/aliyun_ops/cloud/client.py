@@ -9,6 +9,7 @@ the emulator's clock instead of waiting.
 
 from __future__ import annotations
 
+import copy
 import json
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -108,6 +109,14 @@ class Cloud:
             return self.clock() + state.upcoming_sleep >= until
 
         return stop
+
+    def with_deadline(self, deadline: float | None) -> Cloud:
+        """This client for one of several items run at once (``deadline`` its own): the same SDK clients, and the
+        same pacing and shared reads as every incident of this process (they go by the batch key, not the object),
+        while this client's retries stop at its own item's end, whatever the others' deadlines."""
+        twin = copy.copy(self)
+        twin.deadline = deadline
+        return twin
 
     def cloud_time(self) -> float:
         """Now on the cloud's clock (its answers' ``Date`` header), for costs counted from the cloud's own creation

@@ -59,6 +59,10 @@ LABEL_SHARE = 0.5
 # A relaunch waits until its replacement is Running (image, launch, boot): one is not started with less time left
 # in the pass than this (an assumption: a minute or two from RunInstances to Running); the next pass starts it.
 RELAUNCH_MIN_S = 120.0
+# A pass's relaunches run this many at a time, each on a client of its own (its own deadline) under the process's
+# shared pacing: each mostly waits for its replacement to boot, so one after another a region that lost fifty
+# lineages took seven passes (figure (o)); at once they take one.
+RELAUNCH_WORKERS = 8
 # A held replacement (its disks attach in a minute; a cross-zone copy goes on in the next pass) may take at most this
 # share of the time left in the pass, and never less than ITEM_MIN_S. An item that must wait for an image (a
 # migration, a relaunch) may take all but RESERVE_S, which the items after it keep: a slow copy or a stuck object
@@ -119,29 +123,37 @@ class Reconciler:
         """``act()`` for one item (or one step, whose items have guards of their own), within its share of the time
         left (``share``; None: all but RESERVE_S); whatever it raises becomes that item's outcome, and the pass goes
         on to the next."""
-        from aliyun_ops.service import Outcome
-
         outer, saved = self._item_deadline, self.cloud.deadline
-        now, end = self.cloud.clock(), self._deadline()
-        left = max(end - now, 0.0)
-        budget = left - RESERVE_S if share is None else share * left
-        until = min(end, now + max(ITEM_MIN_S, budget))
+        until = self._item_until(share)
         self._item_deadline = until
         self.cloud.deadline = until  # the SDK's retries stop at the item's end too
         try:
             return act()
-        except errors.DeadlineExceeded as exc:
-            self._forget()
-            return [Outcome("in-progress", f"{what}: not finished in its share of this pass ({exc}); the next goes on")]
-        except errors.DataUnavailable as exc:
-            self._forget()
-            return [Outcome("held", f"{what}: {exc}")]
         except Exception as exc:  # one item's failure is that item's: counted and said, never the pass's end
-            log.warning("reconcile: %s failed", what, exc_info=True)
-            self._forget()
-            return [Outcome("failed", f"{what}: {errors.describe(exc)}")]
+            return self._item_failed(what, exc)
         finally:
             self._item_deadline, self.cloud.deadline = outer, saved
+
+    def _item_until(self, share: float | None) -> float:
+        """The end of an item starting now: its ``share`` of the time left (None: all but RESERVE_S), at least
+        ITEM_MIN_S, never past the end of the step or pass it belongs to."""
+        now, end = self.cloud.clock(), self._deadline()
+        left = max(end - now, 0.0)
+        budget = left - RESERVE_S if share is None else share * left
+        return min(end, now + max(ITEM_MIN_S, budget))
+
+    def _item_failed(self, what: str, exc: Exception) -> list[Outcome]:
+        """What an item's exception says: "in-progress" when its time ran out, "held" when a person must decide,
+        else "failed" with the reason."""
+        from aliyun_ops.service import Outcome
+
+        self._forget()
+        if isinstance(exc, errors.DeadlineExceeded):
+            return [Outcome("in-progress", f"{what}: not finished in its share of this pass ({exc}); the next goes on")]
+        if isinstance(exc, errors.DataUnavailable):
+            return [Outcome("held", f"{what}: {exc}")]
+        log.warning("reconcile: %s failed", what, exc_info=exc)
+        return [Outcome("failed", f"{what}: {errors.describe(exc)}")]
 
     def _forget(self) -> None:
         """After a failed item the region may have changed midway: the next step reads it again."""
@@ -494,23 +506,48 @@ class Reconciler:
             return []
         taken = self._reclaimed([last for _, _, last in lost])
         out: list[Outcome] = []
+        relaunch: list[tuple[str, models.Image, str]] = []
         retire: list[tuple[str, str]] = []
         for lineage, image, last in lost:
             if taken is None:
                 why = f"lineage {lineage} lost {last}; CloudMonitor's history cannot be read now"
                 out.append(Outcome("skipped", why))
-            elif last in taken and self.cloud.clock() > self._deadline() - RELAUNCH_MIN_S:
-                out.append(Outcome("skipped", f"lineage {lineage} lost {last}; no time left in this pass to relaunch"))
             elif last in taken:
-
-                def recover(lineage: str = lineage, image: models.Image = image, last: str = last) -> list[Outcome]:
-                    return [self._recover(lineage, image, last)]
-
-                out.extend(self._guard(f"lineage {lineage}", recover))
+                relaunch.append((lineage, image, last))
             else:
                 retire.append((lineage, last))
+        out.extend(self._relaunch_all(relaunch))
         out.extend(self._retire(retire))
         return out
+
+    def _relaunch_all(self, todo: list[tuple[str, models.Image, str]]) -> list[Outcome]:
+        """The reclaimed lineages' relaunches, RELAUNCH_WORKERS at a time (``batch.each``, as the pass's batched
+        writes), none started with less than RELAUNCH_MIN_S left: each waits minutes for its replacement, so one
+        after another they would take a pass for every two or three. Outcomes in lineage order."""
+        from aliyun_ops.cloud import batch
+        from aliyun_ops.service import Outcome
+
+        def room() -> bool:
+            return self.cloud.clock() <= self._deadline() - RELAUNCH_MIN_S
+
+        ran = batch.each(todo, self._relaunch_one, workers=RELAUNCH_WORKERS, go_on=room)
+        done = {item[0]: got for item, got in ran}
+        out: list[Outcome] = []
+        for lineage, _, last in todo:
+            skipped = Outcome("skipped", f"lineage {lineage} lost {last}; no time left in this pass to relaunch")
+            out.extend(done.get(lineage, [skipped]))
+        return out
+
+    def _relaunch_one(self, item: tuple[str, models.Image, str]) -> list[Outcome]:
+        """One lineage's relaunch beside the others, guarded as ``_guard`` guards an item (its share of the time
+        left, its failure its own outcome), but on a client of its own: ``_guard`` sets the shared client's
+        deadline, which the other relaunches running now must not see."""
+        lineage, image, last = item
+        until = self._item_until(None)
+        try:
+            return [self._recover(self.cloud.with_deadline(until), until, lineage, image, last)]
+        except Exception as exc:
+            return self._item_failed(f"lineage {lineage}", exc)
 
     def _lost(self, lineage: str, image: models.Image, alive: _Alive) -> str | None:
         """The lineage's current instance when it is gone without a replacement (None: the lineage is fine)."""
@@ -521,24 +558,27 @@ class Reconciler:
             return None
         return last
 
-    def _recover(self, lineage: str, image: models.Image, last: str) -> Outcome:
+    def _recover(self, cloud: Cloud, until: float, lineage: str, image: models.Image, last: str) -> Outcome:
+        """Relaunch one lineage on ``cloud`` by ``until`` (the item's own client and end), under this pass's claim."""
         from aliyun_ops.service import Outcome
 
-        details = self.cloud.call("ecs", "DescribeImages", {"ImageId": image.image_id, "ImageOwnerAlias": "self"})
+        details = cloud.call("ecs", "DescribeImages", {"ImageId": image.image_id, "ImageOwnerAlias": "self"})
         rows = (details.get("Images") or {}).get("Image") or [{}]
         now_tags = convert.tags(rows[0])  # as the image is now, not as the pass listed it
-        if claims.take(self.cloud, "image", image.image_id, now_tags, self.pass_id, self._deadline()) is not None:
+        if claims.take(cloud, "image", image.image_id, now_tags, self.pass_id, until) is not None:
             return Outcome("skipped", f"lineage {lineage}: another reconcile pass is relaunching it")
         try:
-            return self._relaunch(lineage, image, last, rows[0])
+            return self._relaunch(cloud, until, lineage, image, last, rows[0])
         finally:
-            claims.release(self.cloud, "image", image.image_id, self.pass_id)
+            claims.release(cloud, "image", image.image_id, self.pass_id)
 
-    def _relaunch(self, lineage: str, image: models.Image, last: str, row: dict[str, object]) -> Outcome:
+    def _relaunch(
+        self, cloud: Cloud, until: float, lineage: str, image: models.Image, last: str, row: dict[str, object]
+    ) -> Outcome:
         from aliyun_ops.recovery import Incident
         from aliyun_ops.service import Outcome
 
-        gone = identity.decode(str(row.get("Description") or ""), last, self.cloud.region_id, _identity_tags(image))
+        gone = identity.decode(str(row.get("Description") or ""), last, cloud.region_id, _identity_tags(image))
         if gone is None:
             return Outcome("skipped", f"lineage {lineage} lost its instance {last}, but its image has no identity")
         allocation = image.tag(models.TAG_EIP)
@@ -551,9 +591,7 @@ class Reconciler:
             image.data_devices,
             recorded(image.tags, image.image_id),
         )
-        incident = Incident(
-            self.cloud, self.settings, gone, deadline=self._deadline(), notifier=self.notifier, image=choice
-        )
+        incident = Incident(cloud, self.settings, gone, deadline=until, notifier=self.notifier, image=choice)
         try:
             record = incident.run()
         except errors.DeadlineExceeded as exc:  # the next pass sees the replacement, or starts again
