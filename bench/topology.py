@@ -56,6 +56,7 @@ class TopologyConfig:
 
 
 SMOKE = TopologyConfig(bench=phases.SMOKE, spread=2)
+START_BATCH = 10  # (e3)'s processes start (import, warm up) this many at a time, all before the notice
 TOPOLOGIES = ("e1", "e2", "e2-spread", "e3")
 TITLES = {"e1": "in one bench worker process (figure (e))",
           "e2": "custom runtime, one `serve` instance takes the wave (the default deployment)",
@@ -238,11 +239,12 @@ class FcInstance:
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True)
         self.result: dict[str, Any] = {}
 
-    def wait_ready(self) -> None:
+    def wait_ready(self, log: Path) -> None:
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
         if not line.startswith('{"op": "ready"'):
-            raise RuntimeError(f"built-in instance not ready: {line[:200]!r}")
+            said = log.read_text(encoding="utf-8", errors="replace")[-400:]
+            raise RuntimeError(f"built-in instance not ready: {line[:200]!r} {said}")
 
     def send(self, job_id: str, event: dict[str, Any]) -> None:
         assert self.proc.stdin is not None
@@ -364,9 +366,11 @@ def builtin_runtime(cfg: TopologyConfig, lat: LatencyModel, hook: Hook, logs: Pa
     instances: list[FcInstance] = []
     with open(logs / "builtin.log", "ab") as log:
         try:
-            instances = [FcInstance(env, log) for _ in world.originals]
-            for instance in instances:
-                instance.wait_ready()
+            for first in range(0, len(world.originals), START_BATCH):  # 100 imports at once starve the emulator
+                batch = [FcInstance(env, log) for _ in world.originals[first:first + START_BATCH]]
+                instances += batch
+                for instance in batch:
+                    instance.wait_ready(logs / "builtin.log")
             wave = _notify_all(world, cfg, lambda: world.arm(lat, cfg.bench.mass_qps),
                                lambda i, notice: instances[i].send(f"{world.label}/{i}", notice.event))
             real_timeout = cfg.bench.timeout_s / world.scale + 60
