@@ -37,7 +37,7 @@ import urllib.error
 import urllib.request
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -475,8 +475,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.topology", description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="4 deliveries, 2 servers for the spread")
     parser.add_argument("--json", type=Path, help="also write the raw readings here")
+    parser.add_argument("--scale", type=float, help="emulated seconds per real second (default: (e)'s mass_scale); "
+                        "lower counts each process's CPU time less: (e3)'s 100 processes on 2 cores need it")
     args = parser.parse_args(argv)
-    result = measure(SMOKE if args.smoke else TopologyConfig())
+    cfg = SMOKE if args.smoke else TopologyConfig()
+    if args.scale:
+        cfg = replace(cfg, bench=replace(cfg.bench, mass_scale=args.scale))
+    result = measure(cfg)
     print(report(result))
     if args.json:
         args.json.write_text(json.dumps(result, indent=1, default=str), encoding="utf-8")
