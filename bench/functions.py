@@ -23,11 +23,12 @@ ROOT = Path(__file__).resolve().parent.parent
 class FunctionProcess:
     """One ``python -m bench.worker <tool>`` process."""
 
-    def __init__(self, tool: str) -> None:
+    def __init__(self, tool: str, env: dict[str, str] | None = None) -> None:
+        """``env``: the process's environment (default: the bench's)."""
         self.tool = tool
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "bench.worker", tool], cwd=ROOT, stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1)
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1, env=env)
         self.messages: queue.Queue[dict[str, Any]] = queue.Queue()
         self.stderr: list[str] = []
         self.done: dict[str, dict[str, Any]] = {}

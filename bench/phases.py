@@ -199,36 +199,52 @@ def mass(cfg: BenchConfig, latency: dict[float, LatencyModel]) -> dict[str, Any]
     world = new_world("mass-ours", "ours", cfg, scale=cfg.mass_scale)
     procs = {"ours": start_all(["ours"])[0]}
     try:
-        for i in range(cfg.mass_n):
-            world.launch(f"node-{i:03d}", system_gib=20, data_gib=20)
-        world.prepare()
+        launch_wave(world, cfg.mass_n)
         notices = race([world], procs, latency, cfg, qps=cfg.mass_qps)[world.label]
-        first = min(n.at for n in notices)
-        ends = [r[0] for n in notices for r in [world.running_at(n.original.name, n.at)] if r]
-        lat = latency[world.scale]
-        images = [t for d in procs["ours"].done.values() if d.get("image_id")
-                  for t in [world.image_times(d["image_id"])] if t is not None]
-        fastest = min(images, key=lambda t: t.cloud_s(usable=True), default=None)
-        usable = fastest.cloud_s(usable=True) if fastest else world.build_s(40)
-        steps = fastest.steps if fastest else 1
-        burst = max(1.0, lat.real_qps(cfg.mass_qps))  # the emulator's bucket holds one real second of calls
-        # every incident makes at least one call of each write (CreateImage, and CreateSnapshot when the image
-        # comes from one), one DescribeImages and one RunInstances, each action at mass_qps
-        bound = (usable + world.up_s + (MIN_LATENCIES + steps - 1) * cfg.latency_ms / 1000
-                 + max(0.0, cfg.mass_n - burst) / cfg.mass_qps)
-        failures = Counter(d.get("message", "")[:90] for d in procs["ours"].done.values() if not d.get("ok"))
-        throttled = sum(1 for c in world.calls() if c["code"] == "Throttling.User" and c["time"] >= first)
-        accepted = Counter(c["action"] for c in world.calls() if c["status"] == 200 and c["time"] >= first)
-        return {"replaced": len(ends), "total": cfg.mass_n, "elapsed_s": (max(ends) - first) if ends else None,
-                "bound_s": bound, "burst": burst, "image_usable_s": usable, "image_steps": steps,
-                "failures": failures.most_common(2),
-                "qps": cfg.mass_qps,
-                "throttled_calls": throttled,
-                "calls_per_incident": sum(accepted.values()) / cfg.mass_n,
-                "per_action": {a: n / cfg.mass_n for a, n in accepted.most_common()},
+        return {**wave_figures(world, notices, list(procs["ours"].done.values()), cfg, latency[world.scale]),
                 "cpu_s": procs["ours"].stats.get("cpu_s"), "peak_rss_mib": procs["ours"].stats.get("peak_rss_mib")}
     finally:
         _close([world], procs)
+
+
+def launch_wave(world: World, n: int) -> None:
+    """The originals of (e): ``n`` spot instances of 20 + 20 GiB ESSD, booted."""
+    for i in range(n):
+        world.launch(f"node-{i:03d}", system_gib=20, data_gib=20)
+    world.prepare()
+
+
+def wave_figures(world: World, notices: list[Notice], done: list[dict[str, Any]], cfg: BenchConfig,
+                 lat: LatencyModel) -> dict[str, Any]:
+    """(e) from a wave's world and the invocations' results (each with ``ok``, ``message`` and ``image_id``),
+    whatever ran them: the time to the last replacement Running against the bound, the calls and refusals."""
+    n = len(notices)
+    first = min(x.at for x in notices)
+    ends = [r[0] for x in notices for r in [world.running_at(x.original.name, x.at)] if r]
+    images = [t for d in done if d.get("image_id") for t in [world.image_times(d["image_id"])] if t is not None]
+    fastest = min(images, key=lambda t: t.cloud_s(usable=True), default=None)
+    usable = fastest.cloud_s(usable=True) if fastest else world.build_s(40)
+    steps = fastest.steps if fastest else 1
+    burst = max(1.0, lat.real_qps(cfg.mass_qps))  # the emulator's bucket holds one real second of calls
+    # every incident makes at least one call of each write (CreateImage, and CreateSnapshot when the image
+    # comes from one), one DescribeImages and one RunInstances, each action at mass_qps
+    bound = (usable + world.up_s + (MIN_LATENCIES + steps - 1) * cfg.latency_ms / 1000
+             + max(0.0, n - burst) / cfg.mass_qps)
+    failures = Counter(d.get("message", "")[:90] for d in done if not d.get("ok"))
+    calls = [c for c in world.calls() if c["time"] >= first]
+    throttled = sum(1 for c in calls if c["code"] == "Throttling.User")
+    accepted = Counter(c["action"] for c in calls if c["status"] == 200)
+    launches = Counter(c["params"].get("InstanceName") for c in calls
+                       if c["action"] == "RunInstances" and c["status"] == 200)
+    return {"replaced": len(ends), "total": n, "elapsed_s": (max(ends) - first) if ends else None,
+            "bound_s": bound, "burst": burst, "image_usable_s": usable, "image_steps": steps,
+            "failures": failures.most_common(2),
+            "qps": cfg.mass_qps,
+            "throttled_calls": throttled,
+            "launched_twice": sum(1 for k in launches.values() if k > 1),
+            "spot_advice_calls": sum(1 for c in calls if c["action"] == "DescribeSpotAdvice"),
+            "calls_per_incident": sum(accepted.values()) / n,
+            "per_action": {a: k / n for a, k in accepted.most_common()}}
 
 
 def matrix(cfg: BenchConfig, latency: dict[float, LatencyModel]) -> dict[str, Any]:

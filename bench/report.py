@@ -14,6 +14,7 @@ LABELS = {
     "c": "(c) ours / old tool (notice->Running)",
     "d": "(d) Running before release",
     "e": "(e) mass reclaim / qps bound",
+    "e-topology": "(e) by topology (e1 in-process, e2 serve, e2-spread, e3 built-in)",
     "f": "(f) cold start vs python -c pass",
     "g": "(g) CPU per incident",
     "h": "(h) peak RSS of the function",
@@ -73,6 +74,9 @@ def figures(r: dict[str, Any]) -> list[tuple[str, str, str]]:
                 f"({mass.get('qps', 'n/a')} calls/s per action, burst {_num(mass.get('burst'), '{:.0f}')}); "
                 f"{mass.get('throttled_calls', 'n/a')} calls throttled"
                 + "".join(f"; {n} failed: {m}" for m, n in mass.get("failures", []))))
+    out.append(("e-topology", _topology(r.get("topology")),
+                "e2 is the default deployment (custom runtime, instanceConcurrency 100, `serve`); see the "
+                "topology lines below" if r.get("topology") else ""))
     out.append(("f", _cold(cold), _cold_detail(cold)))
     out.append(("g", _num(ours.get("cpu_s"), "{:.3f} s"), f"old tool's replay {_num(old.get('cpu_s'), '{:.3f} s')}"))
     out.append(("h", _num(ours.get("peak_rss_mib"), "{:.0f} MiB"),
@@ -193,6 +197,14 @@ def _mass(m: dict[str, Any]) -> str:
     return f"{m['elapsed_s'] / m['bound_s']:.3f}"
 
 
+def _topology(t: dict[str, Any] | None) -> str:
+    if not t:
+        return "n/a"
+    from bench.topology import summary
+
+    return summary(t)
+
+
 def _share(s: dict[str, Any]) -> str:
     if not s.get("total"):
         return "n/a"
@@ -255,6 +267,10 @@ def text(r: dict[str, Any]) -> str:
         from bench.scale import report as scale_report
 
         lines.append(scale_report(r["scale"]))
+    if r.get("topology"):
+        from bench.topology import report as topology_report
+
+        lines.append(topology_report(r["topology"]))
     if r.get("month"):
         from bench.month import report as month_report
 

@@ -1,7 +1,8 @@
 """`python -m bench [--smoke] [--json PATH] [--markdown PATH]`: run every phase, print every figure.
 
 Order: calibrate the per-call cost, cold start (real time), then the time-scaled phases one after the
-other (pair, share, mass, matrix, data), so that they do not share the CPU with each other, then the
+other (pair, share, mass, topology: (e) in each deployment's topology, matrix, data), so that they do not
+share the CPU with each other, then the
 reconcile pass at 10 to 5,000 instances (scale: figure (o), in this process, on the emulator's clock). A phase that
 fails prints its error and "n/a" for its figures; the run goes on and the exit status is 1.
 """
@@ -21,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import calls, month, phases, report, scale
+from bench import calls, month, phases, report, scale, topology
 from bench.functions import notice_event
 
 
@@ -65,6 +66,8 @@ def run(cfg: phases.BenchConfig, mode: str, only: list[str] | None = None, paral
         ("pair", lambda: phases.pair(cfg, latency)),
         ("share", lambda: phases.share(cfg, latency)),
         ("mass", lambda: phases.mass(cfg, latency)),
+        ("topology", lambda: topology.measure(topology.TopologyConfig(bench=cfg, spread=2 if mode == "smoke" else 4),
+                                              latency)),
         ("matrix", lambda: phases.matrix(cfg, latency)),
         ("data", lambda: phases.data(cfg, latency)),
         ("calls", lambda: calls.measure()),
@@ -101,7 +104,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the raw readings here")
     parser.add_argument("--markdown", type=Path, help="also write the headline table here")
     parser.add_argument("--only", nargs="*",
-                        choices=["coldstart", "pair", "share", "mass", "matrix", "data", "calls", "scale", "month"])
+                        choices=["coldstart", "pair", "share", "mass", "topology", "matrix", "data", "calls", "scale",
+                                 "month"])
     args = parser.parse_args(argv)
     if not _engine_available():
         print("engine not available yet: aliyun_ops.service cannot be imported", file=sys.stderr)

@@ -59,12 +59,25 @@ def run_ours(job: dict[str, Any], t: EmuTime) -> dict[str, Any]:
                         protocol="http", function_timeout_s=job["timeout_s"])
     outcome = handle_event(json.dumps(job["event"]), settings=settings,
                            credentials=Credentials(ACCESS_KEY_ID, ACCESS_KEY_SECRET), request_id=job["id"],
-                           deadline=t.now() + job["timeout_s"], sleep=t.sleep, clock=t.now)
+                           deadline=t.now() + job["timeout_s"], sleep=t.sleep, clock=t.now, notifier=_notifier())
     record = outcome.record
     return {"ok": True, "status": outcome.status, "message": outcome.message,
             "new_instance_id": record.new_instance_id if record else None,
             "image_id": record.image_id if record else None, "image_source": record.image_source if record else None,
             "timeline": [[at, what] for at, what in record.timeline] if record else []}
+
+
+_notifiers: list[Any] = []
+
+
+def _notifier() -> Any:
+    """The channels configured in this process's environment (none unless the bench sets one), built once."""
+    from aliyun_ops.notify import build_notifier
+
+    with _out_lock:
+        if not _notifiers:
+            _notifiers.append(build_notifier())
+        return _notifiers[0]
 
 
 def run_baseline(job: dict[str, Any], t: EmuTime) -> dict[str, Any]:

@@ -122,7 +122,9 @@ def serve_cmd(
     from aliyun_ops.runtime.server import serve
 
     settings = load_settings(region, endpoint) if (region or endpoint) else None
-    target = (settings or load_settings(None, None)).ecs_endpoint or "the official Aliyun endpoints"
+    # the endpoint from the flags or the environment (the shipped command line has no --endpoint)
+    pointed = settings or load_settings(None, None)
+    target = pointed.ecs_endpoint or "the official Aliyun endpoints"
     out = console()
 
     def started() -> None:
@@ -134,12 +136,12 @@ def serve_cmd(
             )
 
     runner = None
-    emulated = follow(settings.ecs_endpoint, settings.protocol) if settings and settings.ecs_endpoint else None
-    if emulated is not None and settings is not None:  # the local emulator: run on its clock, as it runs
+    emulated = follow(pointed.ecs_endpoint, pointed.protocol) if pointed.ecs_endpoint else None
+    if emulated is not None:  # the local emulator: run on its clock, as it runs
         from aliyun_ops.runtime.invoke import Runner
 
         runner = Runner(settings, sleep=emulated.sleep, clock=emulated.now)
-        out.print(f"following the emulator's clock at {settings.ecs_endpoint} (x{emulated.scale:g})")
+        out.print(f"following the emulator's clock at {pointed.ecs_endpoint} (x{emulated.scale:g})")
     try:
         serve(host=host, port=port, settings=settings, on_start=started, runner=runner)
     except OSError as err:
