@@ -154,6 +154,16 @@ def test_default_is_the_custom_runtime_taking_a_wave_in_one_instance() -> None:
     assert props["customRuntimeConfig"]["command"][0].startswith("/opt/python3.10/")
 
 
+def test_the_instance_takes_as_many_incidents_as_fc_sends_it() -> None:
+    """FC sends an instance up to instanceConcurrency deliveries at once; the engine answers a delivery beyond
+    ALIYUN_OPS_MAX_INCIDENTS with 429, which FC counts as a failed invocation (a retry, and the error alarm)."""
+    from aliyun_ops.config import Settings
+
+    props = props_of("s.yaml")
+    limit = int(props["environmentVariables"].get("ALIYUN_OPS_MAX_INCIDENTS", Settings().max_incidents))
+    assert limit >= props["instanceConcurrency"]
+
+
 def test_builtin_alternative_has_no_instance_concurrency() -> None:
     props = props_of("s.builtin.yaml")
     assert props["runtime"] == "python3.10" and props["handler"] == "aliyun_ops.runtime.fc.handler"
