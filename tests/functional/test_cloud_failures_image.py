@@ -94,7 +94,7 @@ def test_emulator_an_image_available_before_usable_is_refused_by_run_instances_m
 
 
 def test_emulator_an_instance_image_is_no_faster_than_the_snapshots_of_its_disks(world: World) -> None:
-    """The issue's measure: at 64 MiB/s a 40 GiB ESSD instance was imaged (Usable) in 201 s; its snapshot takes 640 s."""
+    """The issue's measure: at 64 MiB/s a 40 GiB ESSD instance was imaged (Usable) in 201 s; its snapshot: 640 s."""
     backend = world.emu.backend
     backend.realism = dataclasses.replace(backend.realism, snapshot=SnapshotSpeed(64, 64, 0.05))
     iid = world.launch(eip=False)  # ESSD: instant access

@@ -176,9 +176,9 @@ def test_a_missed_reclaim_of_a_later_generation_is_recovered_from_the_clouds_own
 
 def test_a_late_delivery_watches_the_release_from_the_notices_own_time(world: World) -> None:
     """FC's retry or a backlog delivers the notice 60 s late: the release is 240 s away, not 300 (120 s late, the
-    40 GiB first snapshot alone, 160 s at 256 MiB/s, leaves no time to have the replacement Running by the release). The engine reads
-    the notice's time (clamped: it is untrusted) and takes the address within seconds of the release, instead of
-    looking again only when it believed the release near (a minute late)."""
+    40 GiB first snapshot alone, 160 s at 256 MiB/s, leaves no time to have the replacement Running by the release).
+    The engine reads the notice's time (clamped: it is untrusted) and takes the address within seconds of the
+    release, instead of looking again only when it believed the release near (a minute late)."""
     old = world.launch(name="late-1", eip=True)
     (allocation,) = [e["AllocationId"] for e in world.eips() if e.get("InstanceId") == old]
     released_at = world.emu.clock.now() + NOTICE_S

@@ -275,9 +275,8 @@ class Incident:
         """RunInstances refused the image: the same image once it is Usable again when it is still on its way (Available
         before Usable), else (it failed: its source was released mid-build, or it vanished) the lineage's newest."""
         self.log(f"image {choice.image_id} refused at launch ({exc.code})")
-        image = usable_again(
-            self.cloud, choice.image_id, until=self.deadline - LAUNCH_RESERVE_S, max_poll_s=self.settings.image_poll_max_s
-        )
+        until, poll = self.deadline - LAUNCH_RESERVE_S, self.settings.image_poll_max_s
+        image = usable_again(self.cloud, choice.image_id, until=until, max_poll_s=poll)
         if image is not None:
             self.log(f"image {choice.image_id} {image.status} and Usable now: launching from it again")
             return choice

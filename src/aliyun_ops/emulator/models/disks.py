@@ -440,7 +440,9 @@ class Disks:
         if inst is None:
             return
         if not inst.start_time:
-            raise exc.IncorrectDiskStatus("The specified disk has never been used.", code="IncorrectDiskStatus.NeverUsed")
+            raise exc.IncorrectDiskStatus(
+                "The specified disk has never been used.", code="IncorrectDiskStatus.NeverUsed"
+            )
         if inst.status not in ("Running", "Stopped"):
             raise exc.IncorrectInstanceStatus()
 
