@@ -42,10 +42,11 @@ if TYPE_CHECKING:
 
 MIN_POLL_S = 1.0
 PROGRESS_SHARE = 0.9  # of the remaining time the progress rate predicts: the next look comes just before the end
-# Longest pause the progress estimate may set. An image is Usable no sooner than its disks' snapshots are done (it is
-# made of them), so a long build is not watched every 20 s for an early Usable: a handful of looks whatever its length
-PROGRESS_POLLS_S = 60.0
-TAIL_S = 20.0  # an end predicted this close is looked at just after it (TAIL_MARGIN_S), in one look
+# Longest pause the progress estimate may set. The progress rate predicts Available, but an instant-access image is
+# Usable earlier (once its snapshots are done, before the build's last part), and a copy-mode image dies at the
+# release: a longer pause can step over the whole window between Usable and the release (a late delivery).
+PROGRESS_POLLS_S = 20.0
+TAIL_S = PROGRESS_POLLS_S  # an end predicted this close is looked at just after it (TAIL_MARGIN_S), in one look
 FIRST_LOOK_POLLS = 2  # no image or snapshot is done within 2 x ``max_poll_s`` (10 s) of its request: no look sooner
 TAIL_MARGIN_S = 0.5
 BUSY_RETRY_S = 60.0  # CreateImage refused as IncorrectInstanceStatus: retried this long (backoff 1 s .. 8 s)

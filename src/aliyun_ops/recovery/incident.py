@@ -332,14 +332,30 @@ class Incident:
         try:
             choice = fallback(self.cloud, self.original, failed_image, system_only=self.moving)
         except errors.ImageUnavailable as exc:
-            if self._refused:
-                raise errors.ImageUnavailable(f"{self._refused}; {exc}") from exc
+            said = "; ".join(s for s in (self._refused, str(exc), self._copy_mode_note(failed_image)) if s)
+            if said != str(exc):
+                raise errors.ImageUnavailable(said) from exc
             raise
         if self._refused:
             choice = dataclasses.replace(choice, reason=f"{self._refused}; {choice.reason}")
         self.log(f"using {choice.source} image {choice.image_id}: {choice.reason}")
         self.record.reason = choice.reason
         return choice
+
+    def _copy_mode_note(self, failed_image: str | None) -> str:
+        """Copy mode's full image did not make it: why, and what the user can change. The image is made of its disks'
+        snapshots, and the release deletes those still being made ([docs] CreateSnapshot), so an image still building
+        at the release fails with it: the data of the disks released with the instance is then lost."""
+        if self.moving or not self.data_disks or not failed_image:
+            return ""
+        gib = sum(d.size_gib for d in self.data_disks)
+        lost = [d.disk_id for d in self.data_disks if d.delete_with_instance]
+        return (
+            f"copy mode (aops:data={data_plan.COPY}) images the data disks too ({gib} GiB): if {failed_image} is still "
+            "building at the release it fails, as the release deletes its disks' snapshots in progress"
+            + (f", and the data of {', '.join(lost)} (released with the instance) is lost" if lost else "")
+            + f"; move mode (without aops:data={data_plan.COPY}) images the system disk only and moves the data disks"
+        )
 
     def _launch(self, inputs: Inputs, image: ImageChoice) -> tuple[str, models.Candidate]:
         self.record.image_id, self.record.image_source = image.image_id, image.source
