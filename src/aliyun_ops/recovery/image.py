@@ -42,11 +42,13 @@ if TYPE_CHECKING:
 
 MIN_POLL_S = 1.0
 PROGRESS_SHARE = 0.9  # of the remaining time the progress rate predicts: the next look comes just before the end
-# Longest pause the progress estimate may set. The progress rate predicts Available, but an instant-access image is
-# Usable earlier (once its snapshots are done, before the build's last part), and a copy-mode image dies at the
-# release: a longer pause can step over the whole window between Usable and the release (a late delivery).
-PROGRESS_POLLS_S = 20.0
-TAIL_S = PROGRESS_POLLS_S  # an end predicted this close is looked at just after it (TAIL_MARGIN_S), in one look
+# Longest pause the progress estimate may set. An image is Usable no sooner than its disks' snapshots are done (it is
+# made of them), so a long build is not watched every 20 s for an early Usable: a handful of looks whatever its length
+# (the call budget). Such a pause can step over the whole window between Usable and the release, though, when an image
+# of the instance dies with it (a late delivery): one look comes RELEASE_LOOK_S before the release (``last_chance``).
+PROGRESS_POLLS_S = 60.0
+TAIL_S = 20.0  # an end predicted this close is looked at just after it (TAIL_MARGIN_S), in one look
+RELEASE_LOOK_S = 10.0  # the last look before the release that ends an image still building comes this long before it
 FIRST_LOOK_POLLS = 2  # no image or snapshot is done within 2 x ``max_poll_s`` (10 s) of its request: no look sooner
 TAIL_MARGIN_S = 0.5
 BUSY_RETRY_S = 60.0  # CreateImage refused as IncorrectInstanceStatus: retried this long (backoff 1 s .. 8 s)
@@ -253,12 +255,21 @@ def _first_look(cloud: Cloud, requested_at: float | None, until: float, max_poll
 
 
 def wait_image(
-    cloud: Cloud, image_id: str, *, until: float, max_poll_s: float, requested_at: float | None = None
+    cloud: Cloud,
+    image_id: str,
+    *,
+    until: float,
+    max_poll_s: float,
+    requested_at: float | None = None,
+    last_chance: float | None = None,
 ) -> models.Image | None:
     """The image once RunInstances can use it; None when it failed, vanished, or was not ready by ``until``.
 
     ``requested_at``: when this delivery's CreateImage was accepted; the first look waits FIRST_LOOK_POLLS x
-    ``max_poll_s`` after it, and the progress rate is measured from it."""
+    ``max_poll_s`` after it, and the progress rate is measured from it. ``last_chance``: the moment the image fails
+    if it is still building (the release of the instance it is made of: the release deletes its disks' snapshots in
+    progress); a pause that would step over it ends RELEASE_LOOK_S before it, so an image Usable before Available is
+    launched from in time."""
     started = requested_at if requested_at is not None else cloud.clock()
     _first_look(cloud, requested_at, until, max_poll_s)
     seen = False
@@ -280,7 +291,15 @@ def wait_image(
             wait = max_poll_s if image.status == "Available" else next_poll(image, now - started, max_poll_s)
         if now >= until:
             return None
-        cloud.sleep(min(wait, max(until - now, 0.0)))
+        cloud.sleep(min(_before_last_chance(wait, now, last_chance), max(until - now, 0.0)))
+
+
+def _before_last_chance(wait: float, now: float, last_chance: float | None) -> float:
+    """``wait``, cut short so that a look comes RELEASE_LOOK_S before ``last_chance`` when it would step over it."""
+    if last_chance is None:
+        return wait
+    look = last_chance - RELEASE_LOOK_S
+    return look - now if now < look < now + wait else wait
 
 
 def image_gone(exc: errors.CloudError) -> bool:

@@ -293,6 +293,8 @@ class Incident:
                 until=until,
                 max_poll_s=self.settings.image_poll_max_s,
                 requested_at=self._requested_at,
+                # an image of the instance (copy mode) fails at its release if it is still building
+                last_chance=None if self.moving or self.release_original else self.release_at,
             )
             if image is not None:
                 self.log(f"image {image_id} {image.status}" + (" and Usable" if image.usable else ""))
