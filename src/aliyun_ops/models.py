@@ -226,8 +226,11 @@ class Image:
 
     @property
     def launchable(self) -> bool:
-        """RunInstances can use it now: Available, or Usable before that (instant-access snapshots)."""
-        return self.status == "Available" or (self.usable is True and self.status in ("Creating", "Waiting"))
+        """RunInstances can use it now: Available and not ``Usable=false`` (an image can turn Available before it is
+        Usable: terraform-provider-alicloud waits for Usable), or Usable before Available (instant access)."""
+        if self.status == "Available":
+            return self.usable is not False
+        return self.usable is True and self.status in ("Creating", "Waiting")
 
 
 @dataclass(frozen=True)

@@ -129,8 +129,11 @@ def test_image_time_does_not_grow_with_the_data(world: World) -> None:
         outcome = world.handle(world.interrupt(old))
         record = outcome.record
         launched = next(at for at, what in record.timeline if what.startswith("launched "))
-        launched_after[size] = launched - record.started_at
-        assert launched_after[size] < NOTICE_S
+        assert launched - record.started_at < NOTICE_S
+        # the default scenario keeps a seeded share of new images Usable only some seconds after Available (the real
+        # cloud has that, whatever the data): that image's own lag is taken out, not a blanket allowance
+        lag = world.emu.backend.images.items[(record.region_id, record.image_id)].usable_lag
+        launched_after[size] = launched - record.started_at - lag
         world.advance(400)
     assert abs(launched_after[2000] - launched_after[100]) < 15
 
@@ -204,12 +207,14 @@ def test_a_kept_disk_deleted_before_the_release_fails_loudly_and_nothing_starts_
 
 
 def test_copy_mode_keeps_the_old_behaviour(world: World) -> None:
-    old = world.launch(data_disks=DISKS[:1], tags={"aops:data": "copy", "app": "web"})
+    # 40 + 20 GiB: the image of the instance (its disks' snapshots, 240 s at 256 MiB/s) is Usable before the release
+    small = {"Category": "cloud_essd", "Size": 20, "PerformanceLevel": "PL1"}
+    old = world.launch(data_disks=[small], tags={"aops:data": "copy", "app": "web"})
     ids = [d["DiskId"] for d in data_disks(world, old)]
     outcome = world.handle(world.interrupt(old))
     new = outcome.record.new_instance_id
     (copy,) = data_disks(world, new)
-    assert copy["DiskId"] not in ids and (copy["Category"], copy["Size"]) == ("cloud_essd", 100)
+    assert copy["DiskId"] not in ids and (copy["Category"], copy["Size"]) == ("cloud_essd", 20)
     assert tags_of(world.instance(new) or {}).get("aops:data") == "copy"  # the choice follows the lineage
     assert outcome.record.data_mode == "copy"
 

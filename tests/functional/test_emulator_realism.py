@@ -152,6 +152,9 @@ def test_an_essd_image_is_usable_while_creating_with_instant_access(emulator: Em
     essd, mixed = create_image(ecs_client, essd_source), create_image(ecs_client, mixed_source)
     assert (image(ecs_client, essd).status, image(ecs_client, essd).usable) == ("Creating", False)
     emulator.clock.advance(11)
+    # instant access's moment is past, but not the snapshot of its 40 GiB disk (1 s/GiB here): no image before it
+    assert (image(ecs_client, essd).status, image(ecs_client, essd).usable) == ("Creating", False)
+    emulator.clock.advance(30)
     assert (image(ecs_client, essd).status, image(ecs_client, essd).usable) == ("Creating", True)
     assert image(ecs_client, mixed).usable is False
     launched = launch(ecs_client, image_id=essd)

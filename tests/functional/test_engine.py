@@ -308,15 +308,65 @@ def test_copy_mode_the_replacement_gets_the_data_disks_of_the_original_with_thei
     world: World,
 ) -> None:
     """``aops:data=copy``: the data goes into a full image, as the old tool did."""
-    old = world.launch(tags={"aops:data": "copy"}, data_disks=[  # ESSD-series: instant access, usable in time
-        {"Category": "cloud_essd", "Size": 100, "PerformanceLevel": "PL1", "DeleteWithInstance": True},
-        {"Category": "cloud_auto", "Size": 50, "DeleteWithInstance": False},
+    # ESSD-series: instant access, but an image is Usable only once its disks' snapshots are done (256 MiB/s):
+    # 40 + 20 + 5 GiB take 260 s, within the notice (190 GiB would take 760 s: no fresh image before the release)
+    old = world.launch(tags={"aops:data": "copy"}, data_disks=[
+        {"Category": "cloud_essd", "Size": 20, "PerformanceLevel": "PL1", "DeleteWithInstance": True},
+        {"Category": "cloud_auto", "Size": 5, "DeleteWithInstance": False},
     ])
     before = _disks(world, old)
     outcome = world.handle(world.interrupt(old))
     assert outcome.status == "replaced"
     after = _disks(world, outcome.record.new_instance_id)
     assert after == before  # same devices, categories, sizes, release setting, performance level
+
+
+def test_copy_mode_with_more_data_than_the_notice_can_image_fails_loudly_and_says_what_is_lost(world: World) -> None:
+    """40 + 100 + 50 GiB take 760 s to snapshot at 256 MiB/s: the full image cannot be Usable before the release,
+    and the release deletes the snapshots still being made ([docs] CreateSnapshot), so the image fails with it. The
+    real cloud leaves no replacement here on a first reclaim: FC sees a failure, nothing blank is launched, the disk
+    the user kept (DeleteWithInstance=false) outlives the release, and the user is told that the image dies at the
+    release, which disk's data goes with it, and that move mode avoids it. Before this test the user was told only
+    that reconcile would relaunch from the image, which the release fails."""
+    from aliyun_ops import errors, service
+    from tests.functional.engine_support import CREDS, settings
+
+    class Told:
+        def __init__(self) -> None:
+            self.records: list[Any] = []
+
+        def incident_started(self, record: Any) -> None: ...
+
+        def incident_finished(self, record: Any) -> None:
+            self.records.append(record)
+
+    old = world.launch(tags={"aops:data": "copy"}, data_disks=[
+        {"Category": "cloud_essd", "Size": 100, "PerformanceLevel": "PL1", "DeleteWithInstance": True},
+        {"Category": "cloud_auto", "Size": 50, "DeleteWithInstance": False},
+    ])
+    rows = world.ecs.describe_disks_with_options(
+        ecs_models.DescribeDisksRequest(region_id="cn-hangzhou", instance_id=old, disk_type="data"), world.rt
+    ).body.to_map()["Disks"]["Disk"]
+    (released,) = [d["DiskId"] for d in rows if d["DeleteWithInstance"]]
+    (kept,) = [d["DiskId"] for d in rows if not d["DeleteWithInstance"]]
+    told = Told()
+    with pytest.raises(errors.ImageUnavailable):  # FC sees a failure (and alerts)
+        service.handle_event(
+            world.interrupt(old), settings=settings(world.emu), credentials=CREDS, notifier=told,  # type: ignore[arg-type]
+            sleep=world.advance, clock=world.emu.clock.now,
+        )
+    (record,) = told.records
+    assert record.status == "failed" and record.new_instance_id in (None, "")
+    assert "copy mode" in record.reason and "150 GiB" in record.reason and "move mode" in record.reason
+    assert f"the data of {released}" in record.reason and kept not in record.reason
+    world.advance(400)  # past the release
+    assert [i for i in world.instances() if tags_of(i).get("aops:replaces") == old] == []  # nothing blank
+    (fresh,) = [i for i in world.images() if i["ImageId"] == record.image_id]
+    assert fresh["Status"] == "CreateFailed"  # what the user was told: the release ended it
+    left = world.ecs.describe_disks_with_options(
+        ecs_models.DescribeDisksRequest(region_id="cn-hangzhou", disk_ids=f'["{kept}", "{released}"]'), world.rt
+    ).body.to_map()["Disks"]["Disk"]
+    assert [d["DiskId"] for d in left] == [kept]
 
 
 def test_copy_mode_a_family_that_takes_only_essd_gets_the_nearest_category_for_a_data_disk(world: World) -> None:

@@ -11,6 +11,7 @@ import pytest
 
 from aliyun_ops.deploy import load_ram_policy
 from aliyun_ops.emulator import Emulator
+from aliyun_ops.recovery.incident import RUNNING_POLL_MAX_S
 from tests.functional.engine_support import World, tags_of
 
 NOTICE_S = 300.0
@@ -175,14 +176,15 @@ def test_a_missed_reclaim_of_a_later_generation_is_recovered_from_the_clouds_own
 
 
 def test_a_late_delivery_watches_the_release_from_the_notices_own_time(world: World) -> None:
-    """FC's retry or a backlog delivers the notice 120 s late: the release is 180 s away, not 300. The engine reads
-    the notice's time (clamped: it is untrusted) and takes the address within seconds of the release, instead of
-    looking again only when it believed the release near (a minute late)."""
+    """FC's retry or a backlog delivers the notice 60 s late: the release is 240 s away, not 300 (120 s late, the
+    40 GiB first snapshot alone, 160 s at 256 MiB/s, leaves no time to have the replacement Running by the release).
+    The engine reads the notice's time (clamped: it is untrusted) and takes the address within seconds of the
+    release, instead of looking again only when it believed the release near (a minute late)."""
     old = world.launch(name="late-1", eip=True)
     (allocation,) = [e["AllocationId"] for e in world.eips() if e.get("InstanceId") == old]
     released_at = world.emu.clock.now() + NOTICE_S
     event = world.interrupt(old)
-    world.advance(120)
+    world.advance(60)
     outcome = world.handle(event)
     assert outcome.status == "replaced" and outcome.record is not None
     new = outcome.record.new_instance_id
@@ -193,3 +195,36 @@ def test_a_late_delivery_watches_the_release_from_the_notices_own_time(world: Wo
         and c["params"].get("AllocationId") == allocation
     ]
     assert moved and 0 <= moved[0] - released_at <= 5, moved[0] - released_at
+
+
+def test_a_delivery_too_late_to_run_by_the_release_still_replaces_and_moves_the_address_once_running(
+    world: World,
+) -> None:
+    """120 s late: the 40 GiB first snapshot (160 s at 256 MiB/s) makes the image Usable 20 s before the release and
+    the replacement Running only after it (the real cloud's pace: no Running replacement by the release). The engine
+    must still catch the Usable image before the release ends it (an image still building dies with its source) and
+    hand over the address as soon as the replacement runs. Before this test the image was looked at 60 s apart: the
+    look after 250 s came at 305 s, after the release, and nothing was launched (ImageUnavailable)."""
+    old = world.launch(name="late-2", eip=True)
+    (allocation,) = [e["AllocationId"] for e in world.eips() if e.get("InstanceId") == old]
+    released_at = world.emu.clock.now() + NOTICE_S
+    event = world.interrupt(old)
+    world.advance(120)
+    mark = len(world.emu.control.calls())
+    outcome = world.handle(event)
+    assert outcome.status == "replaced" and outcome.record is not None, outcome.message
+    assert outcome.record.image_source == "fresh"
+    new = outcome.record.new_instance_id or ""
+    assert [i["InstanceId"] for i in world.instances() if tags_of(i).get("aops:replaces") == old] == [new]
+    assert [e["InstanceId"] for e in world.eips() if e["AllocationId"] == allocation] == [new]
+    calls = world.emu.control.calls()[mark:]
+    (launched,) = [c["time"] for c in calls if c["action"] == "RunInstances" and c["status"] == 200]
+    backend = world.emu.backend
+    running_at = launched + backend.timing("pendingSeconds") + backend.timing("instanceBootSeconds")
+    moved = [
+        c["time"] for c in calls
+        if c["action"] == "AssociateEipAddress" and c["status"] == 200 and c["params"].get("InstanceId") == new
+    ]
+    assert running_at > released_at  # the harsher case indeed: not Running by the release
+    # handed over at the first look that sees the replacement Running (booting instances are looked at backing off)
+    assert moved and 0 <= moved[0] - running_at <= RUNNING_POLL_MAX_S, moved[0] - running_at

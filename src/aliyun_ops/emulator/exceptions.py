@@ -401,3 +401,12 @@ class SnapshotCreatedDisk(_E):
     code = "SnapshotCreatedDisk"
     http_status = 403
     default_message = "The snapshot has been used to create disk(s)."
+
+
+class QuotaExceedSnapshot(_E):
+    """[docs] CreateSnapshot: refused once the disk has 256 manual snapshots; 403 as every ``QuotaExceed.*``
+    (the message is inferred)."""
+
+    code = "QuotaExceed.Snapshot"
+    http_status = 403
+    default_message = "The number of manual snapshots of the disk has reached the quota (256)."

@@ -16,7 +16,10 @@ on without a fresh image.
 DescribeImages is polled with an explicit Status list (its default, Available only, hides an image
 that is still Creating) at an interval estimated from the Progress rate (``next_poll_progress``), or
 ``settings.image_poll_max_s``. The image is ready when RunInstances can use it: Available, or Usable
-earlier (instant-access snapshots). An image not listed yet is pending, not failed, for
+earlier (instant-access snapshots); an image Available but not yet ``Usable`` (the real cloud has that; terraform
+waits for Usable) is pending too, and one ``IncorrectImageStatus`` at RunInstances on an image that is still
+Available is not "the image failed": it is waited for once more (``usable_again``). An image not listed yet is
+pending, not failed, for
 ``LISTING_GRACE_S``. A build costs a handful of looks whatever its length: the first comes
 ``FIRST_LOOK_POLLS`` x ``settings.image_poll_max_s`` (10 s) after the request (nothing is built sooner),
 and once the progress rate puts the end within ``TAIL_S`` the next look comes just after it, not before.
@@ -39,8 +42,13 @@ if TYPE_CHECKING:
 
 MIN_POLL_S = 1.0
 PROGRESS_SHARE = 0.9  # of the remaining time the progress rate predicts: the next look comes just before the end
-PROGRESS_POLLS_S = 20.0  # longest pause the progress estimate may set
-TAIL_S = PROGRESS_POLLS_S  # an end predicted this close is looked at just after it (TAIL_MARGIN_S), in one look
+# Longest pause the progress estimate may set. An image is Usable no sooner than its disks' snapshots are done (it is
+# made of them), so a long build is not watched every 20 s for an early Usable: a handful of looks whatever its length
+# (the call budget). Such a pause can step over the whole window between Usable and the release, though, when an image
+# of the instance dies with it (a late delivery): one look comes RELEASE_LOOK_S before the release (``last_chance``).
+PROGRESS_POLLS_S = 60.0
+TAIL_S = 20.0  # an end predicted this close is looked at just after it (TAIL_MARGIN_S), in one look
+RELEASE_LOOK_S = 10.0  # the last look before the release that ends an image still building comes this long before it
 FIRST_LOOK_POLLS = 2  # no image or snapshot is done within 2 x ``max_poll_s`` (10 s) of its request: no look sooner
 TAIL_MARGIN_S = 0.5
 BUSY_RETRY_S = 60.0  # CreateImage refused as IncorrectInstanceStatus: retried this long (backoff 1 s .. 8 s)
@@ -48,6 +56,8 @@ LISTING_GRACE_S = 30.0  # a just-created image missing from DescribeImages is pe
 FAILED_STATUSES = ("CreateFailed", "UnAvailable", "Deprecated")
 BUSY_CODES = (INSTANCE_BUSY, "IncorrectDiskStatus")  # the instance or disk is busy for a moment: retried
 IMAGE_REFUSED_AT_LAUNCH = frozenset({"IncorrectImageStatus", "InvalidImageId.NotFound", "InvalidImageId.NotExist"})
+QUOTA_PREFIX = "QuotaExceed"  # CreateSnapshot/CreateImage beyond a quota: waiting does not help, another route does
+SNAPSHOT_QUOTA_PER_DISK = 256  # [docs] CreateSnapshot: no snapshot once the disk has 256 manual snapshots
 
 
 @dataclass(frozen=True)
@@ -110,12 +120,17 @@ def request_system_snapshot(
             description=identity.encode(original),  # reconcile makes the image from it if we cannot
         )
 
-    return _while_busy(cloud, "CreateSnapshot", create)
+    quota = (
+        f"the system disk {system.disk_id} of {iid} has {SNAPSHOT_QUOTA_PER_DISK} manual snapshots, the quota per "
+        "disk: delete old snapshots of it"
+    )
+    return _while_busy(cloud, "CreateSnapshot", create, quota=quota)
 
 
-def _while_busy(cloud: Cloud, action: str, create: Callable[[], str]) -> str | None:
-    """``create()``, repeated with backoff (1 s .. 8 s) while the instance or disk is busy, for ``BUSY_RETRY_S``
-    at most; None when the resource is gone; ``ImageRefused`` when it stayed busy."""
+def _while_busy(cloud: Cloud, action: str, create: Callable[[], str], *, quota: str = "") -> str | None:
+    """``create()``, repeated with backoff (1 s .. 8 s) while the instance or disk is busy (Pending, Stopping, never
+    used yet), for ``BUSY_RETRY_S`` at most; None when the resource is gone; ``ImageRefused`` when it stayed busy,
+    or at once beyond a quota (``quota`` says which one to the user)."""
     give_up = cloud.clock() + BUSY_RETRY_S
     delay = 1.0
     while True:
@@ -124,6 +139,8 @@ def _while_busy(cloud: Cloud, action: str, create: Callable[[], str]) -> str | N
         except errors.NotFound:
             return None
         except errors.InvalidRequest as exc:
+            if exc.code.startswith(QUOTA_PREFIX):
+                raise ImageRefused(f"{action} refused ({exc.code}): {quota or exc}") from exc
             if not exc.code.startswith(BUSY_CODES):
                 raise
             if cloud.clock() + delay >= min(give_up, cloud.deadline or give_up):
@@ -238,12 +255,21 @@ def _first_look(cloud: Cloud, requested_at: float | None, until: float, max_poll
 
 
 def wait_image(
-    cloud: Cloud, image_id: str, *, until: float, max_poll_s: float, requested_at: float | None = None
+    cloud: Cloud,
+    image_id: str,
+    *,
+    until: float,
+    max_poll_s: float,
+    requested_at: float | None = None,
+    last_chance: float | None = None,
 ) -> models.Image | None:
     """The image once RunInstances can use it; None when it failed, vanished, or was not ready by ``until``.
 
     ``requested_at``: when this delivery's CreateImage was accepted; the first look waits FIRST_LOOK_POLLS x
-    ``max_poll_s`` after it, and the progress rate is measured from it."""
+    ``max_poll_s`` after it, and the progress rate is measured from it. ``last_chance``: the moment the image fails
+    if it is still building (the release of the instance it is made of: the release deletes its disks' snapshots in
+    progress); a pause that would step over it ends RELEASE_LOOK_S before it, so an image Usable before Available is
+    launched from in time."""
     started = requested_at if requested_at is not None else cloud.clock()
     _first_look(cloud, requested_at, until, max_poll_s)
     seen = False
@@ -261,15 +287,31 @@ def wait_image(
             return image
         else:
             seen = True
-            wait = next_poll(image, now - started, max_poll_s)
+            # Available but not Usable yet: no progress left to estimate from, look again a poll later
+            wait = max_poll_s if image.status == "Available" else next_poll(image, now - started, max_poll_s)
         if now >= until:
             return None
-        cloud.sleep(min(wait, max(until - now, 0.0)))
+        cloud.sleep(min(_before_last_chance(wait, now, last_chance), max(until - now, 0.0)))
+
+
+def _before_last_chance(wait: float, now: float, last_chance: float | None) -> float:
+    """``wait``, cut short so that a look comes RELEASE_LOOK_S before ``last_chance`` when it would step over it."""
+    if last_chance is None:
+        return wait
+    look = last_chance - RELEASE_LOOK_S
+    return look - now if now < look < now + wait else wait
 
 
 def image_gone(exc: errors.CloudError) -> bool:
-    """RunInstances refused the image itself: it failed or vanished after it was seen usable."""
+    """RunInstances refused the image itself: it failed, vanished, or is not Usable (yet)."""
     return exc.code in IMAGE_REFUSED_AT_LAUNCH
+
+
+def usable_again(cloud: Cloud, image_id: str, *, until: float, max_poll_s: float) -> models.Image | None:
+    """RunInstances refused ``image_id`` (``IncorrectImageStatus``): the image once it is launchable again if it is
+    still on its way (Available but not Usable yet, or Creating), None when it failed or vanished (or ``until``
+    passed). A refusal is not "the image failed" by itself: only the image's own status says that."""
+    return wait_image(cloud, image_id, until=until, max_poll_s=max_poll_s)
 
 
 def fallback(

@@ -49,6 +49,7 @@ from aliyun_ops.recovery.image import (
     image_gone,
     request_image,
     request_system_snapshot,
+    usable_again,
     wait_image,
 )
 from aliyun_ops.recovery.launch import build_spec, keeper, launch_first, plan_launch
@@ -130,6 +131,7 @@ class Incident:
         self._requested_at: float | None = None  # when this delivery's CreateImage/CreateSnapshot was accepted
         self.system_disk_id: str | None = None  # move mode: the original's system disk, kept for its snapshot
         self._image_made = False  # move mode: the image was made from the accomplished system snapshot
+        self._refused = ""  # why CreateImage/CreateSnapshot was refused at the notice: the user is told
 
     # -- helpers ---------------------------------------------------------------------------------
     def log(self, what: str) -> None:
@@ -217,6 +219,7 @@ class Incident:
             )
         except ImageRefused as exc:
             self.log(f"no fresh image: {exc}")
+            self._refused = str(exc)
         return None
 
     def _run(self, pool: ThreadPoolExecutor) -> None:
@@ -262,13 +265,24 @@ class Incident:
         try:
             new_id, candidate = self._launch(inputs, choice)
         except errors.CloudError as exc:
-            if choice.source != "fresh" or not image_gone(exc):
+            if not image_gone(exc):
                 raise
-            # Usable a moment ago, refused now: the image failed (its source was released mid-build).
-            self.log(f"image {choice.image_id} refused at launch ({exc.code})")
-            choice = self._fallback(choice.image_id)
+            choice = self._after_refusal(choice, exc)
             new_id, candidate = self._launch(inputs, choice)
         self._finish(new_id, inputs, candidate)
+
+    def _after_refusal(self, choice: ImageChoice, exc: errors.CloudError) -> ImageChoice:
+        """RunInstances refused the image: the same image once it is Usable again when it is still on its way (Available
+        before Usable), else (it failed: its source was released mid-build, or it vanished) the lineage's newest."""
+        self.log(f"image {choice.image_id} refused at launch ({exc.code})")
+        until, poll = self.deadline - LAUNCH_RESERVE_S, self.settings.image_poll_max_s
+        image = usable_again(self.cloud, choice.image_id, until=until, max_poll_s=poll)
+        if image is not None:
+            self.log(f"image {choice.image_id} {image.status} and Usable now: launching from it again")
+            return choice
+        if choice.source != "fresh":
+            raise exc
+        return self._fallback(choice.image_id)
 
     def _image(self, image_id: str | None) -> ImageChoice:
         if image_id:
@@ -279,6 +293,8 @@ class Incident:
                 until=until,
                 max_poll_s=self.settings.image_poll_max_s,
                 requested_at=self._requested_at,
+                # an image of the instance (copy mode) fails at its release if it is still building
+                last_chance=None if self.moving or self.release_original else self.release_at,
             )
             if image is not None:
                 self.log(f"image {image_id} {image.status}" + (" and Usable" if image.usable else ""))
@@ -313,11 +329,35 @@ class Incident:
             self.log("data disk slot(s) without a disk: " + "; ".join(s.describe() for s in missing))
 
     def _fallback(self, failed_image: str | None) -> ImageChoice:
-        """The lineage's newest image instead of ``failed_image`` (ImageUnavailable without one), recorded."""
-        choice = fallback(self.cloud, self.original, failed_image, system_only=self.moving)
+        """The lineage's newest image instead of ``failed_image`` (ImageUnavailable without one), recorded; a refusal
+        at the notice (a snapshot quota, a disk never used) is said with it."""
+        try:
+            choice = fallback(self.cloud, self.original, failed_image, system_only=self.moving)
+        except errors.ImageUnavailable as exc:
+            said = "; ".join(s for s in (self._refused, str(exc), self._copy_mode_note(failed_image)) if s)
+            if said != str(exc):
+                raise errors.ImageUnavailable(said) from exc
+            raise
+        if self._refused:
+            choice = dataclasses.replace(choice, reason=f"{self._refused}; {choice.reason}")
         self.log(f"using {choice.source} image {choice.image_id}: {choice.reason}")
         self.record.reason = choice.reason
         return choice
+
+    def _copy_mode_note(self, failed_image: str | None) -> str:
+        """Copy mode's full image did not make it: why, and what the user can change. The image is made of its disks'
+        snapshots, and the release deletes those still being made ([docs] CreateSnapshot), so an image still building
+        at the release fails with it: the data of the disks released with the instance is then lost."""
+        if self.moving or not self.data_disks or not failed_image:
+            return ""
+        gib = sum(d.size_gib for d in self.data_disks)
+        lost = [d.disk_id for d in self.data_disks if d.delete_with_instance]
+        return (
+            f"copy mode (aops:data={data_plan.COPY}) images the data disks too ({gib} GiB): if {failed_image} is still "
+            "building at the release it fails, as the release deletes its disks' snapshots in progress"
+            + (f", and the data of {', '.join(lost)} (released with the instance) is lost" if lost else "")
+            + f"; move mode (without aops:data={data_plan.COPY}) images the system disk only and moves the data disks"
+        )
 
     def _launch(self, inputs: Inputs, image: ImageChoice) -> tuple[str, models.Candidate]:
         self.record.image_id, self.record.image_source = image.image_id, image.source

@@ -14,8 +14,14 @@ from an image's mapping or ``DataDisk.N.SnapshotId``) starts with them. A releas
 Snapshots: ``progressing`` -> ``accomplished`` (or ``failed``, halfway through, for the next n after
 ``Backend.fail_next_snapshots(n)``; a failed one gives no disk and no image); the first one of a disk copies
 all of it, later ones only the changed share (``realism.snapshot``, the speed model images use; without it
-``imageSecondsPerGiB``). DeleteDisk takes the disk's snapshots still ``progressing`` with it, and a snapshot that
-ends so (or by DeleteSnapshot) before it is accomplished leaves the disks made from it by instant access empty.
+``imageSecondsPerGiB``). Releasing a disk (DeleteDisk, or its instance's release with DeleteWithInstance) takes
+its snapshots still ``progressing`` with it, and a snapshot that ends so (or by DeleteSnapshot) before it is
+accomplished leaves the disks made from it by instant access empty.
+
+CreateSnapshot is refused, as the [docs] CreateSnapshot reference lists: for a disk attached to an instance never
+started (``IncorrectDiskStatus.NeverUsed``), or to one neither Running nor Stopped (Pending, Starting, Stopping:
+``IncorrectInstanceStatus``), and beyond ``SNAPSHOT_QUOTA_PER_DISK`` manual snapshots of the disk
+(``QuotaExceed.Snapshot``; ``Disks.snapshot_quota`` may be lowered by a test).
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ if TYPE_CHECKING:
     from aliyun_ops.emulator.backend import Backend
     from aliyun_ops.emulator.models.instances import InstanceRecord
 
+SNAPSHOT_QUOTA_PER_DISK = 256  # [docs] CreateSnapshot: "The number of manual snapshots of the disk has reached 256"
 DEVICES = tuple(f"/dev/xvd{chr(c)}" for c in range(ord("b"), ord("z") + 1))
 # CreateDisk Size ranges per DiskCategory ([meta] CreateDisk.Size; ESSD: the PL1 range).
 SIZE_RANGES = {
@@ -126,6 +133,7 @@ class Disks:
         self.tokens: ClientTokens[str] = ClientTokens()  # CreateDisk -> disk id
         self.snapshot_tokens: ClientTokens[str] = ClientTokens()  # CreateSnapshot -> snapshot id
         self.fail_next = 0  # the next n snapshots end ``failed`` halfway through their build
+        self.snapshot_quota = SNAPSHOT_QUOTA_PER_DISK  # manual snapshots per disk
 
     # ---- lookups
     def get(self, disk_id: str, region_id: str | None = None) -> DiskRecord:
@@ -163,25 +171,24 @@ class Disks:
             self.items[d.disk_id] = d
 
     def instance_released(self, inst: InstanceRecord) -> None:
-        """Disks with DeleteWithInstance go with it; the others stay, detached and Available, with every marker.
-
-        With ``realism.imageSourceReleased: "fail"`` a snapshot still in progress of a disk that goes with the
-        instance fails (the same stricter reading as for images: docs/emulator-fidelity.md §7)."""
+        """Disks with DeleteWithInstance go with it, and their snapshots still in progress with them (as DeleteDisk);
+        the others stay, detached and Available, with every marker."""
         for d in inst.disks:
             d.generation += 1
             if d.delete_with_instance:
                 self.items.pop(d.disk_id, None)
-                self._source_gone(d.disk_id)
+                self._release_snapshots(d.disk_id)
                 continue
             d.instance_id, d.device, d.status = "", "", "Available"
         inst.disks = []
 
-    def _source_gone(self, disk_id: str) -> None:
-        if self.b.realism.image_source_released != "fail":
-            return
-        for snap in self.snapshots.values():
-            if snap.disk_id == disk_id and snap.status == "progressing":
-                snap.status = "failed"
+    def _release_snapshots(self, disk_id: str) -> None:
+        """The disk is released: [docs] CreateSnapshot, "the snapshot in the Creating state is deleted when the disk
+        is released", whatever released it; the disks made from such a snapshot by instant access lose their data
+        (``_abandon``)."""
+        for snap in [s for s in self.snapshots.values() if s.disk_id == disk_id and s.status == "progressing"]:
+            self._abandon(snap)
+            del self.snapshots[snap.snapshot_id]
 
     # ---- transitions
     def _later(self, disk: DiskRecord, status: str, then: Any = None) -> None:
@@ -267,9 +274,7 @@ class Disks:
             raise exc.IncorrectDiskStatus()
         disk.generation += 1
         del self.items[disk_id]
-        for snap in [s for s in self.snapshots.values() if s.disk_id == disk_id and s.status == "progressing"]:
-            self._abandon(snap)
-            del self.snapshots[snap.snapshot_id]
+        self._release_snapshots(disk_id)
 
     def _abandon(self, snap: SnapshotRecord) -> None:
         """A snapshot ends before it is accomplished (its disk deleted, or the snapshot itself): the disks made
@@ -385,9 +390,12 @@ class Disks:
         if not disk.ever_attached:
             raise exc.IncorrectDiskStatus("The specified disk has never been attached to any instance.",
                                           code="IncorrectDiskStatus.NeverAttached")
+        self._check_instance_for_snapshot(disk)
         if any(s.disk_id == disk_id and s.status == "progressing" for s in self.snapshots.values()):
             raise exc.IncorrectDiskStatus("A previous snapshot creation is in process.",
                                           code="IncorrectDiskStatus.CreatingSnapshot")
+        if sum(1 for s in self.snapshots.values() if s.disk_id == disk_id) >= self.snapshot_quota:
+            raise exc.QuotaExceedSnapshot()
         snap = SnapshotRecord(
             snapshot_id=self.b.new_id("s", disk.region_id),
             region_id=disk.region_id,
@@ -424,6 +432,19 @@ class Disks:
             self.b.schedule(snap.build_seconds / 2 if fail else snap.build_seconds, done)
         self.snapshot_tokens.remember(client_token, fingerprint, snap.snapshot_id)
         return snap.snapshot_id
+
+    def _check_instance_for_snapshot(self, disk: DiskRecord) -> None:
+        """[docs] CreateSnapshot: no snapshot of a disk whose instance "has never been started" (NeverUsed: the
+        instance never reached Running) or "is not in the Stopped or Running state" (IncorrectInstanceStatus)."""
+        inst = self.b.instances.items.get(disk.instance_id) if disk.instance_id else None
+        if inst is None:
+            return
+        if not inst.start_time:
+            raise exc.IncorrectDiskStatus(
+                "The specified disk has never been used.", code="IncorrectDiskStatus.NeverUsed"
+            )
+        if inst.status not in ("Running", "Stopped"):
+            raise exc.IncorrectInstanceStatus()
 
     def _inherit(self, snap: SnapshotRecord, disk: DiskRecord) -> None:
         """Record what an image made from a system-disk snapshot inherits, as it is now."""

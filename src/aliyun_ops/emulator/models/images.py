@@ -20,7 +20,10 @@ the snapshot started.
 
 Realism (each off when its key is absent): ``imageListLagSeconds`` hides a new image from DescribeImages
 for that long; ``instantAccessSeconds`` makes an image whose disks are all ESSD-series Usable that long
-after CreateImage while it stays Creating (other images are Usable once Available);
+after CreateImage, but never before the snapshots of its disks are done (CreateImage cannot use a snapshot in
+progress, instant access or not), while it stays Creating (other images are Usable once Available);
+``usableAfterAvailable`` keeps a seeded share of the other images ``Usable=false`` for some seconds after they
+turn Available (RunInstances refuses them with ``IncorrectImageStatus`` meanwhile);
 ``imageSourceReleased: "fail"`` ends an image still Creating CreateFailed when its source is released.
 """
 
@@ -66,14 +69,17 @@ class ImageRecord:
     image_family: str = ""
     password_set: bool = False  # the source instance had a password: PasswordInherit may use it
     usable_from: float | None = None  # instant access: Usable from then on while still Creating
+    available_at: float | None = None  # when it turned Available (None: loaded Available, Usable at once)
+    usable_lag: float = 0.0  # realism.usableAfterAvailable: Usable only this long after it turned Available
     listed_from: float = 0.0  # DescribeImages shows it from then on
     source_disks: list[Any] = field(default_factory=list)  # the instance's DiskRecords it was made from
     snapshot_markers: dict[str, list[str]] = field(default_factory=dict)  # snapshot id -> markers at its start
 
     def usable(self, now: float) -> bool:
-        """Can launch instances: Available, or Creating with instant access and its moment reached."""
+        """Can launch instances: Available (and its Usable lag past), or Creating with instant access and its
+        moment reached."""
         if self.status == "Available":
-            return True
+            return self.available_at is None or now >= self.available_at + self.usable_lag
         return self.status == "Creating" and self.usable_from is not None and now >= self.usable_from
 
     def progress(self, now: float) -> int:
@@ -93,6 +99,7 @@ class Images:
         self.fail_next = 0
         self.fail_instances: set[str] = set()
         self._busy_rng = random.Random(f"createImageBusy:{scenario.get('seed', 0)}")
+        self._seed = scenario.get("seed", 0)
         for raw in scenario.get("images", []):
             self._load(raw)
 
@@ -214,6 +221,7 @@ class Images:
             listed_from=now + b.realism.image_list_lag,
             disks=source.mappings,
         )
+        img.usable_lag = self._usable_lag(img)
         self.items[(region_id, image_id)] = img
         fail = self.fail_next > 0 or (bool(snap.instance_id) and snap.instance_id in self.fail_instances)
         if self.fail_next > 0:
@@ -249,12 +257,15 @@ class Images:
             source_disks=list(inst.disks),
         )
         if instant is not None and all(d.category in INSTANT_ACCESS_CATEGORIES for d in inst.disks):
-            img.usable_from = now + instant
+            # An image is made of its disks' snapshots, and CreateImage cannot use a snapshot in progress ([docs]
+            # CreateSnapshot): not Usable before they are done, at the speed CreateSnapshot has.
+            img.usable_from = now + max(instant, self._snapshots_seconds(inst.disks))
         img.disks = [
             {"Device": d.device, "Size": str(d.size), "Type": d.kind, "SnapshotId": b.new_id("s")} for d in inst.disks
         ]
         # Each disk's snapshot starts now: it holds the markers written so far, and nothing written later.
         img.snapshot_markers = {m["SnapshotId"]: list(d.markers) for m, d in zip(img.disks, inst.disks, strict=True)}
+        img.usable_lag = self._usable_lag(img)
         self.items[(img.region_id, image_id)] = img
         fail = self.fail_next > 0 or inst.instance_id in self.fail_instances
         if self.fail_next > 0:
@@ -262,9 +273,23 @@ class Images:
         self._finish_later(img, fail)
         return img
 
+    def _usable_lag(self, img: ImageRecord) -> float:
+        """``realism.usableAfterAvailable``: drawn per image from the scenario's seed and the image's id (the same
+        world gives the same images the same lag, whatever else ran), for images not Usable before Available."""
+        lag = self.b.realism.usable_lag
+        if lag is None or img.usable_from is not None:
+            return 0.0
+        draw = random.Random(f"usableAfterAvailable:{self._seed}:{img.image_id}").random()
+        return lag.seconds if draw < lag.share else 0.0
+
     def _build_seconds(self, disks: list[Any]) -> float:
         """``imageBaseSeconds`` plus a snapshot of each disk, timed like CreateSnapshot's."""
-        return self.b.timing("imageBaseSeconds") + sum(self.b.disks.snapshot_seconds(d) for d in disks)
+        return self.b.timing("imageBaseSeconds") + self._snapshots_seconds(disks)
+
+    def _snapshots_seconds(self, disks: list[Any]) -> float:
+        """The snapshots of ``disks``, one after the other, each timed by ``Disks.snapshot_seconds`` (the one speed
+        model CreateSnapshot and CreateImage share)."""
+        return sum(self.b.disks.snapshot_seconds(d) for d in disks)
 
     def _finish_later(self, img: ImageRecord, fail: bool) -> None:
         delay = img.build_seconds / 2 if fail else img.build_seconds
@@ -272,6 +297,7 @@ class Images:
         def done() -> None:
             if self.items.get((img.region_id, img.image_id)) is img and img.status == "Creating":
                 img.status = "CreateFailed" if fail else "Available"
+                img.available_at = self.b.clock.now()
                 if not fail:
                     for disk in img.source_disks:  # their next snapshot is incremental
                         disk.snapshotted = True

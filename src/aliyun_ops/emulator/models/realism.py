@@ -16,6 +16,7 @@ state is replaced, so a typo cannot silently switch a behaviour off.
 | snapshot               | {"fullMiBps","incrementalMiBps","changedFraction"} | full vs incremental snapshot speed |
 | passwordInheritCheck   | true / false                                 | PasswordInherit needs an image password |
 | diskTransitionSeconds  | seconds                                      | disk Creating / Attaching / Detaching |
+| usableAfterAvailable   | {"share", "seconds"}                         | an image Available before it is Usable |
 
 ``passwordInheritCheck`` is how the real API always behaves; it stays a switch so that a scenario can
 show what a client that asks for ``PasswordInherit`` blindly would meet. The default scenario turns
@@ -39,6 +40,7 @@ KNOWN_KEYS = (
     "snapshot",
     "passwordInheritCheck",
     "diskTransitionSeconds",
+    "usableAfterAvailable",
 )
 SOURCE_RELEASED = ("finish", "fail")
 
@@ -60,6 +62,15 @@ class SnapshotSpeed:
 
 
 @dataclass(frozen=True)
+class UsableLag:
+    """A ``share`` of the account's new images (drawn per image from the scenario's seed) turn Available and stay
+    ``Usable=false`` for ``seconds`` more: RunInstances refuses them meanwhile."""
+
+    share: float
+    seconds: float
+
+
+@dataclass(frozen=True)
 class Realism:
     tag_index_lag: float = 0.0
     image_list_lag: float = 0.0
@@ -71,6 +82,7 @@ class Realism:
     snapshot: SnapshotSpeed | None = None
     password_inherit_check: bool = False
     disk_transition: float = 0.0
+    usable_lag: UsableLag | None = None
 
 
 def _seconds(raw: Mapping[str, Any], key: str) -> float:
@@ -111,6 +123,14 @@ def _snapshot(value: Any) -> SnapshotSpeed | None:
     return SnapshotSpeed(speeds["fullMiBps"], speeds["incrementalMiBps"], _share(value, "changedFraction"))
 
 
+def _usable_lag(value: Any) -> UsableLag | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping) or set(value) != {"share", "seconds"}:
+        raise ValueError("realism.usableAfterAvailable must be an object {share, seconds}")
+    return UsableLag(_share(value, "share"), _seconds(value, "seconds"))
+
+
 def load_realism(section: Any) -> Realism:
     """The scenario's ``realism`` section (None or {} = everything off)."""
     if section is None:
@@ -138,4 +158,5 @@ def load_realism(section: Any) -> Realism:
         snapshot=_snapshot(section.get("snapshot")),
         password_inherit_check=_flag(section, "passwordInheritCheck"),
         disk_transition=_seconds(section, "diskTransitionSeconds"),
+        usable_lag=_usable_lag(section.get("usableAfterAvailable")),
     )
