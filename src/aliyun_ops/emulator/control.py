@@ -33,8 +33,8 @@ and also clears those (the policy goes back to the one the emulator started with
 | POST policy            | {"policy": document or null} or the document itself              | {"ok": true} |
 | POST disks/<id>/markers| {"marker": "m1"}: the guest writes it now (In_use disk, Running)  | {"diskId", "markers"} |
 | GET  disks/<id>/markers|                                                                   | {"diskId", "markers"} |
-| POST disks/<id>/changed| {"changedGiB": 2}: GiB written since its last accomplished        | {"diskId", "changedGiB"} |
-|                        |  snapshot; its next (incremental) snapshot copies that much        |        |
+| POST disks/<id>/changed| {"changedGiB": 2}: GiB written since its last accomplished        | {"diskId",  |
+|                        |  snapshot; its next (incremental) snapshot copies that much        |  "changedGiB"} |
 | GET  instances/<id>/boots |  each time it reached Running: {"at", "disks": [{"diskId",     | {"instanceId", "boots"} |
 |                        |  "device", "kind", "markers": n}]} (In_use disks; kept after release) |        |
 """

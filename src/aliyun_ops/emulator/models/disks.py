@@ -15,8 +15,9 @@ Snapshots: ``progressing`` -> ``accomplished`` (or ``failed``, halfway through, 
 ``Backend.fail_next_snapshots(n)``; a failed one gives no disk and no image); the first one of a disk copies
 all of it, later ones only the data changed since the disk's last accomplished one (``realism.snapshot``, the
 speed model images use; the changed data is the disk's ``changed_gib`` when the control API set it, else the
-scenario's ``changedFraction`` of its size; without the key ``imageSecondsPerGiB``). DeleteDisk takes the disk's snapshots still ``progressing`` with it, and a snapshot that
-ends so (or by DeleteSnapshot) before it is accomplished leaves the disks made from it by instant access empty.
+scenario's ``changedFraction`` of its size; without the key ``imageSecondsPerGiB``). DeleteDisk takes the disk's
+snapshots still ``progressing`` with it, and a snapshot that ends so (or by DeleteSnapshot) before it is
+accomplished leaves the disks made from it by instant access empty.
 """
 
 from __future__ import annotations
