@@ -467,10 +467,9 @@ class Reconciler:
 
     def _baselines(self) -> list[Outcome]:
         """Each lineage's baseline (``lifecycle.baseline``): its accomplished snapshot imaged, a new one taken when
-        due, each lineage in its own guard; then the baselines beyond ``baseline_keep`` pruned (logged, as ``_prune``).
-        """
+        due (at most ``baseline.PER_PASS`` new ones per pass), each lineage in its own guard; then the baselines
+        beyond ``baseline_keep`` pruned. Housekeeping, like ``_prune``: logged, and only a failure is an outcome."""
         from aliyun_ops.lifecycle import baseline
-        from aliyun_ops.service import Outcome
 
         if self.settings.baseline_hours <= 0:
             return []
@@ -486,18 +485,25 @@ class Reconciler:
             def act(item: baseline.Take | baseline.MakeImage = item) -> list[Outcome]:
                 if isinstance(item, baseline.MakeImage):
                     made = baseline.image(self.cloud, item.snapshot)
-                    return [Outcome("baseline", f"lineage {item.lineage}: baseline image {made} made from "
-                                                f"{item.snapshot.snapshot_id}")]
+                    log.info(
+                        "lineage %s: baseline image %s made from %s",
+                        item.lineage,
+                        made,
+                        item.snapshot.snapshot_id,
+                    )
+                    return []
                 try:
                     snap = baseline.take(self.cloud, item.instance, item.disk, disks, self.settings.selector)
                 except errors.NotFound as exc:  # released since the listing
-                    return [Outcome("skipped", f"lineage {item.lineage}: no baseline now ({exc.code})")]
+                    log.info("lineage %s: no baseline now (%s)", item.lineage, exc.code)
+                    return []
                 except errors.InvalidRequest as exc:  # the disk is busy or too young now: the next pass tries
                     if not exc.code.startswith(("IncorrectDiskStatus", "IncorrectInstanceStatus")):
                         raise
-                    return [Outcome("skipped", f"lineage {item.lineage}: no baseline now ({exc.code})")]
-                return [Outcome("baseline", f"lineage {item.lineage}: baseline snapshot {snap} of "
-                                            f"{item.instance.instance_id} requested")]
+                    log.info("lineage %s: no baseline now (%s)", item.lineage, exc.code)
+                    return []
+                log.info("lineage %s: baseline snapshot %s of %s", item.lineage, snap, item.instance.instance_id)
+                return []
 
             out.extend(self._guard(f"baseline of lineage {item.lineage}", act, share=ITEM_SHARE))
         if any(isinstance(item, baseline.MakeImage) for item in work):
