@@ -64,7 +64,7 @@ def _retry(fn: Any) -> Any:
         try:
             return fn()
         except Exception as exc:
-            if attempt == 7 or "Throttling" not in str(exc) and "ServiceUnavailable" not in str(exc):
+            if attempt == 7 or ("Throttling" not in str(exc) and "ServiceUnavailable" not in str(exc)):
                 raise
     return None
 

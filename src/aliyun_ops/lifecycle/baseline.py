@@ -137,12 +137,13 @@ def plan(
 
 
 def quiet(inst: models.Instance, managed: Callable[[models.Instance], bool], busy: Collection[str]) -> bool:
-    """A baseline may be taken of ``inst`` now: a managed spot instance (or a lineage's pay-as-you-go fallback),
-    Running, not under notice, not held for its data disks, and no incident's snapshot or image of it in progress."""
+    """A baseline may be taken of ``inst`` now: a managed spot instance (a pay-as-you-go one is never reclaimed; a
+    fallback's move back to spot images it anyway), Running, not under notice, not held for its data disks, and no
+    incident's snapshot or image of it in progress."""
     return (
         managed(inst)
         and inst.status == "Running"
-        and (inst.is_spot or bool(inst.tag(TAG_LINEAGE)))
+        and inst.is_spot
         and policy.RECYCLING not in inst.lock_reasons
         and inst.tag(models.TAG_DISKS) != "pending"
         and inst.instance_id not in busy
