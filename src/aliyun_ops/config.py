@@ -52,6 +52,8 @@ ENV: dict[str, tuple[str, ...]] = {
     "deny_families": ("ALIYUN_OPS_DENY_FAMILIES",),
     "payg_fallback": ("ALIYUN_OPS_PAYG_FALLBACK",),  # true/false, 1/0, yes/no, on/off
     "keep_images": ("ALIYUN_OPS_KEEP_IMAGES",),
+    "baseline_hours": ("ALIYUN_OPS_BASELINE_HOURS",),  # hours between a lineage's baselines; 0: no baselines
+    "baseline_keep": ("ALIYUN_OPS_BASELINE_KEEP",),  # baselines kept per lineage (the newest)
     "function_timeout_s": ("ALIYUN_OPS_FUNCTION_TIMEOUT",),  # seconds
     "deadline_margin_s": ("ALIYUN_OPS_DEADLINE_MARGIN",),
     "image_poll_max_s": ("ALIYUN_OPS_IMAGE_POLL_MAX",),
@@ -125,6 +127,11 @@ class Settings(pydantic.BaseModel):
     deny_families: tuple[str, ...] = ()
     payg_fallback: bool = False
     keep_images: int = 2
+    # A baseline (``lifecycle.baseline``): reconcile snapshots a managed instance's system disk and images it in quiet
+    # time, again every ``baseline_hours`` (0: never), keeping the ``baseline_keep`` newest per lineage. The first
+    # reclaim then has an image to fall back on, and the notice's snapshot is incremental.
+    baseline_hours: float = 24.0
+    baseline_keep: int = 2
     function_timeout_s: float = 600
     deadline_margin_s: float = 10
     image_poll_max_s: float = 5.0
@@ -198,12 +205,24 @@ class Settings(pydantic.BaseModel):
         return value
 
     @pydantic.field_validator(
-        "keep_images", "deadline_margin_s", "stopped_migrate_after_s", "back_to_spot_after_s", "sold_out_memory_s"
+        "keep_images",
+        "baseline_hours",
+        "deadline_margin_s",
+        "stopped_migrate_after_s",
+        "back_to_spot_after_s",
+        "sold_out_memory_s",
     )
     @classmethod
     def _check_not_negative(cls, value: float) -> float:
         if not value >= 0:
             raise ValueError("must not be negative")
+        return value
+
+    @pydantic.field_validator("baseline_keep")
+    @classmethod
+    def _check_baseline_keep(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError("must be at least 1 (the newest baseline is what a first reclaim falls back on)")
         return value
 
     @pydantic.field_validator("max_price_ratio", "max_size_ratio")
@@ -363,6 +382,8 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "deny_families": _families,
     "payg_fallback": _bool,
     "keep_images": _int,
+    "baseline_hours": _float,
+    "baseline_keep": _int,
     "function_timeout_s": _float,
     "deadline_margin_s": _float,
     "image_poll_max_s": _float,

@@ -33,6 +33,7 @@ TAG_DISKS = "aops:disks"  # on a replacement: "pending" while held stopped for i
 TAG_EIP = "aops:eip"  # on a replacement: the allocation id of the lineage's elastic IP
 TAG_LAUNCHED = "aops:launched"  # on an image: the instance last launched from it (the lineage's current one)
 TAG_RETIRED = "aops:retired"  # on a lineage's images: its instance was removed by its user; never relaunched
+TAG_BASELINE = "aops:baseline"  # on a baseline snapshot and its image: when it was taken (UTC, 20240519T030000Z)
 TAG_FALLBACK = "aops:fallback"  # on a pay-as-you-go fallback: reconcile moves it back to spot (remove to keep it)
 TAG_SYSTEM_OF = "aops:system-of"  # on a system disk kept past its instance until its snapshot is done
 TAG_HELD = "aops:held"  # on a replacement kept stopped for a missing data disk: the digest of what its user was told
@@ -325,7 +326,8 @@ class IncidentRecord:
     reason: str = ""  # one line: why it ended as it did
     advice: str = ""  # on failure: what the user should do
     image_id: str | None = None
-    image_source: str = ""  # fresh | lineage-fallback (never a public base image)
+    image_source: str = ""  # fresh | lineage-fallback | baseline (never a public base image)
+    image_time: str = ""  # when the launched image's data was taken (the notice, or the baseline's time), UTC
     new_instance_id: str | None = None
     before: InstanceSummary | None = None
     after: InstanceSummary | None = None

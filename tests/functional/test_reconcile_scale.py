@@ -74,7 +74,9 @@ def _disks(world: World) -> list[dict[str, Any]]:
 
 def _pass(world: World) -> tuple[list[str], Counter[str]]:
     world.emu.journal.clear()
-    outcomes = world.reconcile()
+    # what recovery costs per pass; baselines add their own (at most lifecycle.baseline.PER_PASS snapshots a pass,
+    # one per lineage a day: tests/functional/test_baseline.py, bench figure (p))
+    outcomes = world.reconcile(baseline_hours=0)
     calls = Counter(c["action"] for c in world.emu.journal.entries() if c["status"] == 200)
     return [o.status for o in outcomes], calls
 

@@ -33,6 +33,8 @@ and also clears those (the policy goes back to the one the emulator started with
 | POST policy            | {"policy": document or null} or the document itself              | {"ok": true} |
 | POST disks/<id>/markers| {"marker": "m1"}: the guest writes it now (In_use disk, Running)  | {"diskId", "markers"} |
 | GET  disks/<id>/markers|                                                                   | {"diskId", "markers"} |
+| POST disks/<id>/changed| {"changedGiB": 2}: GiB written since its last accomplished        | {"diskId",  |
+|                        |  snapshot; its next (incremental) snapshot copies that much        |  "changedGiB"} |
 | GET  instances/<id>/boots |  each time it reached Running: {"at", "disks": [{"diskId",     | {"instanceId", "boots"} |
 |                        |  "device", "kind", "markers": n}]} (In_use disks; kept after release) |        |
 """
@@ -264,6 +266,15 @@ def _markers(emu: Emulator, method: str, disk_id: str, body: Any) -> dict[str, A
         return {"diskId": disk_id, "markers": list(backend.disks.get(disk_id).markers)}
 
 
+def _changed(emu: Emulator, method: str, disk_id: str, body: Any) -> dict[str, Any]:
+    """Say how much the guest wrote since the disk's last accomplished snapshot (its next one copies that much)."""
+    backend = emu.backend
+    with backend.lock:
+        backend.settle()
+        backend.disks.set_changed(disk_id, _required(_obj(body), "changedGiB"))
+        return {"diskId": disk_id, "changedGiB": backend.disks.get(disk_id).changed_gib}
+
+
 def _boots(emu: Emulator, method: str, instance_id: str, body: Any) -> dict[str, Any]:
     """The instance's boot log at the current emulated time."""
     backend = emu.backend
@@ -275,6 +286,7 @@ def _boots(emu: Emulator, method: str, instance_id: str, body: Any) -> dict[str,
 # Routes with a resource id in the middle: (collection, leaf) -> (methods, handler).
 ITEM_ROUTES: dict[tuple[str, str], tuple[tuple[str, ...], Callable[[Emulator, str, str, Any], dict[str, Any]]]] = {
     ("disks", "markers"): (("GET", "POST"), _markers),
+    ("disks", "changed"): (("POST",), _changed),
     ("instances", "boots"): (("GET",), _boots),
 }
 

@@ -156,6 +156,11 @@ class EmulatorControl:
         markers: list[str] = self._call("POST", f"disks/{disk_id}/markers", {"marker": marker})["markers"]
         return markers
 
+    def set_changed(self, disk_id: str, gib: float) -> float:
+        """The guest wrote ``gib`` GiB since the disk's last accomplished snapshot: its next snapshot copies that."""
+        changed: float = self._call("POST", f"disks/{disk_id}/changed", {"changedGiB": gib})["changedGiB"]
+        return changed
+
     def markers(self, disk_id: str) -> list[str]:
         """The markers the disk holds, oldest first."""
         markers: list[str] = self._call("GET", f"disks/{disk_id}/markers")["markers"]

@@ -64,6 +64,9 @@ _T: dict[str, dict[str, str]] = {
         "disks_renamed": "设备名有变化：/etc/fstab 请按 UUID 或卷标挂载，不要按 /dev/xvd* 挂载。",
         "fallback_lineage": "新镜像不可用（创建失败或来不及完成），已改用该实例系列最新的旧镜像 {image}："
         "之后的改动已丢失。",
+        "from_baseline": "回收通知时的快照来不及在释放前完成，已改用该实例系列最新的基线镜像 {image}"
+        "（拍摄于 {time}）：之后的改动已丢失。",
+        "from_notice": "镜像 {image} 来自回收通知时的系统盘快照（{time}）。",
         "adv_deadline": "函数在时限内没有完成替换。定时巡检（每 5 分钟）会继续处理；也可在 ECS 控制台检查镜像和实例。",
         "adv_permission": "函数的 RAM 角色权限不足：请为它授权 deploy/ram-policy.json 中的策略。",
         "adv_quota": "配额不足：请在配额中心提高 ECS 实例或镜像配额，或删除不再需要的镜像。",
@@ -93,6 +96,9 @@ _T: dict[str, dict[str, str]] = {
         "disks_renamed": "A device name changed: mount data disks by UUID or label in /etc/fstab, never by /dev/xvd*.",
         "fallback_lineage": "The fresh image was unusable (failed or could not finish in time): launched from "
         "the newest earlier image {image} of this lineage; changes made since it was taken are lost.",
+        "from_baseline": "The notice's snapshot could not finish before the release: launched from the "
+        "lineage's newest baseline {image}, taken {time}; changes made since then are lost.",
+        "from_notice": "Image {image} is the notice's own snapshot of the system disk ({time}).",
         "adv_deadline": "The function ran out of time before the replacement was running. The periodic "
         "reconcile (every 5 minutes) carries on; you can also check the image and instance in the ECS console.",
         "adv_permission": "The function's RAM role lacks a permission: attach the policy in "
@@ -214,11 +220,23 @@ def _replaced(record: IncidentRecord, lang: str) -> Message:
         rows.append((t["image"], record.image_id))
     if record.image_source == "lineage-fallback":  # say plainly that recent changes are lost
         rows.append((t["image_note"], t["fallback_lineage"].format(image=record.image_id or "-")))
+    rows += _image_note(record, t)
     rows += _tags_left(record, t)
     rows += _disks(record, t)
     rows += [*_duration(record, t), (t["incident"], record.incident_id)]
     intro = t["intro_replaced"].format(iid=record.instance_id, new=new_id)
     return Message("replaced", f"[aliyun-ops] {t['replaced']}: {_label(record)}", intro, tuple(rows), lang=lang)
+
+
+def _image_note(record: IncidentRecord, t: dict[str, str]) -> list[tuple[str, str]]:
+    """Which image the replacement runs and as of when: the notice's own, or the lineage's baseline (then the
+    changes made since the baseline are lost, said plainly)."""
+    image, when = record.image_id or "-", record.image_time or "-"
+    if record.image_source == "baseline":
+        return [(t["image_note"], t["from_baseline"].format(image=image, time=when))]
+    if record.image_source == "fresh" and record.image_time:
+        return [(t["image_note"], t["from_notice"].format(image=image, time=when))]
+    return []
 
 
 def _failed(record: IncidentRecord, lang: str) -> Message:

@@ -1,6 +1,7 @@
 """Images made by the tool do not pile up: keep the newest K per lineage, delete the rest.
 
-Only images carrying ``aops:image-of`` (made by this tool) are ever considered, and an image an instance was
+Only images carrying ``aops:image-of`` (made by this tool) are ever considered (baselines, ``aops:baseline``, have
+their own count and pruning: ``lifecycle.baseline``), and an image an instance was
 launched from (in use) is always kept. DeleteImage leaves the snapshot an image was made from (a system-disk
 snapshot, billed on its own): the tool's snapshot of the same instance goes with it.
 
@@ -15,7 +16,7 @@ from collections.abc import Callable, Collection, Sequence
 from typing import TYPE_CHECKING
 
 from aliyun_ops import errors, models
-from aliyun_ops.models import TAG_IMAGE_OF, TAG_LINEAGE
+from aliyun_ops.models import TAG_BASELINE, TAG_IMAGE_OF, TAG_LINEAGE
 
 if TYPE_CHECKING:
     from aliyun_ops.cloud import Cloud
@@ -44,7 +45,7 @@ def surplus_images(images: Sequence[models.Image], keep: int, in_use: Collection
     lineages: dict[str, list[models.Image]] = {}
     for image in images:
         lineage = image.tag(TAG_LINEAGE)
-        if image.status == "Available" and lineage and image.tag(TAG_IMAGE_OF):
+        if image.status == "Available" and lineage and image.tag(TAG_IMAGE_OF) and not image.tag(TAG_BASELINE):
             lineages.setdefault(lineage, []).append(image)
     out: list[models.Image] = []
     for same in lineages.values():
@@ -72,6 +73,8 @@ def _prune_snapshots(
     out = []
     for snap in snapshots:
         if (snap.tag(TAG_LINEAGE), snap.tag(TAG_IMAGE_OF)) not in gone or snap.status != "accomplished":
+            continue
+        if snap.tag(TAG_BASELINE):  # a baseline's: pruned with its image (``lifecycle.baseline``)
             continue
         try:
             cloud.delete_snapshot(snap.snapshot_id)

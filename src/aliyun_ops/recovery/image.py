@@ -315,18 +315,28 @@ def usable_again(cloud: Cloud, image_id: str, *, until: float, max_poll_s: float
 
 
 def fallback(
-    cloud: Cloud, original: models.Instance, failed_image: str | None, *, system_only: bool = False
+    cloud: Cloud,
+    original: models.Instance,
+    failed_image: str | None,
+    *,
+    system_only: bool = False,
+    with_data: bool = False,
 ) -> ImageChoice:
     """The newest earlier Available image of the lineage; ``ImageUnavailable`` when there is none.
 
     Never the public image the original was built from: that would be a blank server. With ``system_only``
     (the data disks move to the replacement) an image that carries data disks is not used: its stale copies
-    would take the devices the moved disks go back to."""
+    would take the devices the moved disks go back to. With ``with_data`` (copy mode: the data disks come only
+    from the image) an image without data disks is not used either: a baseline, or an image of the lineage from
+    before it was switched to copy mode, would boot the server without its data."""
     lineage = naming.lineage_of(original)
     images = [
         i
         for i in cloud.describe_images(tags=((TAG_LINEAGE, lineage),), statuses="Available")
-        if i.image_id != failed_image and i.tag(TAG_IMAGE_OF) and not (system_only and i.data_devices)
+        if i.image_id != failed_image
+        and i.tag(TAG_IMAGE_OF)
+        and not (system_only and i.data_devices)
+        and not (with_data and not i.data_devices)
     ]
     if images:
         newest = max(images, key=lambda i: (i.creation_time, i.image_id))

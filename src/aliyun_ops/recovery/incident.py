@@ -63,6 +63,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 LAUNCH_RESERVE_S = 60.0  # time kept after the image for RunInstances and boot
+IMAGE_FROM_SNAPSHOT_S = 30.0  # CreateImage from an accomplished snapshot to a usable image (an assumption:
+# docs/emulator-fidelity.md, "Issue 21: baselines"): the notice's snapshot must be done this long before ``_in_time``
 RUNNING_POLL_MAX_S = 20.0  # longest pause between two looks at a replacement that is booting
 BOOT_POLLS = 4  # RunInstances to Running takes longer than 4 x image_poll_max_s (20 s; an assumption:
 # docs/emulator-fidelity.md): the first look at a launched replacement comes then
@@ -132,6 +134,8 @@ class Incident:
         self.system_disk_id: str | None = None  # move mode: the original's system disk, kept for its snapshot
         self._image_made = False  # move mode: the image was made from the accomplished system snapshot
         self._refused = ""  # why CreateImage/CreateSnapshot was refused at the notice: the user is told
+        self._image_time = ""  # when the launched image's data was taken, for the record (a baseline's time)
+        self._notice_at = told
 
     # -- helpers ---------------------------------------------------------------------------------
     def log(self, what: str) -> None:
@@ -218,9 +222,31 @@ class Incident:
                 else "system disk already gone: no fresh image"
             )
         except ImageRefused as exc:
-            self.log(f"no fresh image: {exc}")
-            self._refused = str(exc)
+            self.system_snapshot = self._baseline_in_progress()
+            if self.system_snapshot:
+                self.log(f"no fresh snapshot ({exc}); the baseline snapshot {self.system_snapshot} in progress is used")
+            else:
+                self.log(f"no fresh image: {exc}")
+                self._refused = str(exc)
         return None
+
+    def _baseline_in_progress(self) -> str | None:
+        """The notice's snapshot was refused because a baseline snapshot of the same disk is in progress (one at a
+        time per disk): that one is the newest copy of the disk there will be, so the image is made from it."""
+        if self.system_disk_id is None:
+            return None
+        from aliyun_ops.lifecycle.baseline import is_baseline, shown
+
+        found = [
+            s
+            for s in self.cloud.describe_snapshots(disk_id=self.system_disk_id)
+            if is_baseline(s) and s.status in ("progressing", "accomplished")
+        ]
+        newest = max(found, key=lambda s: (s.tag(models.TAG_BASELINE) or "", s.snapshot_id), default=None)
+        if newest is None:
+            return None
+        self._image_time = shown(newest.tag(models.TAG_BASELINE))
+        return newest.snapshot_id
 
     def _run(self, pool: ThreadPoolExecutor) -> None:
         image_id = None
@@ -245,23 +271,17 @@ class Incident:
             self._finish(existing.instance_id, inputs, None, held=held)
             return
         pool.submit(self._notify, "incident_started")  # a new incident: say so once, not per delivery
+        baseline: ImageChoice | None = None
         if self.system_snapshot:
-            image_id = image_from_snapshot(
-                self.cloud,
-                self.original,
-                self.system_snapshot,
-                self.id,
-                until=self.deadline - LAUNCH_RESERVE_S,
-                max_poll_s=self.settings.image_poll_max_s,
-                requested_at=self._requested_at,
-                record=data_slots.encode(self.slots),
-                selector=self.settings.selector,
-            )
-            self._requested_at = self.cloud.clock()
+            image_id = self._image_of_snapshot(self._in_time() - IMAGE_FROM_SNAPSHOT_S)
+            if image_id is None and self._in_time() < self.deadline - LAUNCH_RESERVE_S:
+                baseline = self._baseline()
+                if baseline is None:  # nothing to fall back on: the notice's snapshot, however late
+                    image_id = self._image_of_snapshot(self.deadline - LAUNCH_RESERVE_S)
             self._image_made = image_id is not None
             self.log(f"image {image_id} requested from the system disk snapshot" if image_id else "no fresh image")
         self.record.image_id = image_id or ""  # a failure names the fresh image reconcile may finish from
-        choice = self.given_image or self._image(image_id)
+        choice = self.given_image or baseline or self._image(image_id)
         try:
             new_id, candidate = self._launch(inputs, choice)
         except errors.CloudError as exc:
@@ -284,24 +304,79 @@ class Incident:
             raise exc
         return self._fallback(choice.image_id)
 
+    def _image_of_snapshot(self, until: float) -> str | None:
+        """The image of the notice's system snapshot once it is accomplished by ``until`` (None: not by then)."""
+        assert self.system_snapshot is not None
+        image_id = image_from_snapshot(
+            self.cloud,
+            self.original,
+            self.system_snapshot,
+            self.id,
+            until=until,
+            max_poll_s=self.settings.image_poll_max_s,
+            requested_at=self._requested_at,
+            record=data_slots.encode(self.slots),
+            selector=self.settings.selector,
+        )
+        self._requested_at = self.cloud.clock()
+        return image_id
+
+    def _in_time(self) -> float:
+        """The notice's image is in time when the replacement can still run before the release (its launch and
+        boot take LAUNCH_RESERVE_S); past that, the lineage's newest baseline is launched instead, when it has one.
+        A move the engine chose (no release coming) waits until the deadline."""
+        if self.planned or self.release_original:
+            return self.deadline - LAUNCH_RESERVE_S
+        return min(self.release_at, self.deadline) - LAUNCH_RESERVE_S
+
+    def _baseline(self) -> ImageChoice | None:
+        """The lineage's newest baseline (``lifecycle.baseline``), as the image to launch; None without one."""
+        from aliyun_ops.lifecycle import baseline
+
+        if self.data_disks and not self.moving:  # copy mode: a baseline holds the system disk only
+            self.log("copy mode: a baseline holds no data disk, so it is never launched in place of the full image")
+            return None
+        lineage = naming.lineage_of(self.original)
+        listed = self.cloud.describe_images(tags=((models.TAG_LINEAGE, lineage),), statuses="Available")
+        found = baseline.newest(listed, system_only=self.moving)
+        if found is None:
+            self.log("the notice's image is not ready in time, and the lineage has no baseline: waiting for it")
+            return None
+        taken = baseline.shown(found.tag(models.TAG_BASELINE))
+        why = f"the notice's image could not be ready before the release; launched from the baseline of {taken}"
+        self.log(f"using baseline image {found.image_id} ({taken}): {why}")
+        self.record.reason = why
+        self._image_time = taken
+        return ImageChoice(found.image_id, "baseline", why, found.data_devices, data_slots.recorded(found.tags,
+                                                                                                   found.image_id))
+
     def _image(self, image_id: str | None) -> ImageChoice:
         if image_id:
-            until = self.deadline - LAUNCH_RESERVE_S
-            image = wait_image(
-                self.cloud,
-                image_id,
-                until=until,
-                max_poll_s=self.settings.image_poll_max_s,
-                requested_at=self._requested_at,
-                # an image of the instance (copy mode) fails at its release if it is still building
-                last_chance=None if self.moving or self.release_original else self.release_at,
-            )
+            image = self._wait_image(image_id, self._in_time())
+            if image is None and self._in_time() < self.deadline - LAUNCH_RESERVE_S:
+                baseline = self._baseline()
+                if baseline is not None:
+                    return baseline
+                image = self._wait_image(image_id, self.deadline - LAUNCH_RESERVE_S)
             if image is not None:
                 self.log(f"image {image_id} {image.status}" + (" and Usable" if image.usable else ""))
                 return ImageChoice(image_id, "fresh", data_devices=image.data_devices)
             self.log(f"image {image_id} failed or not ready in time")
         self.check_deadline("waiting for the image")
         return self._fallback(image_id)
+
+    def _wait_image(self, image_id: str, until: float) -> models.Image | None:
+        image = wait_image(
+            self.cloud,
+            image_id,
+            until=until,
+            max_poll_s=self.settings.image_poll_max_s,
+            requested_at=self._requested_at,
+            # an image of the instance (copy mode) fails at its release if it is still building
+            last_chance=None if self.moving or self.release_original else self.release_at,
+        )
+        self._requested_at = None  # a second wait goes on from now
+        return image
 
     def _find_kept_disks(self) -> None:
         """A relaunch of a lost lineage: its kept data disks (tagged with the lineage, detached) go along."""
@@ -332,7 +407,13 @@ class Incident:
         """The lineage's newest image instead of ``failed_image`` (ImageUnavailable without one), recorded; a refusal
         at the notice (a snapshot quota, a disk never used) is said with it."""
         try:
-            choice = fallback(self.cloud, self.original, failed_image, system_only=self.moving)
+            choice = fallback(
+                self.cloud,
+                self.original,
+                failed_image,
+                system_only=self.moving,
+                with_data=bool(self.data_disks) and not self.moving,
+            )
         except errors.ImageUnavailable as exc:
             said = "; ".join(s for s in (self._refused, str(exc), self._copy_mode_note(failed_image)) if s)
             if said != str(exc):
@@ -361,6 +442,10 @@ class Incident:
 
     def _launch(self, inputs: Inputs, image: ImageChoice) -> tuple[str, models.Candidate]:
         self.record.image_id, self.record.image_source = image.image_id, image.source
+        if image.source == "fresh":  # the notice's own image: its data is as of the notice (or the adopted baseline)
+            self.record.image_time = self._image_time or _utc(self._notice_at)
+        elif image.source == "baseline":
+            self.record.image_time = self._image_time
         self.check_deadline("planning")
         plan, enriched = plan_launch(
             self.original, inputs, self.settings, self.unavailable.snapshot(inputs.vswitches), keep_zone=self.moving
@@ -647,6 +732,12 @@ class Incident:
             f"the instance's RAM role {role} is not in ALIYUN_OPS_PASS_ROLES, so the policy does not let the function "
             "launch with it: list it, deploy the rendered policy again, and reconcile relaunches the lineage"
         )
+
+
+def _utc(at: float) -> str:
+    import time
+
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(at))
 
 
 def _advice(exc: errors.AliyunOpsError) -> str:

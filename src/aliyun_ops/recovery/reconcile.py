@@ -117,6 +117,7 @@ class Reconciler:
                 share=1.0,
             )
         )
+        outcomes.extend(self._guard("baselines", self._baselines, share=1.0))  # quiet time: after every recovery
         return outcomes
 
     def _guard(self, what: str, act: Callable[[], list[Outcome]], *, share: float | None = None) -> list[Outcome]:
@@ -315,10 +316,11 @@ class Reconciler:
         while the instance still exists: with five minutes' notice and a five-minute timer, a pass nearly always
         falls inside the window. The notice's time comes from CloudMonitor's history (the release follows it)."""
         from aliyun_ops import policy
+        from aliyun_ops.lifecycle.baseline import is_baseline
         from aliyun_ops.service import Outcome, run_incident
 
-        traced = {s.tag(TAG_IMAGE_OF) for s in self._region_snapshots()} | {
-            i.tag(TAG_IMAGE_OF) for i in self._own_images()
+        traced = {s.tag(TAG_IMAGE_OF) for s in self._region_snapshots() if not is_baseline(s)} | {
+            i.tag(TAG_IMAGE_OF) for i in self._own_images() if not is_baseline(i)
         }
         due = [
             i
@@ -474,6 +476,64 @@ class Reconciler:
         if deleted:
             log.info("image housekeeping deleted %s", ", ".join(deleted))
             self._images = self._snapshots = None
+
+    def _baselines(self) -> list[Outcome]:
+        """Each lineage's baseline (``lifecycle.baseline``): its accomplished snapshot imaged, a new one taken when
+        due (at most ``baseline.PER_PASS`` new ones per pass), each lineage in its own guard; then the baselines
+        beyond ``baseline_keep`` pruned. Housekeeping, like ``_prune``: logged, and only a failure is an outcome."""
+        from aliyun_ops.lifecycle import baseline
+
+        if self.settings.baseline_hours <= 0:
+            return []
+        instances, disks = self._instances(), self._region_disks()
+        snapshots, images = self._region_snapshots(), self._own_images()
+        work = baseline.plan(
+            instances, disks, snapshots, images,
+            managed=self._managed, now=self.cloud.clock(), hours=self.settings.baseline_hours,
+        )
+        out: list[Outcome] = []
+        for item in work:
+
+            def act(item: baseline.Take | baseline.MakeImage = item) -> list[Outcome]:
+                if isinstance(item, baseline.MakeImage):
+                    made = baseline.image(self.cloud, item.snapshot)
+                    log.info(
+                        "lineage %s: baseline image %s made from %s",
+                        item.lineage,
+                        made,
+                        item.snapshot.snapshot_id,
+                    )
+                    return []
+                try:
+                    snap = baseline.take(self.cloud, item.instance, item.disk, disks, self.settings.selector)
+                except errors.NotFound as exc:  # released since the listing
+                    log.info("lineage %s: no baseline now (%s)", item.lineage, exc.code)
+                    return []
+                except errors.InvalidRequest as exc:  # the disk is busy or too young now: the next pass tries
+                    if not exc.code.startswith(("IncorrectDiskStatus", "IncorrectInstanceStatus")):
+                        raise
+                    log.info("lineage %s: no baseline now (%s)", item.lineage, exc.code)
+                    return []
+                log.info("lineage %s: baseline snapshot %s of %s", item.lineage, snap, item.instance.instance_id)
+                return []
+
+            out.extend(self._guard(f"baseline of lineage {item.lineage}", act, share=ITEM_SHARE))
+        if any(isinstance(item, baseline.MakeImage) for item in work):
+            self._images = None  # the images just made are pruned by their own listing
+        out.extend(self._guard("baseline pruning", self._prune_baselines, share=ITEM_SHARE))
+        return out
+
+    def _prune_baselines(self) -> list[Outcome]:
+        from aliyun_ops.lifecycle import baseline
+
+        in_use = {i.image_id for i in self._instances() if i.image_id}
+        deleted = baseline.prune(
+            self.cloud, self._own_images(), self._region_snapshots(), self.settings.baseline_keep, in_use
+        )
+        if deleted:
+            log.info("baseline pruning deleted %s", ", ".join(deleted))
+            self._images = self._snapshots = None
+        return []
 
     def _deadline(self) -> float:
         """The end of the item being handled (its share of the pass), or of the pass."""

@@ -52,7 +52,10 @@ def reconcile_system_disks(
     """Image the accomplished system snapshots of lost instances, then settle every kept system disk of a lost
     instance (see the module). ``instances``, ``disks``, ``snapshots``, ``images``: the pass's listings."""
     alive = {i.instance_id for i in instances}
-    imaged: dict[str, models.Image | str] = {i.tag(TAG_IMAGE_OF) or "": i for i in images if i.tag(TAG_IMAGE_OF)}
+    # a baseline is older than the notice's snapshot: it does not make that snapshot's image unneeded
+    imaged: dict[str, models.Image | str] = {
+        i.tag(TAG_IMAGE_OF) or "": i for i in images if i.tag(TAG_IMAGE_OF) and not i.tag(models.TAG_BASELINE)
+    }
     out = _image_snapshots(cloud, alive, snapshots, imaged)
     kept = sorted(
         (d for d in (*disks, *_unlabelled(disks, snapshots, alive)) if d.tag(TAG_SYSTEM_OF) and d.tag(TAG_SYSTEM_OF)

@@ -13,10 +13,11 @@ from an image's mapping or ``DataDisk.N.SnapshotId``) starts with them. A releas
 
 Snapshots: ``progressing`` -> ``accomplished`` (or ``failed``, halfway through, for the next n after
 ``Backend.fail_next_snapshots(n)``; a failed one gives no disk and no image); the first one of a disk copies
-all of it, later ones only the changed share (``realism.snapshot``, the speed model images use; without it
-``imageSecondsPerGiB``). Releasing a disk (DeleteDisk, or its instance's release with DeleteWithInstance) takes
-its snapshots still ``progressing`` with it, and a snapshot that ends so (or by DeleteSnapshot) before it is
-accomplished leaves the disks made from it by instant access empty.
+all of it, later ones only the data changed since the disk's last accomplished one (``realism.snapshot``, the
+speed model images use; the changed data is the disk's ``changed_gib`` when the control API set it, else the
+scenario's ``changedFraction`` of its size; without the key ``imageSecondsPerGiB``). Releasing a disk (DeleteDisk,
+or its instance's release with DeleteWithInstance) takes its snapshots still ``progressing`` with it, and a snapshot
+that ends so (or by DeleteSnapshot) before it is accomplished leaves the disks made from it by instant access empty.
 
 CreateSnapshot is refused, as the [docs] CreateSnapshot reference lists: for a disk attached to an instance never
 started (``IncorrectDiskStatus.NeverUsed``), or to one neither Running nor Stopped (Pending, Starting, Stopping:
@@ -65,6 +66,9 @@ class DiskRecord:
     name: str = ""
     snapshot_id: str = ""  # the snapshot it was created from, if any
     snapshotted: bool = False  # a snapshot of it finished: its next one is incremental
+    # GiB written since its last accomplished snapshot (set through the control API); None: the scenario's
+    # ``changedFraction`` of its size. An incremental snapshot copies only this much.
+    changed_gib: float | None = None
     region_id: str = ""
     zone_id: str = ""
     status: str = "In_use"
@@ -356,6 +360,13 @@ class Disks:
             if description is not None:
                 disk.description = description
 
+    def set_changed(self, disk_id: str, gib: float) -> None:
+        """The guest has written ``gib`` GiB since the disk's last accomplished snapshot: its next snapshot copies
+        that much (``realism.snapshot``'s incremental speed), not the scenario's ``changedFraction``."""
+        if isinstance(gib, bool) or not isinstance(gib, (int, float)) or gib < 0:
+            raise ValueError("changedGiB must be a number of GiB >= 0")
+        self.get(disk_id).changed_gib = float(gib)
+
     def write_marker(self, disk_id: str, marker: str) -> None:
         """The guest writes ``marker`` to the disk: it must be In_use on a Running instance."""
         disk = self.get(disk_id)
@@ -369,7 +380,7 @@ class Disks:
         speed = self.b.realism.snapshot
         if speed is None:
             return self.b.timing("imageSecondsPerGiB") * disk.size
-        return speed.seconds(disk.size, disk.snapshotted)
+        return speed.seconds(disk.size, disk.snapshotted, disk.changed_gib)
 
     def create_snapshot(
         self,
@@ -420,11 +431,14 @@ class Disks:
 
         fail = self.fail_next > 0
         self.fail_next -= 1 if fail else 0
+        copied = disk.changed_gib  # what this snapshot holds of the changes (the guest may write more meanwhile)
 
         def done() -> None:
             if self.snapshots.get(snap.snapshot_id) is snap and snap.status == "progressing":
                 snap.status = "failed" if fail else "accomplished"
                 disk.snapshotted = disk.snapshotted or not fail
+                if not fail and copied is not None and disk.changed_gib is not None:
+                    disk.changed_gib = max(disk.changed_gib - copied, 0.0)
 
         if snap.build_seconds <= 0:
             done()

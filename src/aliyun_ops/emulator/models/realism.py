@@ -54,10 +54,13 @@ class SnapshotSpeed:
     incremental_mibps: float
     changed_fraction: float
 
-    def seconds(self, size_gib: int, snapshotted_before: bool) -> float:
+    def seconds(self, size_gib: int, snapshotted_before: bool, changed_gib: float | None = None) -> float:
+        """``changed_gib``: the data written since the disk's last accomplished snapshot, when known (the control
+        API sets it per disk); else the ``changed_fraction`` of its size."""
         mib = size_gib * 1024.0
         if snapshotted_before:
-            return mib * self.changed_fraction / self.incremental_mibps
+            changed = mib * self.changed_fraction if changed_gib is None else min(changed_gib * 1024.0, mib)
+            return changed / self.incremental_mibps
         return mib / self.full_mibps
 
 
