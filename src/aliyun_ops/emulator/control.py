@@ -233,6 +233,17 @@ def _policy(emu: Emulator, body: Any) -> dict[str, Any]:
     return {"ok": True}
 
 
+def _launch_failures(emu: Emulator, body: Any) -> dict[str, Any]:
+    """The next ``next`` fresh launches fail, beside the scenario's seeded draw."""
+    count = _required(_obj(body), "next")
+    if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+        raise BadRequest("next must be an integer >= 0")
+    backend = emu.backend
+    with backend.lock:
+        backend.instances.forced_failures = count
+    return {"next": count}
+
+
 ROUTES: dict[tuple[str, str], Handler] = {
     ("GET", "state"): _state,
     ("POST", "reset"): _reset,
@@ -273,17 +284,6 @@ def _boots(emu: Emulator, method: str, instance_id: str, body: Any) -> dict[str,
     with backend.lock:
         backend.settle()
         return {"instanceId": instance_id, "boots": backend.instances.boot_log(instance_id)}
-
-
-def _launch_failures(emu: Emulator, body: Any) -> dict[str, Any]:
-    """The next ``next`` fresh launches fail, beside the scenario's seeded draw."""
-    count = _required(_obj(body), "next")
-    if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-        raise BadRequest("next must be an integer >= 0")
-    backend = emu.backend
-    with backend.lock:
-        backend.instances.forced_failures = count
-    return {"next": count}
 
 
 # Routes with a resource id in the middle: (collection, leaf) -> (methods, handler).

@@ -203,7 +203,6 @@ class Network:
         if self.eip_tokens.replay(client_token, fingerprint) is not None:
             return
         eip = self.eip(allocation_id, region_id)
-        self._not_too_soon(allocation_id)
         inst = self.backend.instances.items.get(instance_id)
         if inst is None or inst.region_id != region_id:
             raise exc.EipInstanceNotFound()
@@ -213,6 +212,7 @@ class Network:
             raise exc.EipAssociationDuplicated()
         if inst.status not in ("Running", "Stopped"):
             raise exc.IncorrectInstanceStatus()
+        self._not_too_soon(allocation_id)
         eip.instance_id = instance_id
         self._transition(eip, "Associating", "InUse")
         self.eip_tokens.remember(client_token, fingerprint, allocation_id)
