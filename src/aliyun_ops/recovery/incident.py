@@ -51,7 +51,7 @@ from aliyun_ops.recovery.image import (
     request_system_snapshot,
     wait_image,
 )
-from aliyun_ops.recovery.launch import build_spec, keeper, launch_first, plan_launch
+from aliyun_ops.recovery.launch import DEAD_NOTE, build_spec, keeper, launch_first, plan_launch
 from aliyun_ops.recovery.summary import summarize
 
 if TYPE_CHECKING:
@@ -126,6 +126,7 @@ class Incident:
         self.system_snapshot: str | None = None
         self.candidate_type: models.InstanceType | None = None
         self._labels: Future[None] | None = None
+        self._dead: set[str] = set()  # launches the cloud accepted, then failed (SystemFailure.Delete)
         self._launch_role: str | None = None  # the RAM role the replacement is launched with (gather reads it)
         self._requested_at: float | None = None  # when this delivery's CreateImage/CreateSnapshot was accepted
         self.system_disk_id: str | None = None  # move mode: the original's system disk, kept for its snapshot
@@ -232,7 +233,7 @@ class Incident:
         inputs = gather(self.cloud, self.original, self.settings, pool, disks=disks or None, keep_zone=self.moving)
         self.log("inputs gathered" + "".join(f"; {n}" for n in inputs.notes))
         self.record.before = summarize(self.original, inputs.prices, inputs.eip)
-        existing = keeper(list(inputs.replacements))
+        existing = self._adoptable(list(inputs.replacements))
         if existing is not None:
             self.record.status = "resumed"
             # An earlier delivery that finished told the user already; one that died midway did not.
@@ -260,14 +261,14 @@ class Incident:
         self.record.image_id = image_id or ""  # a failure names the fresh image reconcile may finish from
         choice = self.given_image or self._image(image_id)
         try:
-            new_id, candidate = self._launch(inputs, choice)
+            new_id, candidate = self._launch_alive(inputs, choice)
         except errors.CloudError as exc:
             if choice.source != "fresh" or not image_gone(exc):
                 raise
             # Usable a moment ago, refused now: the image failed (its source was released mid-build).
             self.log(f"image {choice.image_id} refused at launch ({exc.code})")
             choice = self._fallback(choice.image_id)
-            new_id, candidate = self._launch(inputs, choice)
+            new_id, candidate = self._launch_alive(inputs, choice)
         self._finish(new_id, inputs, candidate)
 
     def _image(self, image_id: str | None) -> ImageChoice:
@@ -319,6 +320,45 @@ class Incident:
         self.record.reason = choice.reason
         return choice
 
+    def _adoptable(self, replacements: list[models.Instance]) -> models.Instance | None:
+        """The replacement an earlier delivery launched, to adopt; one still Pending is watched until it leaves Pending
+        or the cloud fails it (then the next is looked at, and none means: launch)."""
+        while (existing := keeper(replacements, self._dead)) is not None:
+            if existing.status != "Pending" or self._accepted(existing.instance_id):
+                return existing
+            self._dead.add(existing.instance_id)
+            self.log(f"{existing.instance_id} {DEAD_NOTE}")
+        return None
+
+    def _launch_alive(self, inputs: Inputs, image: ImageChoice) -> tuple[str, models.Candidate]:
+        """A launch the cloud did not fail after accepting it. A launch that dies (``SystemFailure.Delete``: it stays
+        Pending, then is released) is remembered, and the launch goes on past it (``launch_first``: the next
+        candidate, or the same one under a ClientToken derived from the dead launch's), until one lives, the plan is
+        spent (``ReplacementFailed``) or the deadline passes."""
+        while True:
+            new_id, candidate = self._launch(inputs, image)
+            if self._accepted(new_id, launched=True):
+                return new_id, candidate
+            self._dead.add(new_id)
+            self.log(f"{new_id} {DEAD_NOTE}: launching again")
+
+    def _accepted(self, new_id: str, *, launched: bool = False) -> bool:
+        """True once the instance has left Pending; False when the cloud failed it (its ``SystemFailure.Delete``
+        event). Not listed yet is pending, never a failure: DescribeInstances lags a launch (terraform's instance
+        resource treats that NotFound as pending too)."""
+        pause = self.settings.image_poll_max_s
+        if launched:  # nothing leaves Pending at once
+            self.cloud.sleep(min(pause, max(self.deadline - self.cloud.clock(), 0.1)))
+        while True:
+            inst = self.cloud.describe_instance(new_id)
+            if inst is not None and inst.status != "Pending":
+                return True
+            if self.cloud.creation_failed(new_id):
+                return False
+            self.check_deadline(f"waiting for {new_id} to leave Pending")
+            self.cloud.sleep(min(pause, max(self.deadline - self.cloud.clock(), 0.1)))
+            pause = min(pause * 2, RUNNING_POLL_MAX_S)
+
     def _launch(self, inputs: Inputs, image: ImageChoice) -> tuple[str, models.Candidate]:
         self.record.image_id, self.record.image_source = image.image_id, image.source
         self.check_deadline("planning")
@@ -346,6 +386,7 @@ class Incident:
             self.id,
             self.unavailable,
             self.record.tried,
+            self._dead,
         )
         self.candidate_type = candidate.itype
         self.record.chosen = f"{candidate.instance_type}@{candidate.zone_id} ({candidate.spot_strategy})"
@@ -582,7 +623,7 @@ class Incident:
         the replacements the caller just made (else one is read here)."""
         if listed is None:
             listed = find_replacements(self.cloud, self.original.instance_id)
-        agreed = keeper([*listed, mine])
+        agreed = keeper([*listed, mine], self._dead)
         if agreed is None or agreed.instance_id == mine.instance_id:
             return mine
         self.cloud.delete_instance(mine.instance_id, force=True)
