@@ -102,9 +102,9 @@ def test_a_repeated_eip_association_waits_out_the_repeat_limit(world: World) -> 
         vm.AllocateEipAddressRequest(region_id="cn-hangzhou", bandwidth="5"), world.rt
     ).body.allocation_id
     cloud.associate_eip(alloc, a, "tok-a")
-    world.advance(6)
+    world.advance(5.5)
     cloud.unassociate_eip(alloc, a)
-    world.advance(6)  # Available again, within the association's repeat limit
+    world.advance(5.5)  # Available again, 11 s after the association: within its repeat limit (15 s)
     cloud.associate_eip(alloc, b, "tok-b")
     world.advance(6)
     assert [(e.instance_id, e.status) for e in cloud.describe_eips(allocation_id=alloc)] == [(b, "InUse")]
