@@ -269,7 +269,14 @@ class Incident:
             self.log(f"image {choice.image_id} refused at launch ({exc.code})")
             choice = self._fallback(choice.image_id)
             new_id, candidate = self._launch_alive(inputs, choice)
-        self._finish(new_id, inputs, candidate)
+        while True:
+            try:
+                self._finish(new_id, inputs, candidate)
+                return
+            except _LaunchDied as died:  # seen dead at the look just before the release (``_running_and_agreed``)
+                self._dead.add(died.instance_id)
+                self.log(f"{died.instance_id} {DEAD_NOTE}: launching again")
+            new_id, candidate = self._launch_alive(inputs, choice)
 
     def _image(self, image_id: str | None) -> ImageChoice:
         if image_id:
@@ -337,10 +344,18 @@ class Incident:
         spent (``ReplacementFailed``) or the deadline passes."""
         while True:
             new_id, candidate = self._launch(inputs, image)
-            if self._accepted(new_id, launched=True):
+            if self._looks_at_lead(inputs) or self._accepted(new_id, launched=True):
                 return new_id, candidate
             self._dead.add(new_id)
             self.log(f"{new_id} {DEAD_NOTE}: launching again")
+
+    def _looks_at_lead(self, inputs: Inputs) -> bool:
+        """A reclaim whose address moves at the release, minutes away: the replacement is looked at once, just before
+        it (``_running_and_agreed``), and that look also tells a launch the cloud failed (no look sooner: the call
+        budget of an incident)."""
+        lead = min(self.release_at, self.deadline - FORCE_MOVE_S) - RELEASE_LEAD_S
+        reclaim = inputs.eip is not None and not (self.planned or self.release_original) and not self.moving
+        return reclaim and lead - self.cloud.clock() > self._boot_s
 
     def _accepted(self, new_id: str, *, launched: bool = False) -> bool:
         """True once the instance has left Pending; False when the cloud failed it (its ``SystemFailure.Delete``
@@ -591,6 +606,8 @@ class Incident:
             if mine is not None and mine.status == "Running":
                 self.log(f"{new_id} Running")
                 return self._converge(mine, listed)
+            if (mine is None or mine.status == "Pending") and not self._accepted(new_id):
+                raise _LaunchDied(new_id)
             launched = False  # not listed yet, or not Running: watch it from now
         return self._converge(self._wait_running(new_id, launched=launched))
 
@@ -648,6 +665,14 @@ class Incident:
             f"the instance's RAM role {role} is not in ALIYUN_OPS_PASS_ROLES, so the policy does not let the function "
             "launch with it: list it, deploy the rendered policy again, and reconcile relaunches the lineage"
         )
+
+
+class _LaunchDied(Exception):
+    """The launch being finished was failed by the cloud after it accepted it (``SystemFailure.Delete``)."""
+
+    def __init__(self, instance_id: str) -> None:
+        super().__init__(instance_id)
+        self.instance_id = instance_id
 
 
 def _advice(exc: errors.AliyunOpsError) -> str:
