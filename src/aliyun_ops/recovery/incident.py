@@ -276,6 +276,13 @@ class Incident:
             except _LaunchDied as died:  # seen dead at the look just before the release (``_running_and_agreed``)
                 self._dead.add(died.instance_id)
                 self.log(f"{died.instance_id} {DEAD_NOTE}: launching again")
+            except errors.ReplacementFailed:  # a held replacement not found: not listed yet, or failed by the cloud
+                if candidate is None:
+                    raise
+                if self._accepted(new_id):
+                    continue  # listed and past Pending now: hold it again
+                self._dead.add(new_id)
+                self.log(f"{new_id} {DEAD_NOTE}: launching again")
             new_id, candidate = self._launch_alive(inputs, choice)
 
     def _image(self, image_id: str | None) -> ImageChoice:
@@ -338,13 +345,14 @@ class Incident:
         return None
 
     def _launch_alive(self, inputs: Inputs, image: ImageChoice) -> tuple[str, models.Candidate]:
-        """A launch the cloud did not fail after accepting it. A launch that dies (``SystemFailure.Delete``: it stays
-        Pending, then is released) is remembered, and the launch goes on past it (``launch_first``: the next
+        """A launch the cloud did not fail after accepting it (or one whose next look tells: a move's hold, a reclaim's
+        look just before the release; no look sooner, for the deadline and the call budget). A launch that dies
+        (``SystemFailure.Delete``: it stays Pending, then is released) is remembered, and the launch goes on past it (``launch_first``: the next
         candidate, or the same one under a ClientToken derived from the dead launch's), until one lives, the plan is
         spent (``ReplacementFailed``) or the deadline passes."""
         while True:
             new_id, candidate = self._launch(inputs, image)
-            if self._looks_at_lead(inputs) or self._accepted(new_id, launched=True):
+            if self.moving or self._looks_at_lead(inputs) or self._accepted(new_id, launched=True):
                 return new_id, candidate
             self._dead.add(new_id)
             self.log(f"{new_id} {DEAD_NOTE}: launching again")
