@@ -345,11 +345,11 @@ class Incident:
         return None
 
     def _launch_alive(self, inputs: Inputs, image: ImageChoice) -> tuple[str, models.Candidate]:
-        """A launch the cloud did not fail after accepting it (or one whose next look tells: a move's hold, a reclaim's
-        look just before the release; no look sooner, for the deadline and the call budget). A launch that dies
-        (``SystemFailure.Delete``: it stays Pending, then is released) is remembered, and the launch goes on past it (``launch_first``: the next
-        candidate, or the same one under a ClientToken derived from the dead launch's), until one lives, the plan is
-        spent (``ReplacementFailed``) or the deadline passes."""
+        """A launch the cloud did not fail after accepting it (or one whose next look tells: a move's hold, a
+        reclaim's look just before the release; no look sooner, for the deadline and the call budget). A launch that
+        dies (``SystemFailure.Delete``: it stays Pending, then is released) is remembered, and the launch goes on
+        past it (``launch_first``: the next candidate, or the same one under a ClientToken derived from the dead
+        launch's), until one lives, the plan is spent (``ReplacementFailed``) or the deadline passes."""
         while True:
             new_id, candidate = self._launch(inputs, image)
             if self.moving or self._looks_at_lead(inputs) or self._accepted(new_id, launched=True):
