@@ -81,8 +81,9 @@ def test_run_instances_stores_and_returns_every_launch_setting(emulator: Emulato
     assert (attr.description, attr.status) == ("web server, blue pool", "Running")
 
 
-def test_client_token_idempotency(ecs_client: Any) -> None:
+def test_client_token_idempotency(emulator: Emulator, ecs_client: Any) -> None:
     first = launch(ecs_client, client_token="tok-7")
+    emulator.clock.advance(5)  # past the first request's processing (IdempotentProcessing until then)
     assert launch(ecs_client, client_token="tok-7") == first
     code = error_code(lambda: launch(ecs_client, client_token="tok-7", instance_name="changed"))
     assert code == "IdempotentParameterMismatch"
@@ -122,6 +123,7 @@ def test_describe_instances_filters_and_pages(emulator: Emulator, ecs_client: An
     ]
     by_tag = [m.DescribeInstancesRequestTag(key="k", value="1")]
     assert describe(ecs_client, tag=by_tag).instances.instance == []  # the tag index lags a launch
+    emulator.clock.advance(5)  # a new instance is listed a few seconds after its launch (realism.launch)
     page2 = describe(ecs_client, page_number=2, page_size=2)
     assert (page2.total_count, [i.instance_id for i in page2.instances.instance]) == (5, ids[2:4])
     seen, token = [], None

@@ -141,8 +141,12 @@ def test_spot_advice_filters(market_emu: Emulator) -> None:
     assert all(market_emu.backend.catalogue.type(t).memory_gib == 4.0 for t in types)
     big = {t for _, t in rows(advice(market_emu, min_cores=8, min_memory=32.0))}
     assert big and all(market_emu.backend.catalogue.type(t).cpu >= 8 for t in big)
-    assert {t for _, t in rows(advice(market_emu, instance_type_family="ecs.g8y"))} == \
+    # a family filter goes with Cores+Memory or MinCores+MinMemory (the reference's ways of calling it)
+    assert {t for _, t in rows(advice(market_emu, min_cores=1, min_memory=0.5, instance_type_family="ecs.g8y"))} == \
         {"ecs.g8y.large", "ecs.g8y.xlarge", "ecs.g8y.2xlarge"}
+    with pytest.raises(TeaException) as alone:
+        advice(market_emu, instance_type_family="ecs.g8y")
+    assert alone.value.code == "InvalidParameter"
     with pytest.raises(TeaException) as too_many:
         advice(market_emu, instance_types=[t for t in market_emu.backend.catalogue.types][:11])
     assert too_many.value.statusCode == 400  # the specification caps InstanceTypes.N at 10

@@ -84,6 +84,7 @@ BASE: dict[str, dict[str, str]] = {
     "DescribeInstances": {"RegionId": R, "Status": "Running", "MaxResults": "10", "InstanceIds": f'["{MISSING_ID}"]'},
     "DescribeInstanceAttribute": {"InstanceId": MISSING_ID},
     "DescribeInstanceStatus": {"RegionId": R, "PageSize": "10", "InstanceId.1": MISSING_ID},
+    "DescribeInstanceHistoryEvents": {"RegionId": R, "InstanceEventType.1": "SystemFailure.Delete"},
     "DescribeUserData": {"RegionId": R, "InstanceId": MISSING_ID},
     "DescribeInstanceRamRole": {"RegionId": R, "InstanceIds": f'["{MISSING_ID}"]', "PageSize": "10"},
     "DescribeDisks": {"RegionId": R, "DiskType": "all", "InstanceId": MISSING_ID},

@@ -44,6 +44,7 @@ def _walk_every_engine_path(world: World) -> None:
     current = world.launch(  # no instant access: the failed image below fails before it is usable
         eip=True, ram_role="web-role", user_data="IyEvYmluL3NoCmVjaG8gaGk=", system_disk="cloud_efficiency"
     )
+    world.emu.control.launch_failures(1)  # the first replacement fails after acceptance: its history event is read
     for _ in range(3):
         outcome = world.handle(world.interrupt(current))
         assert outcome.status == "replaced"

@@ -38,6 +38,9 @@ def status(b: Backend, iid: str) -> str:
 
 def test_client_token_returns_the_same_instance_and_refuses_other_parameters(backend: Backend) -> None:
     first = run(backend, ClientToken="tok-1")
+    with pytest.raises(exc.IdempotentProcessing):  # the first request is still being processed
+        run(backend, ClientToken="tok-1")
+    backend.clock.advance(5)
     assert run(backend, ClientToken="tok-1") == first
     assert len(backend.instances.items) == 1
     with pytest.raises(exc.IdempotentParameterMismatch):

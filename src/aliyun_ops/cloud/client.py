@@ -33,6 +33,7 @@ ALL_IMAGE_STATUSES = IMAGE_STATUSES + ",Deprecated"
 MAX_ATTEMPTS = 8
 # CloudMonitor's record of a spot reclaim: product ECS, this event name (the name of the pushed notice).
 INTERRUPTION_EVENT = "Instance:PreemptibleInstanceInterruption"
+CREATION_FAILED = "SystemFailure.Delete"  # the system event of an accepted launch the cloud then fails and releases
 EVENT_PAGE_SIZE = 100  # DescribeSystemEventAttribute PageSize: 1 to 100
 # Batch limits (openapi-meta): ModifyDiskAttribute DiskIds.N 0 to 100; TagResources ResourceId up to 50;
 # DescribeDisks MaxResults 10 to 500 (NextToken paging; PageSize pages hold 100).
@@ -385,6 +386,15 @@ class Cloud:
         if not ids:
             raise errors.ServiceError("EmptyResponse", "RunInstances returned no instance id", action="RunInstances")
         return str(ids[0])
+
+    def creation_failed(self, instance_id: str) -> bool:
+        """Whether the cloud gave up creating this accepted instance: a ``SystemFailure.Delete`` event in its history
+        (DescribeInstanceHistoryEvents; "View instance creation failure events": the instance is then released, in
+        most cases within 5 minutes, and a repeat of its RunInstances under the same ClientToken answers its id)."""
+        params = {"InstanceId": instance_id, "InstanceEventType": [CREATION_FAILED], "PageSize": 10}
+        body = self.call("ecs", "DescribeInstanceHistoryEvents", params)
+        events = convert.items(body, "InstanceSystemEventSet", "InstanceSystemEventType")
+        return any((e.get("EventType") or {}).get("Name") == CREATION_FAILED for e in events)
 
     def start_instance(self, instance_id: str) -> None:
         self.call("ecs", "StartInstance", {"InstanceId": instance_id})

@@ -52,6 +52,13 @@ SERVICE_CODES = frozenset(
         "LastTokenProcessing",
         "OperationConflict",
         "IncorrectInstanceStatus.Initializing",
+        # A request repeated while the first one under its ClientToken is still processed (403, the ECS error
+        # tables): wait and ask again, the answer is then the first request's.
+        "IdempotentProcessing",
+        # AssociateEipAddress repeated on one EIP within the API's short period (the VPC reference; the code is the
+        # one terraform-provider-alicloud's EIP association retries first), and the VPC's busy answer.
+        "TaskConflict",
+        "SystemBusy",
     }
 )
 PERMISSION_CODES = frozenset(

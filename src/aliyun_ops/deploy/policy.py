@@ -43,6 +43,7 @@ UNSCOPED = (
     "ecs:DescribeImages", "ecs:DescribeAvailableResource", "ecs:DescribeInstanceTypes",
     "ecs:DescribeSpotPriceHistory", "ecs:DescribeSnapshots", "ecs:RunInstances", "ecs:CreateDisk",
     "vpc:DescribeVSwitches", "vpc:DescribeEipAddresses", "cms:DescribeSystemEventAttribute", "ecs:DescribeSpotAdvice",
+    "ecs:DescribeInstanceHistoryEvents",
 )
 # On any instance (of the selector): a spot original is untagged, and RAM cannot tell spot from pay-as-you-go.
 ON_INSTANCES = ("ecs:StartInstance", "ecs:DeleteInstance", "ecs:CreateImage")

@@ -30,6 +30,8 @@ and also clears those (the policy goes back to the one the emulator started with
 | GET  faults            |                                                                   | {"rules": [...]} |
 | GET  calls             |                                                                   | {"calls": [...]} |
 | POST subscribe         | {url, format}                                                     | {"ok": true} |
+| POST launch-failures   | {"next": n}: the next n accepted RunInstances fail as a drawn     | {"next": n} |
+|                        |  failure does (Pending, SystemFailure.Delete, released)           |        |
 | POST policy            | {"policy": document or null} or the document itself              | {"ok": true} |
 | POST disks/<id>/markers| {"marker": "m1"}: the guest writes it now (In_use disk, Running)  | {"diskId", "markers"} |
 | GET  disks/<id>/markers|                                                                   | {"diskId", "markers"} |
@@ -233,6 +235,17 @@ def _policy(emu: Emulator, body: Any) -> dict[str, Any]:
     return {"ok": True}
 
 
+def _launch_failures(emu: Emulator, body: Any) -> dict[str, Any]:
+    """The next ``next`` fresh launches fail, beside the scenario's seeded draw."""
+    count = _required(_obj(body), "next")
+    if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+        raise BadRequest("next must be an integer >= 0")
+    backend = emu.backend
+    with backend.lock:
+        backend.instances.forced_failures = count
+    return {"next": count}
+
+
 ROUTES: dict[tuple[str, str], Handler] = {
     ("GET", "state"): _state,
     ("POST", "reset"): _reset,
@@ -250,6 +263,7 @@ ROUTES: dict[tuple[str, str], Handler] = {
     ("GET", "calls"): _calls,
     ("POST", "subscribe"): _subscribe,
     ("POST", "policy"): _policy,
+    ("POST", "launch-failures"): _launch_failures,
 }
 
 

@@ -104,6 +104,11 @@ class EmulatorControl:
         result: dict[str, Any] = self._call("POST", "interrupt", body, timeout=DELIVERY_TIMEOUT)
         return result
 
+    def launch_failures(self, next_launches: int) -> dict[str, Any]:
+        """The next ``next_launches`` accepted RunInstances fail (Pending, then SystemFailure.Delete, then released)."""
+        result: dict[str, Any] = self._call("POST", "launch-failures", {"next": next_launches})
+        return result
+
     def clock(self, advance_seconds: float = 0.0, time_scale: float | None = None) -> dict[str, Any]:
         result: dict[str, Any] = self._call(
             "POST", "clock", {"advanceSeconds": advance_seconds, "timeScale": time_scale}

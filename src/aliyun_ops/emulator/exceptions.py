@@ -410,3 +410,28 @@ class QuotaExceedSnapshot(_E):
     code = "QuotaExceed.Snapshot"
     http_status = 403
     default_message = "The number of manual snapshots of the disk has reached the quota (256)."
+
+
+class IdempotentProcessing(_E):
+    """A request repeated under a ClientToken whose first request is still being processed (the ECS error tables,
+    e.g. CreateSnapshot's: 403)."""
+
+    code = "IdempotentProcessing"
+    http_status = 403
+    default_message = "The previous idempotent request(s) is still processing."
+
+
+class EipTaskConflict(_E):
+    """AssociateEipAddress repeated on one EIP within a short period ("You cannot repeatedly call AssociateEipAddress
+    to associate an EIP with an instance within the specified period of time", the VPC reference). The code is
+    *inferred*: no published table names the refusal; TaskConflict is the first code terraform-provider-alicloud's
+    EIP association retries."""
+
+    code = "TaskConflict"
+    default_message = "The operation conflicts with a task in progress on this EIP. Please try again later."
+
+
+class InvalidSpotAdviceFilter(_E):
+    """DescribeSpotAdvice with filters outside the documented ways of calling it (*inferred* code)."""
+
+    code = "InvalidParameter"

@@ -46,6 +46,8 @@ def default_status(code: str) -> int:
     """The HTTP status Aliyun pairs with a code when the rule does not say."""
     if code == "ServiceUnavailable":
         return 503
+    if code == "Throttling":  # the CreateSnapshot reference's error table: Throttling is answered 403
+        return 403
     if code.startswith("InternalError"):
         return 500
     if code.startswith(("OperationDenied", "Forbidden", "QuotaExceed", "IncorrectInstanceStatus")):

@@ -52,7 +52,7 @@ from aliyun_ops.recovery.image import (
     usable_again,
     wait_image,
 )
-from aliyun_ops.recovery.launch import build_spec, keeper, launch_first, plan_launch
+from aliyun_ops.recovery.launch import DEAD_NOTE, build_spec, keeper, launch_first, plan_launch
 from aliyun_ops.recovery.summary import summarize
 
 if TYPE_CHECKING:
@@ -129,6 +129,7 @@ class Incident:
         self.system_snapshot: str | None = None
         self.candidate_type: models.InstanceType | None = None
         self._labels: Future[None] | None = None
+        self._dead: set[str] = set()  # launches the cloud accepted, then failed (SystemFailure.Delete)
         self._launch_role: str | None = None  # the RAM role the replacement is launched with (gather reads it)
         self._requested_at: float | None = None  # when this delivery's CreateImage/CreateSnapshot was accepted
         self.system_disk_id: str | None = None  # move mode: the original's system disk, kept for its snapshot
@@ -261,7 +262,7 @@ class Incident:
         inputs = gather(self.cloud, self.original, self.settings, pool, disks=disks or None, keep_zone=self.moving)
         self.log("inputs gathered" + "".join(f"; {n}" for n in inputs.notes))
         self.record.before = summarize(self.original, inputs.prices, inputs.eip)
-        existing = keeper(list(inputs.replacements))
+        existing = self._adoptable(list(inputs.replacements))
         if existing is not None:
             self.record.status = "resumed"
             # An earlier delivery that finished told the user already; one that died midway did not.
@@ -283,13 +284,27 @@ class Incident:
         self.record.image_id = image_id or ""  # a failure names the fresh image reconcile may finish from
         choice = self.given_image or baseline or self._image(image_id)
         try:
-            new_id, candidate = self._launch(inputs, choice)
+            new_id, candidate = self._launch_alive(inputs, choice)
         except errors.CloudError as exc:
             if not image_gone(exc):
                 raise
             choice = self._after_refusal(choice, exc)
-            new_id, candidate = self._launch(inputs, choice)
-        self._finish(new_id, inputs, candidate)
+            new_id, candidate = self._launch_alive(inputs, choice)
+        while True:
+            try:
+                self._finish(new_id, inputs, candidate)
+                return
+            except _LaunchDied as died:  # seen dead at the look just before the release (``_running_and_agreed``)
+                self._dead.add(died.instance_id)
+                self.log(f"{died.instance_id} {DEAD_NOTE}: launching again")
+            except errors.ReplacementFailed:  # a held replacement not found: not listed yet, or failed by the cloud
+                if candidate is None:
+                    raise
+                if self._accepted(new_id):
+                    continue  # listed and past Pending now: hold it again
+                self._dead.add(new_id)
+                self.log(f"{new_id} {DEAD_NOTE}: launching again")
+            new_id, candidate = self._launch_alive(inputs, choice)
 
     def _after_refusal(self, choice: ImageChoice, exc: errors.CloudError) -> ImageChoice:
         """RunInstances refused the image: the same image once it is Usable again when it is still on its way (Available
@@ -440,6 +455,54 @@ class Incident:
             + f"; move mode (without aops:data={data_plan.COPY}) images the system disk only and moves the data disks"
         )
 
+    def _adoptable(self, replacements: list[models.Instance]) -> models.Instance | None:
+        """The replacement an earlier delivery launched, to adopt; one still Pending is watched until it leaves Pending
+        or the cloud fails it (then the next is looked at, and none means: launch)."""
+        while (existing := keeper(replacements, self._dead)) is not None:
+            if existing.status != "Pending" or self._accepted(existing.instance_id):
+                return existing
+            self._dead.add(existing.instance_id)
+            self.log(f"{existing.instance_id} {DEAD_NOTE}")
+        return None
+
+    def _launch_alive(self, inputs: Inputs, image: ImageChoice) -> tuple[str, models.Candidate]:
+        """A launch the cloud did not fail after accepting it (or one whose next look tells: a move's hold, a
+        reclaim's look just before the release; no look sooner, for the deadline and the call budget). A launch that
+        dies (``SystemFailure.Delete``: it stays Pending, then is released) is remembered, and the launch goes on
+        past it (``launch_first``: the next candidate, or the same one under a ClientToken derived from the dead
+        launch's), until one lives, the plan is spent (``ReplacementFailed``) or the deadline passes."""
+        while True:
+            new_id, candidate = self._launch(inputs, image)
+            if self.moving or self._looks_at_lead(inputs) or self._accepted(new_id, launched=True):
+                return new_id, candidate
+            self._dead.add(new_id)
+            self.log(f"{new_id} {DEAD_NOTE}: launching again")
+
+    def _looks_at_lead(self, inputs: Inputs) -> bool:
+        """A reclaim whose address moves at the release, minutes away: the replacement is looked at once, just before
+        it (``_running_and_agreed``), and that look also tells a launch the cloud failed (no look sooner: the call
+        budget of an incident)."""
+        lead = min(self.release_at, self.deadline - FORCE_MOVE_S) - RELEASE_LEAD_S
+        reclaim = inputs.eip is not None and not (self.planned or self.release_original) and not self.moving
+        return reclaim and lead - self.cloud.clock() > self._boot_s
+
+    def _accepted(self, new_id: str, *, launched: bool = False) -> bool:
+        """True once the instance has left Pending; False when the cloud failed it (its ``SystemFailure.Delete``
+        event). Not listed yet is pending, never a failure: DescribeInstances lags a launch (terraform's instance
+        resource treats that NotFound as pending too)."""
+        pause = self.settings.image_poll_max_s
+        if launched:  # nothing leaves Pending at once
+            self.cloud.sleep(min(pause, max(self.deadline - self.cloud.clock(), 0.1)))
+        while True:
+            inst = self.cloud.describe_instance(new_id)
+            if inst is not None and inst.status != "Pending":
+                return True
+            if self.cloud.creation_failed(new_id):
+                return False
+            self.check_deadline(f"waiting for {new_id} to leave Pending")
+            self.cloud.sleep(min(pause, max(self.deadline - self.cloud.clock(), 0.1)))
+            pause = min(pause * 2, RUNNING_POLL_MAX_S)
+
     def _launch(self, inputs: Inputs, image: ImageChoice) -> tuple[str, models.Candidate]:
         self.record.image_id, self.record.image_source = image.image_id, image.source
         if image.source == "fresh":  # the notice's own image: its data is as of the notice (or the adopted baseline)
@@ -471,6 +534,7 @@ class Incident:
             self.id,
             self.unavailable,
             self.record.tried,
+            self._dead,
         )
         self.candidate_type = candidate.itype
         self.record.chosen = f"{candidate.instance_type}@{candidate.zone_id} ({candidate.spot_strategy})"
@@ -675,6 +739,8 @@ class Incident:
             if mine is not None and mine.status == "Running":
                 self.log(f"{new_id} Running")
                 return self._converge(mine, listed)
+            if (mine is None or mine.status == "Pending") and not self._accepted(new_id):
+                raise _LaunchDied(new_id)
             launched = False  # not listed yet, or not Running: watch it from now
         return self._converge(self._wait_running(new_id, launched=launched))
 
@@ -707,7 +773,7 @@ class Incident:
         the replacements the caller just made (else one is read here)."""
         if listed is None:
             listed = find_replacements(self.cloud, self.original.instance_id)
-        agreed = keeper([*listed, mine])
+        agreed = keeper([*listed, mine], self._dead)
         if agreed is None or agreed.instance_id == mine.instance_id:
             return mine
         self.cloud.delete_instance(mine.instance_id, force=True)
@@ -738,6 +804,14 @@ def _utc(at: float) -> str:
     import time
 
     return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(at))
+
+
+class _LaunchDied(Exception):
+    """The launch being finished was failed by the cloud after it accepted it (``SystemFailure.Delete``)."""
+
+    def __init__(self, instance_id: str) -> None:
+        super().__init__(instance_id)
+        self.instance_id = instance_id
 
 
 def _advice(exc: errors.AliyunOpsError) -> str:

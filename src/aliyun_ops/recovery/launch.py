@@ -18,7 +18,7 @@ from aliyun_ops.cloud.errors import is_password_inherit_refused, is_vswitch_full
 from aliyun_ops.recovery import naming
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Collection
 
     from aliyun_ops.cloud import Cloud
     from aliyun_ops.config import Settings
@@ -156,31 +156,86 @@ def launch_first(
     incident: str,
     unavailable: SoldOutMemory,
     tried: list[str],
+    dead: Collection[str] = (),
 ) -> tuple[str, models.Candidate]:
     """RunInstances per candidate in order; a sold-out one is remembered (see ``soldout``) and skipped. A vSwitch out
     of private addresses (``InvalidVSwitchId.IpNotEnough``) is remembered as full: the candidate is tried again on
     another vSwitch of its zone with free addresses, else the next candidate is. Returns the candidate as launched
-    (its vSwitch the one used)."""
-    for candidate in plan.candidates:
-        label = f"{candidate.instance_type}@{candidate.zone_id}"
-        placed = _placed(candidate, unavailable)
-        while placed is not None:
-            try:
-                new_id = _run(cloud, make_spec(placed), _launch_token(incident, candidate, placed))
-            except errors.NoStock as exc:
-                if not is_vswitch_full(exc.code):
-                    unavailable.sold_out(candidate.instance_type, candidate.zone_id, placed.vswitch_id)
-                    tried.append(f"{label}: {exc.code}")
-                    break
-                unavailable.vswitch_full(placed.vswitch_id)
-                tried.append(f"{label}: {exc.code} on {placed.vswitch_id}")
-                placed = _placed(candidate, unavailable)
-                continue
-            tried.append(f"{label}: launched {new_id}")
-            return new_id, placed
-        else:
-            tried.append(f"{label}: no vSwitch of {candidate.zone_id} has free addresses")
+    (its vSwitch the one used).
+
+    ``dead``: launches the cloud accepted, then failed (``SystemFailure.Delete``). A repeat under the same ClientToken
+    answers the dead id, so a candidate whose launch died goes on under a token derived from that token and the dead
+    id (``retry_token``): every delivery walks the same chain and lands on the same instance, and a delivery killed
+    after a relaunch never launches a third. The first pass moves on to the next candidate (a creation failure is the
+    cloud short of resources there); later passes (``DEAD_ROUNDS`` in all) relaunch each candidate once more."""
+    for rounds in range(DEAD_ROUNDS):
+        for candidate in plan.candidates:
+            found = _launch_candidate(cloud, candidate, make_spec, incident, unavailable, tried, dead, rounds)
+            if found is not None:
+                return found
+        if not any(_dead_note(t) for t in tried):
+            break  # no launch died: another pass would only repeat the same answers
     raise errors.ReplacementFailed("no candidate could be launched: " + ("; ".join(tried) or "the plan was empty"))
+
+
+DEAD_ROUNDS = 3  # passes over the plan when accepted launches die (each relaunches a dead candidate once more)
+DEAD_NOTE = "failed after it was accepted (SystemFailure.Delete)"
+
+
+def _dead_note(line: str) -> bool:
+    return line.endswith(DEAD_NOTE)
+
+
+def _launch_candidate(
+    cloud: Cloud,
+    candidate: models.Candidate,
+    make_spec: Callable[[models.Candidate], LaunchSpec],
+    incident: str,
+    unavailable: SoldOutMemory,
+    tried: list[str],
+    dead: Collection[str],
+    rounds: int,
+) -> tuple[str, models.Candidate] | None:
+    """One candidate: its launch (on a vSwitch with room), or None to go on with the next."""
+    label = f"{candidate.instance_type}@{candidate.zone_id}"
+    placed = _placed(candidate, unavailable)
+    while placed is not None:
+        try:
+            new_id = _run_past_dead(cloud, make_spec(placed), _launch_token(incident, candidate, placed), dead, rounds)
+        except errors.NoStock as exc:
+            if not is_vswitch_full(exc.code):
+                unavailable.sold_out(candidate.instance_type, candidate.zone_id, placed.vswitch_id)
+                tried.append(f"{label}: {exc.code}")
+                return None
+            unavailable.vswitch_full(placed.vswitch_id)
+            tried.append(f"{label}: {exc.code} on {placed.vswitch_id}")
+            placed = _placed(candidate, unavailable)
+            continue
+        if new_id in dead:
+            tried.append(f"{label}: launched {new_id}, which {DEAD_NOTE}")
+            return None
+        tried.append(f"{label}: launched {new_id}")
+        return new_id, placed
+    tried.append(f"{label}: no vSwitch of {candidate.zone_id} has free addresses")
+    return None
+
+
+def _run_past_dead(cloud: Cloud, spec: LaunchSpec, token: str, dead: Collection[str], rounds: int) -> str:
+    """RunInstances under ``token``; while the answer is a dead launch, and at most ``rounds`` times, again under the
+    token derived from it. Returns the last answer (a dead id when ``rounds`` ran out)."""
+    new_id = _run(cloud, spec, token)
+    for _ in range(rounds):
+        if new_id not in dead:
+            break
+        token = retry_token(token, new_id)
+        new_id = _run(cloud, spec, token)
+    return new_id
+
+
+def retry_token(token: str, dead_id: str) -> str:
+    """The ClientToken of the launch after ``dead_id`` (launched under ``token``) failed: derived from both, so every
+    delivery computes it alike and the cloud's own answers (the dead id) are the record of how far the chain got."""
+    return "ao-run-" + naming.digest(token, dead_id)
 
 
 def _placed(candidate: models.Candidate, unavailable: SoldOutMemory) -> models.Candidate | None:
@@ -216,12 +271,16 @@ def run_with_fallbacks(run: Callable[[LaunchSpec, str], str], spec: LaunchSpec, 
     return run(dataclasses.replace(spec, password_inherit=False), token + "-nopw")
 
 
-def keeper(replacements: list[models.Instance]) -> models.Instance | None:
-    """The one replacement every delivery agrees to keep: the oldest, ties broken by id."""
+def keeper(replacements: list[models.Instance], dead: Collection[str] = ()) -> models.Instance | None:
+    """The one replacement every delivery agrees to keep: the oldest, ties broken by id; never a launch known to have
+    failed after acceptance (``dead``: it stays Pending until the cloud releases it)."""
     live = [
         r
         for r in replacements
-        if r.status not in ("Stopping", "Stopped", "Deleted")
-        or (r.status != "Deleted" and r.tag(models.TAG_DISKS) == "pending")  # held stopped for its data disks
+        if r.instance_id not in dead
+        and (
+            r.status not in ("Stopping", "Stopped", "Deleted")
+            or (r.status != "Deleted" and r.tag(models.TAG_DISKS) == "pending")  # held stopped for its data disks
+        )
     ]
     return min(live, key=lambda r: (r.creation_time, r.instance_id)) if live else None

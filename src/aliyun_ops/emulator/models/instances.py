@@ -18,6 +18,14 @@ needs an image with a password set: an image made from an instance that had one.
 Boot log: each time an instance reaches Running, the disks In_use at that moment (id, device, kind, how
 many markers) are recorded; the control API reads it, also after the instance is released.
 
+Creation failures (``realism.launch``, docs/emulator-fidelity.md "Issue 21: launches and calls"): a share
+``failRate`` of accepted launches, drawn per fresh launch from the scenario's ``launch.seed``, never leave Pending:
+``failAfterSeconds`` in, a ``SystemFailure.Delete`` event is published (DescribeInstanceHistoryEvents, Executing),
+and ``releaseAfterSeconds`` later the instance is released (the event Executed). A repeat of the RunInstances under
+its ClientToken answers the dead instance's id, as the first answer was. A new instance is not listed by
+DescribeInstances for ``listLagSeconds``; a repeat under a ClientToken whose request was accepted less than
+``processingSeconds`` ago is ``IdempotentProcessing``.
+
 Tag index (``realism.tagIndexLagSeconds``): tag-filtered DescribeInstances reads ``indexed_tags``, which
 follows the instance's tags that many seconds late (at once when the key is absent).
 """
@@ -26,6 +34,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import random
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -99,6 +108,8 @@ class InstanceRecord:
     generation: int = 0
     os_name: str = ""
     os_type: str = "linux"
+    listed_at: float = 0.0  # DescribeInstances lists it from this time on (realism.launch.listLagSeconds)
+    failing: bool = False  # an accepted launch that fails (SystemFailure.Delete)
 
     @property
     def is_spot(self) -> bool:
@@ -116,6 +127,10 @@ class Instances:
         self.tokens: ClientTokens[list[str]] = ClientTokens()  # RunInstances -> instance ids
         # Boot log (control API): instance id -> one entry each time it reached Running; kept after release.
         self.boots: dict[str, list[dict[str, Any]]] = {}
+        self.forced_failures = 0  # the next this many fresh launches fail (the control API)
+        self.launched = 0  # fresh launches so far: the failure draw of each is keyed on its ordinal
+        self.accepted_at: dict[str, float] = {}  # ClientToken -> when its RunInstances was accepted
+        self.history: list[dict[str, Any]] = []  # DescribeInstanceHistoryEvents: SystemFailure.Delete events
 
     def get(self, instance_id: str, region_id: str | None = None) -> InstanceRecord:
         inst = self.items.get(instance_id)
@@ -130,6 +145,7 @@ class Instances:
                 raise exc.InvalidClientToken()
             made = self.tokens.replay(client_token, fingerprint)
             if made is not None:
+                self._still_processing(client_token)
                 return list(made)
         itype, vsw, image, disks = self._validate(spec)
         if dry_run:
@@ -137,7 +153,69 @@ class Instances:
         self.b.catalogue.take_stock(vsw.zone_id, spec.instance_type, spec.spot_strategy != "NoSpot")
         ids = [self._create(spec, itype, vsw, image, disks) for _ in range(spec.amount)]
         self.tokens.remember(client_token, fingerprint, ids)
+        if client_token is not None:
+            self.accepted_at[client_token] = self.b.clock.now()
+        for iid in ids:
+            self._maybe_fail(self.items[iid])
         return ids
+
+    def _still_processing(self, client_token: str) -> None:
+        """The first request under this token is still being processed: ``IdempotentProcessing`` (403)."""
+        window = self.b.realism.launch.processing
+        accepted = self.accepted_at.get(client_token)
+        if window > 0 and accepted is not None and self.b.clock.now() < accepted + window:
+            raise exc.IdempotentProcessing()
+
+    def _maybe_fail(self, inst: InstanceRecord) -> None:
+        """The seeded draw of this fresh launch: a failing one stays Pending, gets its SystemFailure.Delete event
+        ``failAfterSeconds`` in and is released ``releaseAfterSeconds`` after that."""
+        cfg = self.b.realism.launch
+        ordinal = self.launched
+        self.launched += 1
+        if self.forced_failures > 0:
+            self.forced_failures -= 1
+            self.doom(inst)
+            return
+        if cfg.fail_rate <= 0 or random.Random(f"{cfg.seed}/launch/{ordinal}").random() >= cfg.fail_rate:
+            return
+        self.doom(inst)
+
+    def doom(self, inst: InstanceRecord) -> None:
+        """This accepted launch fails (the draw, or the control API): it never leaves Pending."""
+        cfg = self.b.realism.launch
+        inst.failing = True
+        inst.generation += 1  # its scheduled Pending -> Starting is dropped
+        gen = inst.generation
+
+        def failed() -> None:
+            if self.items.get(inst.instance_id) is not inst or inst.generation != gen:
+                return
+            event = self._failure_event(inst)
+
+            def released() -> None:
+                event["EventCycleStatus"] = {"Name": "Executed"}
+                event["EventFinishTime"] = self.b.iso_now(seconds=True)
+                if self.items.get(inst.instance_id) is inst:
+                    self.release(inst)
+
+            self.b.schedule(cfg.release_after, released)
+
+        self.b.schedule(cfg.fail_after, failed)
+
+    def _failure_event(self, inst: InstanceRecord) -> dict[str, Any]:
+        now = self.b.iso_now(seconds=True)
+        event: dict[str, Any] = {
+            "EventId": f"e-{inst.instance_id[2:]}",
+            "EventType": {"Name": "SystemFailure.Delete"},
+            "EventCycleStatus": {"Name": "Executing"},
+            "EventPublishTime": now,
+            "NotBefore": now,
+            "InstanceId": inst.instance_id,
+            "ResourceType": "instance",
+            "Reason": "The instance failed to be created and is released.",
+        }
+        self.history.append(event)
+        return event
 
     def _validate(self, spec: LaunchSpec) -> tuple[InstanceTypeSpec, Any, Any, list[DiskRecord]]:
         cat, net = self.b.catalogue, self.b.network
@@ -287,6 +365,7 @@ class Instances:
             creation_time=b.iso_now(),
             os_name=image.os_name,
             os_type=image.os_type,
+            listed_at=b.clock.now() + b.realism.launch.list_lag,
         )
         for d in disks:
             inst.disks.append(

@@ -127,6 +127,7 @@ class Network:
         self.groups: dict[str, SecurityGroup] = {}
         self.eips: dict[str, Eip] = {}
         self.eip_tokens: ClientTokens[str] = ClientTokens()  # AssociateEipAddress -> allocation id
+        self.associated_at: dict[str, float] = {}  # allocation id -> when its last association was accepted
         self.eip_pool = ipaddress.IPv4Network(scenario.get("eipPool", "121.40.0.0/16"))
         self._next_eip = 10
         for v in scenario.get("vpcs", []):
@@ -211,9 +212,19 @@ class Network:
             raise exc.EipAssociationDuplicated()
         if inst.status not in ("Running", "Stopped"):
             raise exc.IncorrectInstanceStatus()
+        self._not_too_soon(allocation_id)
         eip.instance_id = instance_id
         self._transition(eip, "Associating", "InUse")
         self.eip_tokens.remember(client_token, fingerprint, allocation_id)
+        self.associated_at[allocation_id] = self.backend.clock.now()
+
+    def _not_too_soon(self, allocation_id: str) -> None:
+        """AssociateEipAddress "cannot be called repeatedly within the specified period" (the VPC reference names no
+        period): a new association of an EIP within ``realism.launch.eipRepeatSeconds`` of its last is refused."""
+        window = self.backend.realism.launch.eip_repeat
+        last = self.associated_at.get(allocation_id)
+        if window > 0 and last is not None and self.backend.clock.now() < last + window:
+            raise exc.EipTaskConflict()
 
     def unassociate_eip(self, allocation_id: str, instance_id: str | None, region_id: str) -> None:
         eip = self.eip(allocation_id, region_id)

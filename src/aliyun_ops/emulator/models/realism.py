@@ -17,6 +17,9 @@ state is replaced, so a typo cannot silently switch a behaviour off.
 | passwordInheritCheck   | true / false                                 | PasswordInherit needs an image password |
 | diskTransitionSeconds  | seconds                                      | disk Creating / Attaching / Detaching |
 | usableAfterAvailable   | {"share", "seconds"}                         | an image Available before it is Usable |
+| launch                 | {"failRate","seed","failAfterSeconds",       | accepted launches that fail, listing  |
+|                        |  "releaseAfterSeconds","listLagSeconds",     | lag, token in processing, EIP repeat  |
+|                        |  "processingSeconds","eipRepeatSeconds"}     | limit (``LaunchRealism``)             |
 
 ``passwordInheritCheck`` is how the real API always behaves; it stays a switch so that a scenario can
 show what a client that asks for ``PasswordInherit`` blindly would meet. The default scenario turns
@@ -26,7 +29,7 @@ every key on (see docs/emulator-fidelity.md).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 KNOWN_KEYS = (
@@ -41,6 +44,7 @@ KNOWN_KEYS = (
     "passwordInheritCheck",
     "diskTransitionSeconds",
     "usableAfterAvailable",
+    "launch",
 )
 SOURCE_RELEASED = ("finish", "fail")
 
@@ -73,6 +77,53 @@ class UsableLag:
     seconds: float
 
 
+class LaunchRealism:
+    """What the real cloud does around RunInstances and an EIP's association (docs/emulator-fidelity.md, "Issue 21:
+    launches and calls"). ``fail_rate``: the share of accepted RunInstances whose instance then fails (stays Pending,
+    gets a ``SystemFailure.Delete`` event ``fail_after`` seconds in, is released ``release_after`` seconds later),
+    drawn per fresh launch from ``seed``. ``list_lag``: DescribeInstances does not list a new instance for this long.
+    ``processing``: a repeat of a RunInstances under the same ClientToken this soon is ``IdempotentProcessing``.
+    ``eip_repeat``: an AssociateEipAddress of the same EIP this soon after its last association or disassociation
+    is refused ``TaskConflict``."""
+
+    fail_rate: float = 0.0
+    seed: int = 0
+    fail_after: float = 20.0
+    release_after: float = 120.0
+    list_lag: float = 0.0
+    processing: float = 0.0
+    eip_repeat: float = 0.0
+
+
+LAUNCH_KEYS = {
+    "failRate": "fail_rate",
+    "seed": "seed",
+    "failAfterSeconds": "fail_after",
+    "releaseAfterSeconds": "release_after",
+    "listLagSeconds": "list_lag",
+    "processingSeconds": "processing",
+    "eipRepeatSeconds": "eip_repeat",
+}
+
+
+def _launch(value: Any) -> LaunchRealism:
+    if value is None:
+        return LaunchRealism()
+    if not isinstance(value, Mapping):
+        raise ValueError("realism.launch must be an object {" + ", ".join(LAUNCH_KEYS) + "}")
+    unknown = sorted(set(value) - set(LAUNCH_KEYS))
+    if unknown:
+        raise ValueError(f"realism.launch: unknown key(s) {', '.join(unknown)}")
+    seed = value.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise ValueError("realism.launch.seed must be an integer")
+    fields: dict[str, Any] = {"seed": seed, "fail_rate": _share(value, "failRate")}
+    for key, name in LAUNCH_KEYS.items():
+        if key.endswith("Seconds") and key in value:
+            fields[name] = _seconds(value, key)
+    return LaunchRealism(**fields)
+
+
 @dataclass(frozen=True)
 class Realism:
     tag_index_lag: float = 0.0
@@ -86,6 +137,7 @@ class Realism:
     password_inherit_check: bool = False
     disk_transition: float = 0.0
     usable_lag: UsableLag | None = None
+    launch: LaunchRealism = field(default_factory=LaunchRealism)
 
 
 def _seconds(raw: Mapping[str, Any], key: str) -> float:
@@ -162,4 +214,5 @@ def load_realism(section: Any) -> Realism:
         password_inherit_check=_flag(section, "passwordInheritCheck"),
         disk_transition=_seconds(section, "diskTransitionSeconds"),
         usable_lag=_usable_lag(section.get("usableAfterAvailable")),
+        launch=_launch(section.get("launch")),
     )

@@ -122,8 +122,11 @@ def _filtered(backend: Backend, params: Params, region_id: str) -> list[Instance
         "ResourceGroupId": lambda i: i.launch.resource_group_id,
     }
     out = []
+    now = backend.clock.now()
     for inst in backend.instances.items.values():
         if inst.region_id != region_id or (ids is not None and inst.instance_id not in ids):
+            continue
+        if inst.listed_at > now:  # just launched: not listed yet (realism.launch.listLagSeconds)
             continue
         if any(p.get_str(params, k) not in (None, get(inst)) for k, get in checks.items()):
             continue
@@ -209,3 +212,26 @@ def stop_instance(backend: Backend, params: Params) -> dict[str, Any]:
 def delete_instance(backend: Backend, params: Params) -> dict[str, Any]:
     backend.instances.delete(p.require(params, "InstanceId"), region(backend, params), p.get_bool(params, "Force"))
     return {}
+
+
+@register("ecs", "DescribeInstanceHistoryEvents")
+def describe_instance_history_events(backend: Backend, params: Params) -> dict[str, Any]:
+    """The instances' system events; this emulator has only creation failures (``SystemFailure.Delete``). Filters
+    ([meta] ecs/DescribeInstanceHistoryEvents.json): ``InstanceId``, ``ResourceId.N``, ``InstanceEventType.N`` (else
+    ``EventType``), ``InstanceEventCycleStatus.N`` (else ``EventCycleStatus``); pages of ``PageSize``."""
+    region(backend, params)
+    instance_id = p.get_str(params, "InstanceId")
+    resources = p.get_list(params, "ResourceId")
+    types = p.get_list(params, "InstanceEventType") or [t for t in [p.get_str(params, "EventType")] if t]
+    cycles = p.get_list(params, "InstanceEventCycleStatus") or [c for c in [p.get_str(params, "EventCycleStatus")] if c]
+    found = [
+        e
+        for e in backend.instances.history
+        if instance_id in (None, e["InstanceId"])
+        and (not resources or e["InstanceId"] in resources)
+        and (not types or e["EventType"]["Name"] in types)
+        and (not cycles or e["EventCycleStatus"]["Name"] in cycles)
+    ]
+    chunk, body = p.page_either(found, params, token_limit=100, clamp=True)
+    body["InstanceSystemEventSet"] = {"InstanceSystemEventType": [dict(e) for e in chunk]}
+    return body

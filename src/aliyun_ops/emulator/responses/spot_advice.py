@@ -41,6 +41,22 @@ def _wanted(t: InstanceTypeSpec, params: Params, ids: list[str]) -> bool:
     return all(checks)
 
 
+def _check_filters(params: Params) -> None:
+    """The documented ways of calling it (the DescribeSpotAdvice reference): ``Cores`` with ``Memory``, or ``MinCores``
+    with ``MinMemory``; ``InstanceTypes.N``; or one of those pairs with ``InstanceTypeFamily`` or
+    ``InstanceFamilyLevel``. A half pair, or a family filter without a pair, is refused (an assumption: the reference
+    lists no other way; docs/emulator-fidelity.md "Issue 21: launches and calls"). Filters given together all hold."""
+    given = {k for k in ("Cores", "Memory", "MinCores", "MinMemory") if params.get(k) not in (None, "")}
+    for a, b in (("Cores", "Memory"), ("MinCores", "MinMemory")):
+        if (a in given) != (b in given):
+            raise exc.InvalidSpotAdviceFilter(f'The parameter "{a}" is only valid together with "{b}".')
+    family = [k for k in ("InstanceTypeFamily", "InstanceFamilyLevel") if params.get(k) not in (None, "")]
+    if family and not given:
+        raise exc.InvalidSpotAdviceFilter(
+            f'The parameter "{family[0]}" is only valid with Cores and Memory, or MinCores and MinMemory.'
+        )
+
+
 def advice_row(backend: Backend, zone_id: str, type_id: str) -> dict[str, Any]:
     """One AvailableSpotResource."""
     market = backend.market
@@ -73,6 +89,7 @@ def describe_spot_advice(backend: Backend, params: Params) -> dict[str, Any]:
     ids = p.get_list(params, "InstanceTypes")
     if len(ids) > 10:
         raise exc.InvalidInstanceTypesCount()
+    _check_filters(params)
     zone_filter = p.get_str(params, "ZoneId")
     if zone_filter is not None:
         cat.check_zone(region_id, zone_filter)
