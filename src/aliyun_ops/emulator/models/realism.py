@@ -29,7 +29,7 @@ every key on (see docs/emulator-fidelity.md).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 KNOWN_KEYS = (
@@ -77,6 +77,7 @@ class UsableLag:
     seconds: float
 
 
+@dataclass(frozen=True)
 class LaunchRealism:
     """What the real cloud does around RunInstances and an EIP's association (docs/emulator-fidelity.md, "Issue 21:
     launches and calls"). ``fail_rate``: the share of accepted RunInstances whose instance then fails (stays Pending,
@@ -137,7 +138,7 @@ class Realism:
     password_inherit_check: bool = False
     disk_transition: float = 0.0
     usable_lag: UsableLag | None = None
-    launch: LaunchRealism = field(default_factory=LaunchRealism)
+    launch: LaunchRealism = LaunchRealism()
 
 
 def _seconds(raw: Mapping[str, Any], key: str) -> float:
