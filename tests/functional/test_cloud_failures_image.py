@@ -204,6 +204,7 @@ def test_a_never_used_system_disk_at_the_notice_is_waited_for_and_the_instance_s
         data_disk=[m.RunInstancesRequestDataDisk(category="cloud_essd", size=100)],
         tag=[m.RunInstancesRequestTag(key="app", value="web")],
     )
+    world.advance(5)  # past DescribeInstances' listing lag (3 s), still long before its first boot ends
     event = world.interrupt(old)
     outcome = world.handle(event)
     assert outcome.status == "replaced", outcome.message
