@@ -83,6 +83,12 @@ def test_the_old_disk_goes_only_once_its_snapshot_is_accomplished_and_the_copy_a
     assert world.emu.control.markers(step.disk.disk_id) == ["early", "late"]  # the data is all there
     # the replacement may start on its copy now; the old disk and the snapshot the copy reads from stay
     assert step.action == "finishing" and disk_id in {d["DiskId"] for d in disks(world)}
+    # a reconcile pass while the snapshot is still being made leaves both: releasing the old disk now would take
+    # the snapshot in progress with it, and the copy would read empty
+    early = move.settle_copies(cloud, cloud.describe_instances(), cloud.describe_disks(), cloud.describe_snapshots())
+    world.advance(5)
+    assert world.emu.control.markers(step.disk.disk_id) == ["early", "late"]  # the copy still holds the data
+    assert early == [] and disk_id in {d["DiskId"] for d in disks(world)}
     world.advance(400)
     settled = move.settle_copies(cloud, cloud.describe_instances(), cloud.describe_disks(), cloud.describe_snapshots())
     assert [status for status, _ in settled] == ["cleaned"]
