@@ -39,8 +39,8 @@ and also clears those (the policy goes back to the one the emulator started with
 |                        |  snapshot; its next (incremental) snapshot copies that much        |  "changedGiB"} |
 | GET  instances/<id>/boots |  each time it reached Running: {"at", "disks": [{"diskId",     | {"instanceId", "boots"} |
 |                        |  "device", "kind", "markers": n}]} (In_use disks; kept after release) |        |
-| POST instances/<id>/system-tags | {"acs:autoscaling:scalingGroupId": "asg-..."}: what an orchestrator | {"instanceId", |
-|                        |  (Auto Scaling, ACK) does: it writes its own tags on the instances it |  "tags"} |
+| POST instances/<id>/   | {"acs:autoscaling:scalingGroupId": "asg-..."}: what an orchestrator | {"instanceId", |
+|      system-tags       |  (Auto Scaling, ACK) does: it writes its own tags on the instances it |  "tags"} |
 |                        |  launches, ``acs:`` keys included, which TagResources refuses a user |        |
 """
 
