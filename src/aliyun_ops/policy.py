@@ -1,7 +1,8 @@
 """Does this event, about this instance, deserve a replacement? Pure: no I/O.
 
 Only a spot instance that the cloud is taking back is replaced. A person releasing or stopping an
-instance, a pay-as-you-go instance, or an instance opted out by tag are left alone. A Stop-mode spot
+instance, a pay-as-you-go instance, an instance opted out by tag, or one an orchestrator owns (an Auto Scaling
+group, an ACK cluster or node pool: ``orchestrators``) are left alone. A Stop-mode spot
 instance (``SpotInterruptionBehavior=Stop``) is never replaced on an event, whatever its action says: the
 reclaim only stops it, and reconcile restarts or migrates it (only a stop the cloud made: ``lifecycle.stopped``),
 so the lineage is always one instance. The cloud's own signal is the interruption notice with
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from aliyun_ops import orchestrators
 from aliyun_ops.config import Settings
 from aliyun_ops.events import InstanceEvent
 from aliyun_ops.models import TAG_MANAGED, Instance
@@ -33,6 +35,9 @@ def decide(event: InstanceEvent, instance: Instance | None, settings: Settings) 
     """Act only for a managed spot instance being released by the cloud; say why either way."""
     if instance is None:
         return Decision(False, f"{event.instance_id} no longer exists (reconcile recovers lost lineages)")
+    owner = orchestrators.owner(instance.tags)
+    if owner:  # its Auto Scaling group or ACK replaces it: a second replacement would fight it
+        return Decision(False, orchestrators.left_alone(instance.instance_id, owner))
     opted_out = _opted_out(instance, settings)
     if opted_out:
         return Decision(False, opted_out)

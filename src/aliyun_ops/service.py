@@ -180,8 +180,12 @@ def run_incident(
     release_original: bool = False,
     notice_at: float | None = None,
 ) -> Outcome:
+    from aliyun_ops import orchestrators
     from aliyun_ops.recovery import Incident
 
+    owner = orchestrators.owner(instance.tags)
+    if owner:  # by hand (``replace``) or from reconcile: its orchestrator replaces it, never aliyun-ops too
+        return Outcome("skipped", orchestrators.left_alone(instance.instance_id, owner))
     incident = Incident(
         cloud,
         settings,

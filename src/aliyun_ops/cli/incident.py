@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from aliyun_ops import errors, models
+from aliyun_ops import errors, models, orchestrators
 from aliyun_ops.cli import render
 from aliyun_ops.cli.common import (
     CliFailure,
@@ -115,6 +115,9 @@ def plan_cmd(
     """Show what a replacement would launch now, and check it with a DryRun. Changes nothing."""
     cloud, settings = open_cloud(region, endpoint)
     instance = find_instance(cloud, instance_id)
+    if orchestrators.owner(instance.tags):
+        show_owner(instance, json_out)
+        return
     plan, inputs, enriched = make_plan(cloud, settings, instance)
     check = dry_run(cloud, settings, enriched, inputs, plan)
     if json_out:
@@ -139,6 +142,18 @@ def plan_cmd(
     out.print(f"DryRun of the launch: {verdict}")
     if not check["valid"]:
         raise typer.Exit(1)
+
+
+def show_owner(instance: models.Instance, json_out: bool) -> None:
+    """An orchestrator's instance has no plan: its Auto Scaling group or ACK replaces it, so nothing is launched,
+    not even as a DryRun. Not a failure: aliyun-ops does what it should with it, nothing."""
+    owner = orchestrators.owner(instance.tags)
+    said = orchestrators.left_alone(instance.instance_id, owner)
+    if json_out:
+        emit_json({"instance_id": instance.instance_id, "owner": owner, "candidates": [], "chosen": None,
+                   "dry_run": None, "message": said})
+        return
+    console().print(f"Plan for {instance.instance_id}: none. {said}.", markup=False, highlight=False)
 
 
 # -- replace -------------------------------------------------------------------------------------

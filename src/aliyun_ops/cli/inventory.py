@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from aliyun_ops import models
+from aliyun_ops import models, orchestrators
 from aliyun_ops.cli import render
 from aliyun_ops.cli.common import EndpointOpt, JsonOpt, RegionOpt, console, emit_json, one_line_errors, open_cloud
 from aliyun_ops.models import TAG_GENERATION, TAG_IMAGE_OF, TAG_INCIDENT, TAG_LINEAGE, TAG_REPLACES
@@ -148,6 +148,7 @@ def instance_row(cloud: Cloud, inst: models.Instance, now: float) -> dict[str, A
         "payg_price": price.origin_price if price else None,
         "cost": None if spot is None else round(spot * hours, 2),
         "payg_cost": None if price is None else round(price.origin_price * hours, 2),
+        "owner": orchestrators.owner(inst.tags) or None,  # its Auto Scaling group or ACK: left to it
     }
 
 
@@ -218,6 +219,9 @@ def status_cmd(region: RegionOpt = None, endpoint: EndpointOpt = None, json_out:
         return
     out = console()
     out.print(render.rows_table(f"Managed instances in {data['region']}", data["instances"], STATUS_COLUMNS))
+    for row in (r for r in data["instances"] if r["owner"]):
+        said = orchestrators.left_alone(row["instance_id"], row["owner"])
+        out.print(f"Not replaced: {said}.", markup=False, highlight=False)
     last = data["last_incident"]
     out.print(
         "Last incident: none"

@@ -39,6 +39,9 @@ and also clears those (the policy goes back to the one the emulator started with
 |                        |  snapshot; its next (incremental) snapshot copies that much        |  "changedGiB"} |
 | GET  instances/<id>/boots |  each time it reached Running: {"at", "disks": [{"diskId",     | {"instanceId", "boots"} |
 |                        |  "device", "kind", "markers": n}]} (In_use disks; kept after release) |        |
+| POST instances/<id>/   | {"acs:autoscaling:scalingGroupId": "asg-..."}: what an orchestrator | {"instanceId", |
+|      system-tags       |  (Auto Scaling, ACK) does: it writes its own tags on the instances it |  "tags"} |
+|                        |  launches, ``acs:`` keys included, which TagResources refuses a user |        |
 """
 
 from __future__ import annotations
@@ -297,11 +300,28 @@ def _boots(emu: Emulator, method: str, instance_id: str, body: Any) -> dict[str,
         return {"instanceId": instance_id, "boots": backend.instances.boot_log(instance_id)}
 
 
+def _system_tags(emu: Emulator, method: str, instance_id: str, body: Any) -> dict[str, Any]:
+    """What an orchestrator does (Auto Scaling, ACK): it tags the instances it launches with its own keys, the
+    reserved ``acs:`` prefix included (``acs:autoscaling:scalingGroupId``), which TagResources refuses a user.
+    Not an Aliyun action: the test's stand-in for the orchestrator."""
+    tags = _obj(body)
+    if not tags or not all(isinstance(k, str) and k and isinstance(v, str) for k, v in tags.items()):
+        raise BadRequest("body must be a non-empty object of tag key -> value strings")
+    backend = emu.backend
+    with backend.lock:
+        backend.settle()
+        inst = backend.instances.get(instance_id)
+        inst.tags.update(tags)
+        backend.instances.reindex_tags(inst)
+        return {"instanceId": instance_id, "tags": dict(inst.tags)}
+
+
 # Routes with a resource id in the middle: (collection, leaf) -> (methods, handler).
 ITEM_ROUTES: dict[tuple[str, str], tuple[tuple[str, ...], Callable[[Emulator, str, str, Any], dict[str, Any]]]] = {
     ("disks", "markers"): (("GET", "POST"), _markers),
     ("disks", "changed"): (("POST",), _changed),
     ("instances", "boots"): (("GET",), _boots),
+    ("instances", "system-tags"): (("POST",), _system_tags),
 }
 
 

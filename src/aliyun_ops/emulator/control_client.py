@@ -176,3 +176,9 @@ class EmulatorControl:
         "device", "kind", "markers": n}]}`` of the disks In_use then. A released instance's log stays readable."""
         boots: list[dict[str, Any]] = self._call("GET", f"instances/{instance_id}/boots")["boots"]
         return boots
+
+    def system_tags(self, instance_id: str, tags: dict[str, str]) -> dict[str, str]:
+        """Tag the instance as its orchestrator would (Auto Scaling, ACK): ``acs:`` keys included, which
+        TagResources refuses a user."""
+        written: dict[str, str] = self._call("POST", f"instances/{instance_id}/system-tags", tags)["tags"]
+        return written

@@ -12,7 +12,8 @@ The periodic reconcile, for each lineage (one guarded item each):
 2. ``take``: a lineage whose newest baseline is older than ``settings.baseline_hours`` (or that has none) gets a
    new snapshot of its instance's system disk, tagged ``aops:baseline=<UTC time>`` with its lineage, never while
    the instance is under notice, held for its data disks, busy with an incident's snapshot or image, or not
-   Running, and never for an instance reconcile does not manage (``aops:managed=false``, the selector);
+   Running, and never for an instance reconcile does not manage (``aops:managed=false``, the selector, an
+   Auto Scaling group's or ACK's: ``orchestrators``);
 3. ``prune``: each lineage keeps its ``settings.baseline_keep`` newest Available baseline images (never one an
    instance was launched from); older ones go with their snapshots. Only our own baselines are ever deleted
    (tagged ``aops:baseline`` and ``aops:lineage``; the shipped RAM policy refuses the rest anyway).
@@ -29,7 +30,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from aliyun_ops import errors, models, policy
+from aliyun_ops import errors, models, orchestrators, policy
 from aliyun_ops.disks import plan as data_plan
 from aliyun_ops.disks import slots as data_slots
 from aliyun_ops.models import TAG_BASELINE, TAG_IMAGE_OF, TAG_LINEAGE
@@ -145,9 +146,11 @@ def plan(
 def quiet(inst: models.Instance, managed: Callable[[models.Instance], bool], busy: Collection[str]) -> bool:
     """A baseline may be taken of ``inst`` now: a managed spot instance (a pay-as-you-go one is never reclaimed; a
     fallback's move back to spot images it anyway), Running, not under notice, not held for its data disks, and no
-    incident's snapshot or image of it in progress."""
+    incident's snapshot or image of it in progress; never one an orchestrator owns (``orchestrators``: its Auto
+    Scaling group or ACK launches a fresh node from its own template, never from our image)."""
     return (
         managed(inst)
+        and not orchestrators.owner(inst.tags)
         and inst.status == "Running"
         and inst.is_spot
         and policy.RECYCLING not in inst.lock_reasons

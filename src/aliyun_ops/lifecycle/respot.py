@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from aliyun_ops import errors, models
+from aliyun_ops import errors, models, orchestrators
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -52,7 +52,8 @@ def back_to_spot(
     notifier: Notifier | None = None,
 ) -> list[Outcome]:
     """One pass over ``instances`` (the region's, as the pass listed them): each fallback due is moved back."""
-    fallbacks = [i for i in instances if is_fallback(i) and managed(i)]
+    # An orchestrator's instance (``orchestrators``) is moved by its orchestrator, never here.
+    fallbacks = [i for i in instances if is_fallback(i) and managed(i) and not orchestrators.owner(i.tags)]
     if not fallbacks:
         return []
     market = _SpotMarket(cloud)

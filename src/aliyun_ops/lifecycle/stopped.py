@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from aliyun_ops import errors, models
+from aliyun_ops import errors, models, orchestrators
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -55,7 +55,8 @@ def recover_stopped(
 
     ``each(what, act)``: runs one instance's handling (reconcile's guard: its own time budget, its failure its own);
     ``deadline()``: the end of the item being handled."""
-    candidates = [i for i in instances if stopped_in_stop_mode(i) and managed(i)]
+    # An orchestrator's instance (``orchestrators``) is restarted or replaced by its orchestrator, never here.
+    candidates = [i for i in instances if stopped_in_stop_mode(i) and managed(i) and not orchestrators.owner(i.tags)]
     if not candidates:
         return []
     stops = cloud_stops(cloud, candidates)

@@ -32,7 +32,7 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from aliyun_ops import errors, models
+from aliyun_ops import errors, models, orchestrators
 from aliyun_ops.cloud import convert
 from aliyun_ops.disks.slots import recorded
 from aliyun_ops.lifecycle import back_to_spot
@@ -441,7 +441,9 @@ class Reconciler:
         return Outcome("held", f"{outcome.message}; {advice}", outcome.record)
 
     def _managed(self, instance: models.Instance) -> bool:
-        if instance.tag(TAG_MANAGED) == "false":
+        """Reconcile keeps, restarts, moves and baselines only these: never one opted out, outside the selector,
+        or owned by an orchestrator (an Auto Scaling group, ACK: ``orchestrators``), which does all that itself."""
+        if instance.tag(TAG_MANAGED) == "false" or orchestrators.owner(instance.tags):
             return False
         selector = self.settings.selector
         return selector is None or instance.tag(selector[0]) == selector[1]
@@ -562,10 +564,11 @@ class Reconciler:
         alive = _Alive(self._instances())
         found = ((lin, img, self._lost(lin, img, alive)) for lin, img in sorted(newest.items()))
         lost = [(lin, img, last) for lin, img, last in found if last]
+        out: list[Outcome] = [self._orchestrated(lin, img, last) for lin, img, last in lost if _owner(img)]
+        lost = [(lin, img, last) for lin, img, last in lost if not _owner(img)]
         if not lost:
-            return []
+            return out
         taken = self._reclaimed([last for _, _, last in lost])
-        out: list[Outcome] = []
         relaunch: list[tuple[str, models.Image, str]] = []
         retire: list[tuple[str, str]] = []
         for lineage, image, last in lost:
@@ -579,6 +582,13 @@ class Reconciler:
         out.extend(self._relaunch_all(relaunch))
         out.extend(self._retire(retire))
         return out
+
+    def _orchestrated(self, lineage: str, image: models.Image, last: str) -> Outcome:
+        """A lost lineage whose last instance an orchestrator owned (its image kept the owner's tags): never
+        relaunched, its orchestrator has launched its own replacement."""
+        from aliyun_ops.service import Outcome
+
+        return Outcome("skipped", f"lineage {lineage}: " + orchestrators.left_alone(last, _owner(image)))
 
     def _relaunch_all(self, todo: list[tuple[str, models.Image, str]]) -> list[Outcome]:
         """The reclaimed lineages' relaunches, RELAUNCH_WORKERS at a time (``batch.each``, as the pass's batched
@@ -721,6 +731,11 @@ class _Alive:
                 self.replacing.setdefault(replaces, []).append(i)
             if lineage is not None:
                 self.of_lineage.setdefault(lineage, []).append(i)
+
+
+def _owner(image: models.Image) -> str:
+    """The orchestrator that owned the lineage's instance, as the tags its image copied say ("" for none)."""
+    return orchestrators.owner(_identity_tags(image))
 
 
 def _identity_tags(image: models.Image) -> models.Tags:
