@@ -39,6 +39,10 @@ and also clears those (the policy goes back to the one the emulator started with
 |                        |  snapshot; its next (incremental) snapshot copies that much        |  "changedGiB"} |
 | GET  instances/<id>/boots |  each time it reached Running: {"at", "disks": [{"diskId",     | {"instanceId", "boots"} |
 |                        |  "device", "kind", "markers": n}]} (In_use disks; kept after release) |        |
+| POST instances/<id>/network | {secondaryEnis: [{privateIpAddress, vSwitchId?, deleteOnRelease?}], | {"instanceId",  |
+|                        |  ipv6Addresses, secondaryPrivateIps}: extras an instance gets (each |  "secondaryEnis", ...} |
+|                        |  address taken on its vSwitch); they forbid ModifyInstanceVpcAttribute |        |
+| GET  instances/<id>/network |                                                              | the same |
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ from typing import TYPE_CHECKING, Any
 from .backend import complete_scenario
 from .core import EmulatorError
 from .delivery import check_format
+from .models.instance_network import add_extras, extras
 
 if TYPE_CHECKING:
     from .server import Emulator
@@ -297,11 +302,22 @@ def _boots(emu: Emulator, method: str, instance_id: str, body: Any) -> dict[str,
         return {"instanceId": instance_id, "boots": backend.instances.boot_log(instance_id)}
 
 
+def _network(emu: Emulator, method: str, instance_id: str, body: Any) -> dict[str, Any]:
+    """Give the instance secondary ENIs, IPv6 addresses or secondary private IPs (POST), or read them (GET)."""
+    backend = emu.backend
+    with backend.lock:
+        backend.settle()
+        if method == "POST":
+            return add_extras(backend, instance_id, _obj(body))
+        return extras(backend.instances.get(instance_id))
+
+
 # Routes with a resource id in the middle: (collection, leaf) -> (methods, handler).
 ITEM_ROUTES: dict[tuple[str, str], tuple[tuple[str, ...], Callable[[Emulator, str, str, Any], dict[str, Any]]]] = {
     ("disks", "markers"): (("GET", "POST"), _markers),
     ("disks", "changed"): (("POST",), _changed),
     ("instances", "boots"): (("GET",), _boots),
+    ("instances", "network"): (("GET", "POST"), _network),
 }
 
 

@@ -176,3 +176,10 @@ class EmulatorControl:
         "device", "kind", "markers": n}]}`` of the disks In_use then. A released instance's log stays readable."""
         boots: list[dict[str, Any]] = self._call("GET", f"instances/{instance_id}/boots")["boots"]
         return boots
+
+    def instance_network(self, instance_id: str, extras: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Give the instance ``{"secondaryEnis": [{"privateIpAddress", "vSwitchId"?, "deleteOnRelease"?}],
+        "ipv6Addresses": [...], "secondaryPrivateIps": [...]}`` (None: only read them); answers them all."""
+        route = f"instances/{instance_id}/network"
+        result: dict[str, Any] = self._call("GET", route) if extras is None else self._call("POST", route, extras)
+        return result
