@@ -244,3 +244,28 @@ def test_a_released_instance_frees_its_secondary_addresses_unless_an_eni_is_kept
     assert network(ecs_client, iid)[2] == ["172.16.3.40"]
     third = launch(emulator, ecs_client, private_ip_address="172.16.3.42")
     assert network(ecs_client, third)[2] == ["172.16.3.42"]
+
+
+def test_ram_scopes_the_call_to_the_instance_and_the_vswitch(
+    emulator: Emulator, ecs_client: Any, more_network: None
+) -> None:
+    """ECS's RAM table names two resources for the action: the instance and the vSwitch; a policy that grants one
+    vSwitch refuses a move to another."""
+    iid = stopped(emulator, ecs_client)
+    account = emulator.backend.account_id
+    emulator.control.policy(
+        {
+            "Version": "1",
+            "Statement": [
+                {"Effect": "Allow", "Action": "ecs:Describe*", "Resource": "*"},
+                {
+                    "Effect": "Allow",
+                    "Action": "ecs:ModifyInstanceVpcAttribute",
+                    "Resource": [f"acs:ecs:{R}:{account}:instance/{iid}", f"acs:vpc:{R}:{account}:vswitch/{VSW_I}"],
+                },
+            ],
+        }
+    )
+    assert error(move(ecs_client, iid, I_SECOND, "172.16.30.5")) == ("Forbidden.RAM", 403)
+    move(ecs_client, iid, VSW_I, "172.16.3.5")()
+    assert network(ecs_client, iid)[1:3] == (VSW_I, ["172.16.3.5"])
