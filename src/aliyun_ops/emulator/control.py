@@ -39,8 +39,8 @@ and also clears those (the policy goes back to the one the emulator started with
 |                        |  snapshot; its next (incremental) snapshot copies that much        |  "changedGiB"} |
 | GET  instances/<id>/boots |  each time it reached Running: {"at", "disks": [{"diskId",     | {"instanceId", "boots"} |
 |                        |  "device", "kind", "markers": n}]} (In_use disks; kept after release) |        |
-| POST instances/<id>/network | {secondaryEnis: [{privateIpAddress, vSwitchId?, deleteOnRelease?}], | {"instanceId",  |
-|                        |  ipv6Addresses, secondaryPrivateIps}: extras an instance gets (each |  "secondaryEnis", ...} |
+| POST instances/<id>/network | {secondaryEnis: [{privateIpAddress, vSwitchId?, deleteOnRelease?}], | {"instanceId", |
+|                        |  ipv6Addresses, secondaryPrivateIps}: the instance's extras (each   |  "secondaryEnis"} |
 |                        |  address taken on its vSwitch); they forbid ModifyInstanceVpcAttribute |        |
 | GET  instances/<id>/network |                                                              | the same |
 """
