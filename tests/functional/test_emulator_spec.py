@@ -107,6 +107,7 @@ BASE: dict[str, dict[str, str]] = {
     "StartInstance": {"InstanceId": MISSING_ID},
     "StopInstance": {"InstanceId": MISSING_ID, "StoppedMode": "StopCharging", "ForceStop": "false"},
     "DeleteInstance": {"InstanceId": MISSING_ID, "Force": "true"},
+    "ModifyInstanceVpcAttribute": {"InstanceId": MISSING_ID, "VSwitchId": VSW_H, "PrivateIpAddress": "172.16.2.10"},
     "DescribeSecurityGroups": {"RegionId": R, "VpcId": VPC, "MaxResults": "10"},
     "TagResources": {
         "RegionId": R,
@@ -181,6 +182,7 @@ VALID: dict[str, tuple[int, str]] = {
     "CreateSnapshot": (404, "InvalidDiskId.NotFound"),
     "CreateImage": (404, "InvalidInstanceId.NotFound"),
     "DeleteInstance": (404, "InvalidInstanceId.NotFound"),
+    "ModifyInstanceVpcAttribute": (404, "InvalidInstanceId.NotFound"),
     "RunInstances": (400, "DryRunOperation"),
     "DescribeInstanceAttribute": (404, "InvalidInstanceId.NotFound"),
     "DescribeUserData": (404, "InvalidInstanceId.NotFound"),

@@ -42,6 +42,10 @@ and also clears those (the policy goes back to the one the emulator started with
 | POST instances/<id>/   | {"acs:autoscaling:scalingGroupId": "asg-..."}: what an orchestrator | {"instanceId", |
 |      system-tags       |  (Auto Scaling, ACK) does: it writes its own tags on the instances it |  "tags"} |
 |                        |  launches, ``acs:`` keys included, which TagResources refuses a user |        |
+| POST instances/<id>/network | {secondaryEnis: [{privateIpAddress, vSwitchId?, deleteOnRelease?}], | {"instanceId", |
+|                        |  ipv6Addresses, secondaryPrivateIps}: the instance's extras (each   |  "secondaryEnis"} |
+|                        |  address taken on its vSwitch); they forbid ModifyInstanceVpcAttribute |        |
+| GET  instances/<id>/network |                                                              | the same |
 """
 
 from __future__ import annotations
@@ -53,6 +57,7 @@ from typing import TYPE_CHECKING, Any
 from .backend import complete_scenario
 from .core import EmulatorError
 from .delivery import check_format
+from .models.instance_network import add_extras, extras
 
 if TYPE_CHECKING:
     from .server import Emulator
@@ -316,12 +321,23 @@ def _system_tags(emu: Emulator, method: str, instance_id: str, body: Any) -> dic
         return {"instanceId": instance_id, "tags": dict(inst.tags)}
 
 
+def _network(emu: Emulator, method: str, instance_id: str, body: Any) -> dict[str, Any]:
+    """Give the instance secondary ENIs, IPv6 addresses or secondary private IPs (POST), or read them (GET)."""
+    backend = emu.backend
+    with backend.lock:
+        backend.settle()
+        if method == "POST":
+            return add_extras(backend, instance_id, _obj(body))
+        return extras(backend.instances.get(instance_id))
+
+
 # Routes with a resource id in the middle: (collection, leaf) -> (methods, handler).
 ITEM_ROUTES: dict[tuple[str, str], tuple[tuple[str, ...], Callable[[Emulator, str, str, Any], dict[str, Any]]]] = {
     ("disks", "markers"): (("GET", "POST"), _markers),
     ("disks", "changed"): (("POST",), _changed),
     ("instances", "boots"): (("GET",), _boots),
     ("instances", "system-tags"): (("POST",), _system_tags),
+    ("instances", "network"): (("GET", "POST"), _network),
 }
 
 

@@ -182,3 +182,10 @@ class EmulatorControl:
         TagResources refuses a user."""
         written: dict[str, str] = self._call("POST", f"instances/{instance_id}/system-tags", tags)["tags"]
         return written
+
+    def instance_network(self, instance_id: str, extras: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Give the instance ``{"secondaryEnis": [{"privateIpAddress", "vSwitchId"?, "deleteOnRelease"?}],
+        "ipv6Addresses": [...], "secondaryPrivateIps": [...]}`` (None: only read them); answers them all."""
+        route = f"instances/{instance_id}/network"
+        result: dict[str, Any] = self._call("GET", route) if extras is None else self._call("POST", route, extras)
+        return result

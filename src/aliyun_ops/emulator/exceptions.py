@@ -152,6 +152,18 @@ class InvalidPrivateIpMalformed(_E):
     default_message = "The specified parameter PrivateIpAddress is not valid."
 
 
+class InvalidPrivateIpDuplicated(_E):
+    # [docs] ModifyInstanceVpcAttribute error table: 400, "Specified private IP address is duplicated."
+    code = "InvalidPrivateIpAddress.Duplicated"
+    default_message = "Specified private IP address is duplicated."
+
+
+class InvalidPrivateIpChanging(_E):
+    # [docs] ModifyInstanceVpcAttribute error table: 400; the instance changes its network once per stop.
+    code = "InvalidPrivateIp.Changing"
+    default_message = "Previous action is not finished yet."
+
+
 class IpAlreadyUsed(_E):
     code = "InvalidIPAddress.AlreadyUsed"
     default_message = "The specified IPAddress is already used."

@@ -29,6 +29,8 @@ BY_PARAMETER: dict[tuple[str, str], list[tuple[str, str]]] = {
     ("ecs", "DeleteInstance"): [("instance", "InstanceId")],
     ("ecs", "StartInstance"): [("instance", "InstanceId")],
     ("ecs", "StopInstance"): [("instance", "InstanceId")],
+    # ECS's RAM table for ModifyInstanceVpcAttribute: Instance and VSwitch, both required resource types.
+    ("ecs", "ModifyInstanceVpcAttribute"): [("instance", "InstanceId"), ("vswitch", "VSwitchId")],
     ("ecs", "CreateImage"): [("instance", "InstanceId"), ("snapshot", "SnapshotId")],
     ("ecs", "DeleteImage"): [("image", "ImageId")],
     ("ecs", "AttachDisk"): [("instance", "InstanceId"), ("disk", "DiskId")],

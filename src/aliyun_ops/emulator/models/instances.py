@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 from aliyun_ops.emulator import exceptions as exc
 from aliyun_ops.emulator.models.catalogue import InstanceTypeSpec
 from aliyun_ops.emulator.models.disks import DiskRecord
+from aliyun_ops.emulator.models.instance_network import SecondaryEni, release_extras
 from aliyun_ops.emulator.models.tokens import ClientTokens
 
 if TYPE_CHECKING:
@@ -110,6 +111,12 @@ class InstanceRecord:
     os_type: str = "linux"
     listed_at: float = 0.0  # DescribeInstances lists it from this time on (realism.launch.listLagSeconds)
     failing: bool = False  # an accepted launch that fails (SystemFailure.Delete)
+    # ModifyInstanceVpcAttribute (models/instance_network.py): changed since it last reached Running, and the
+    # extras that forbid it (given by the control API).
+    vpc_changed: bool = False
+    secondary_enis: list[SecondaryEni] = field(default_factory=list)
+    ipv6_addresses: list[str] = field(default_factory=list)
+    secondary_private_ips: list[str] = field(default_factory=list)
 
     @property
     def is_spot(self) -> bool:
@@ -424,6 +431,7 @@ class Instances:
         if status == "Running":
             inst.start_time = self.b.iso_now()
             inst.stopped_mode = "Not-applicable"
+            inst.vpc_changed = False
             self._log_boot(inst)
         self.b.emit_state(inst)
 
@@ -481,6 +489,7 @@ class Instances:
         vsw = self.b.network.vswitches.get(inst.launch.vswitch_id)
         if vsw is not None:
             vsw.used.discard(inst.private_ip)
+        release_extras(self.b, inst)
         self.b.network.instance_gone(inst.instance_id)
         self.b.images.source_released(inst.instance_id)
         self.b.disks.instance_released(inst)

@@ -23,6 +23,7 @@ from aliyun_ops.emulator.models.tokens import ClientTokens
 
 if TYPE_CHECKING:
     from aliyun_ops.emulator.backend import Backend
+    from aliyun_ops.emulator.models.instance_network import SecondaryEni
 
 
 @dataclass
@@ -128,6 +129,7 @@ class Network:
         self.eips: dict[str, Eip] = {}
         self.eip_tokens: ClientTokens[str] = ClientTokens()  # AssociateEipAddress -> allocation id
         self.associated_at: dict[str, float] = {}  # allocation id -> when its last association was accepted
+        self.detached_enis: dict[str, SecondaryEni] = {}  # kept after their instance's release (DeleteOnRelease=false)
         self.eip_pool = ipaddress.IPv4Network(scenario.get("eipPool", "121.40.0.0/16"))
         self._next_eip = 10
         for v in scenario.get("vpcs", []):

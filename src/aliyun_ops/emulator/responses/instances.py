@@ -1,4 +1,4 @@
-"""ECS instance actions: RunInstances, Describe*, Start/Stop/DeleteInstance."""
+"""ECS instance actions: RunInstances, Describe*, Start/Stop/DeleteInstance, ModifyInstanceVpcAttribute."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any
 from aliyun_ops.emulator import exceptions as exc
 from aliyun_ops.emulator import params as p
 from aliyun_ops.emulator.backend import Backend
+from aliyun_ops.emulator.models.instance_network import VpcMove, modify_vpc_attribute
 from aliyun_ops.emulator.models.instances import InstanceRecord, LaunchSpec
 from aliyun_ops.emulator.responses import render
 from aliyun_ops.emulator.responses.base import Params, region, register
@@ -211,6 +212,21 @@ def stop_instance(backend: Backend, params: Params) -> dict[str, Any]:
 @register("ecs", "DeleteInstance")
 def delete_instance(backend: Backend, params: Params) -> dict[str, Any]:
     backend.instances.delete(p.require(params, "InstanceId"), region(backend, params), p.get_bool(params, "Force"))
+    return {}
+
+
+@register("ecs", "ModifyInstanceVpcAttribute")
+def modify_instance_vpc_attribute(backend: Backend, params: Params) -> dict[str, Any]:
+    """A Stopped instance's new vSwitch (VPC) and primary private IP; the rules are in models/instance_network.py."""
+    move = VpcMove(
+        instance_id=p.require(params, "InstanceId"),
+        region_id=region(backend, params),
+        vswitch_id=p.require(params, "VSwitchId"),
+        private_ip=p.get_str(params, "PrivateIpAddress"),
+        vpc_id=p.get_str(params, "VpcId"),
+        security_group_ids=tuple(p.get_list(params, "SecurityGroupId")),
+    )
+    modify_vpc_attribute(backend, move)
     return {}
 
 
