@@ -25,6 +25,7 @@ import argparse
 import json
 import re
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -239,11 +240,13 @@ def source_commit(meta_dir: Path) -> str:
     return found.group(1)
 
 
-def derive(meta_dir: Path, dropped: list[str] | None = None) -> dict[str, Any]:
-    """The whole spec: ``{"source": {...}, "actions": {product: {Action: {param: entry}}}}``."""
+def derive(meta_dir: Path, dropped: list[str] | None = None, extra: Sequence[Path] = ()) -> dict[str, Any]:
+    """The whole spec: ``{"source": {...}, "actions": {product: {Action: {param: entry}}}}``. ``extra``: more
+    metadata folders of the same layout (``meta-extra`` beside this file: actions the reference set lacks)."""
     dropped = [] if dropped is None else dropped
     actions: dict[str, dict[str, Any]] = {}
-    for path in sorted(meta_dir.glob("*/*.json")):
+    paths = [p for d in (meta_dir, *extra) for p in d.glob("*/*.json")]
+    for path in sorted(paths, key=lambda p: (p.parent.name, p.name)):
         meta = json.loads(path.read_text(encoding="utf-8"))
         actions.setdefault(path.parent.name, {})[str(meta["name"])] = derive_action(path.parent.name, meta, dropped)
     return {
@@ -275,11 +278,12 @@ def dumps(spec: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("meta_dir", type=Path)
+    parser.add_argument("--extra", type=Path, action="append", default=[], help="another metadata folder")
     parser.add_argument("--out", type=Path, default=SPEC_PATH)
     parser.add_argument("--check", action="store_true", help="fail if --out differs from what would be written")
     args = parser.parse_args(argv)
     dropped: list[str] = []
-    text = dumps(derive(args.meta_dir, dropped))
+    text = dumps(derive(args.meta_dir, dropped, args.extra))
     for line in dropped:
         print(line, file=sys.stderr)
     if args.check:
