@@ -59,7 +59,6 @@ def test_an_endpoint_that_is_not_the_emulator_is_followed_on_real_time() -> None
 
 def test_the_serve_command_says_it_follows_the_emulator_with_no_extra_flag(fast: World) -> None:
     import os
-    import subprocess
     import sys
 
     from tests.functional.test_cli import CREDS_ENV
@@ -67,26 +66,14 @@ def test_the_serve_command_says_it_follows_the_emulator_with_no_extra_flag(fast:
     env = {**os.environ, **{k: v for k, v in CREDS_ENV.items() if v is not None}, "ALIYUN_OPS_LOG_FORMAT": "text"}
     argv = [sys.executable, "-c", "from aliyun_ops.cli import main; main()", "serve", "--port", "0",
             "--endpoint", fast.emu.endpoint]
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
-    try:
-        assert proc.stdout is not None
-        lines = []
-        for line in proc.stdout:
-            lines.append(line)
-            if "listening on" in line:
-                break
-        said = "".join(lines)
-        assert f"following the emulator's clock at {fast.emu.endpoint} (x100)" in said, said
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    said = _serve_says(argv, env)
+    assert f"following the emulator's clock at {fast.emu.endpoint} (x100)" in said, said
 
 
 def test_the_shipped_serve_command_follows_an_emulator_named_in_the_environment(fast: World) -> None:
-    """The custom runtime's command line (s.custom.yaml) has no --endpoint: an emulator named by
+    """The default deployment's command line (s.yaml, the custom runtime) has no --endpoint: an emulator named by
     ALIYUN_OPS_ENDPOINT is followed all the same (the README's local try-out, and the bench's (e) through serve)."""
     import os
-    import subprocess
     import sys
 
     from bench.coldstart import SERVE_CODE
@@ -95,6 +82,14 @@ def test_the_shipped_serve_command_follows_an_emulator_named_in_the_environment(
     env = {**os.environ, **{k: v for k, v in CREDS_ENV.items() if v is not None}, "ALIYUN_OPS_LOG_FORMAT": "text",
            "ALIYUN_OPS_ENDPOINT": fast.emu.endpoint, "ALIYUN_OPS_REGION": "cn-hangzhou"}
     argv = [sys.executable, "-c", SERVE_CODE, "serve", "--host", "127.0.0.1", "--port", "0"]
+    said = _serve_says(argv, env)
+    assert f"following the emulator's clock at {fast.emu.endpoint} (x100)" in said, said
+
+
+def _serve_says(argv: list[str], env: dict[str, str]) -> str:
+    """What ``serve`` prints until it listens (the process is stopped then)."""
+    import subprocess
+
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     try:
         assert proc.stdout is not None
@@ -103,8 +98,7 @@ def test_the_shipped_serve_command_follows_an_emulator_named_in_the_environment(
             lines.append(line)
             if "listening on" in line:
                 break
-        said = "".join(lines)
-        assert f"following the emulator's clock at {fast.emu.endpoint} (x100)" in said, said
+        return "".join(lines)
     finally:
         proc.terminate()
         proc.wait(timeout=10)
