@@ -3,24 +3,15 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 
-from aliyun_ops.deploy import load_ram_policy
-from aliyun_ops.emulator import Emulator
 from aliyun_ops.recovery.incident import RUNNING_POLL_MAX_S
 from tests.functional.engine_support import World, tags_of
 
 NOTICE_S = 300.0
-
-
-@pytest.fixture
-def world() -> Iterator[World]:
-    with Emulator(host="127.0.0.1", port=0, function_role_policy=load_ram_policy()) as emu:
-        yield World(emu)
 
 
 def running_named(world: World, name: str) -> list[dict[str, Any]]:

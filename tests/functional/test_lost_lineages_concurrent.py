@@ -9,37 +9,22 @@ emulator's clock is the engine's (``sleep`` advances it), so what fits in the pa
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from alibabacloud_ecs20140526 import models as ecs_models
 
 from aliyun_ops import errors, service
-from aliyun_ops.deploy import load_ram_policy
-from aliyun_ops.emulator import Emulator
 from aliyun_ops.emulator.models.network import SecurityGroup
 from bench.scale import OverlappingSleep
 from tests.functional import engine_support
 from tests.functional.engine_support import CREDS, REGION, SGS, VPC, World, tags_of
+from tests.functional.test_data_disks import data_disks
 
 NOTICE_S = 300.0
 LINEAGES = 5  # recoverable; one more whose relaunch fails
 GONE_SG = "sg-bp1emu0000000000gone"
 # The pass's whole time: its fixed steps, then about two relaunches one after another (RELAUNCH_MIN_S each).
 TIGHT_TIMEOUT_S = 330.0
-
-
-@pytest.fixture
-def world() -> Iterator[World]:
-    with Emulator(host="127.0.0.1", port=0, function_role_policy=load_ram_policy()) as emu:
-        yield World(emu)
-
-
-def data_disks(world: World, iid: str) -> list[dict[str, Any]]:
-    req = ecs_models.DescribeDisksRequest(region_id=REGION, page_size=100, instance_id=iid, disk_type="data")
-    rows: list[dict[str, Any]] = world.ecs.describe_disks_with_options(req, world.rt).body.to_map()["Disks"]["Disk"]
-    return rows
 
 
 def lose(world: World, name: str, monkeypatch: pytest.MonkeyPatch, groups: list[str] = SGS) -> tuple[str, str, str]:
