@@ -173,6 +173,18 @@ class World:
         )
 
 
+class Told:
+    """A notifier that keeps the finished incidents' records (what the user would be told at the end)."""
+
+    def __init__(self) -> None:
+        self.records: list[Any] = []
+
+    def incident_started(self, record: Any) -> None: ...
+
+    def incident_finished(self, record: Any) -> None:
+        self.records.append(record)
+
+
 def tags_of(instance: dict[str, Any]) -> dict[str, str]:
     return {t["TagKey"]: t["TagValue"] for t in instance.get("Tags", {}).get("Tag", [])}
 

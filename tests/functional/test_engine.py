@@ -329,16 +329,7 @@ def test_copy_mode_with_more_data_than_the_notice_can_image_fails_loudly_and_say
     release, which disk's data goes with it, and that move mode avoids it. Before this test the user was told only
     that reconcile would relaunch from the image, which the release fails."""
     from aliyun_ops import errors, service
-    from tests.functional.engine_support import CREDS, settings
-
-    class Told:
-        def __init__(self) -> None:
-            self.records: list[Any] = []
-
-        def incident_started(self, record: Any) -> None: ...
-
-        def incident_finished(self, record: Any) -> None:
-            self.records.append(record)
+    from tests.functional.engine_support import CREDS, Told, settings
 
     old = world.launch(tags={"aops:data": "copy"}, data_disks=[
         {"Category": "cloud_essd", "Size": 100, "PerformanceLevel": "PL1", "DeleteWithInstance": True},

@@ -253,16 +253,7 @@ def test_a_role_missing_from_pass_roles_fails_with_advice_that_names_the_setting
     """The default policy passes only aliyun-ops-* roles: an instance with another role is not replaced, and the
     failure says which setting to change (the image is made all the same, so reconcile can relaunch later)."""
     from aliyun_ops import service
-    from tests.functional.engine_support import CREDS, settings
-
-    class Told:
-        def __init__(self) -> None:
-            self.records: list[Any] = []
-
-        def incident_started(self, record: Any) -> None: ...
-
-        def incident_finished(self, record: Any) -> None:
-            self.records.append(record)
+    from tests.functional.engine_support import CREDS, Told, settings
 
     told = Told()
     old = world.launch(ram_role="db-role", eip=False)  # the rendered policy passes web-role only
