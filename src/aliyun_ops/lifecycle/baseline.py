@@ -30,11 +30,11 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from aliyun_ops import errors, models, orchestrators, policy
+from aliyun_ops import models, orchestrators, policy
 from aliyun_ops.disks import plan as data_plan
 from aliyun_ops.disks import slots as data_slots
 from aliyun_ops.models import TAG_BASELINE, TAG_IMAGE_OF, TAG_LINEAGE
-from aliyun_ops.recovery import identity, naming
+from aliyun_ops.recovery import housekeeping, identity, naming
 
 if TYPE_CHECKING:
     from aliyun_ops.cloud import Cloud
@@ -168,15 +168,14 @@ def _busy(snapshots: Sequence[models.Snapshot], images: Sequence[models.Image]) 
 
 def surplus(images: Sequence[models.Image], keep: int, in_use: Collection[str]) -> list[models.Image]:
     """The Available baseline images beyond the ``keep`` newest of each lineage (never one in ``in_use``)."""
-    lineages: dict[str, list[models.Image]] = {}
-    for image in images:
-        if is_baseline(image) and image.status == "Available":
-            lineages.setdefault(image.tag(TAG_LINEAGE) or "", []).append(image)
-    out: list[models.Image] = []
-    for same in lineages.values():
-        same.sort(key=lambda i: (parse(i.tag(TAG_BASELINE)) or 0.0, i.creation_time, i.image_id), reverse=True)
-        out.extend(i for i in same[max(keep, 1) :] if i.image_id not in in_use)
-    return out
+
+    def lineage(image: models.Image) -> str | None:
+        return image.tag(TAG_LINEAGE) if is_baseline(image) and image.status == "Available" else None
+
+    def newest(image: models.Image) -> tuple[float, str, str]:
+        return (parse(image.tag(TAG_BASELINE)) or 0.0, image.creation_time, image.image_id)
+
+    return housekeeping.beyond_keep(images, keep, in_use, lineage=lineage, newest=newest)
 
 
 def newest(images: Sequence[models.Image], *, system_only: bool = False) -> models.Image | None:
@@ -229,22 +228,12 @@ def prune(
     """Delete the baseline images beyond ``keep`` per lineage and their snapshots, and failed baseline snapshots;
     returns the deleted ids. Only baselines (``is_baseline``) are ever looked at."""
     gone = surplus(images, keep, in_use)
-    deleted: list[str] = []
-    for img in gone:
-        try:
-            cloud.delete_image(img.image_id)
-        except errors.InvalidRequest:  # still used (a launch template): kept, quietly
-            continue
-        deleted.append(img.image_id)
+    deleted = housekeeping.delete_each((img.image_id for img in gone), cloud.delete_image)
     pairs = {(i.tag(TAG_IMAGE_OF), i.tag(TAG_BASELINE)) for i in gone if i.image_id in deleted}
-    for snap in snapshots:
-        if not is_baseline(snap):
-            continue
-        if snap.status != "failed" and (snap.tag(TAG_IMAGE_OF), snap.tag(TAG_BASELINE)) not in pairs:
-            continue
-        try:
-            cloud.delete_snapshot(snap.snapshot_id)
-        except errors.InvalidRequest:  # still used by another image: it stays
-            continue
-        deleted.append(snap.snapshot_id)
-    return deleted
+    doomed = (
+        snap.snapshot_id
+        for snap in snapshots
+        if is_baseline(snap)
+        and (snap.status == "failed" or (snap.tag(TAG_IMAGE_OF), snap.tag(TAG_BASELINE)) in pairs)
+    )
+    return deleted + housekeeping.delete_each(doomed, cloud.delete_snapshot)

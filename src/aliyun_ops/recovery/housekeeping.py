@@ -12,8 +12,8 @@ not prune: it spends its calls on the replacement.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Collection, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from aliyun_ops import errors, models
 from aliyun_ops.models import TAG_BASELINE, TAG_IMAGE_OF, TAG_LINEAGE
@@ -42,27 +42,51 @@ def prune_listed(
 
 def surplus_images(images: Sequence[models.Image], keep: int, in_use: Collection[str]) -> list[models.Image]:
     """The tool's Available images beyond the ``keep`` newest of each lineage, never one in ``in_use``."""
+
+    def lineage(image: models.Image) -> str | None:
+        mine = image.status == "Available" and image.tag(TAG_IMAGE_OF) and not image.tag(TAG_BASELINE)
+        return image.tag(TAG_LINEAGE) if mine else None
+
+    return beyond_keep(images, keep, in_use, lineage=lineage, newest=lambda i: (i.creation_time, i.image_id))
+
+
+def beyond_keep(
+    images: Sequence[models.Image],
+    keep: int,
+    in_use: Collection[str],
+    *,
+    lineage: Callable[[models.Image], str | None],
+    newest: Callable[[models.Image], Any],
+) -> list[models.Image]:
+    """The images beyond the ``keep`` (at least 1) newest of each ``lineage`` (None: not counted), newest first by
+    ``newest``; never one in ``in_use`` (image ids instances were launched from)."""
     lineages: dict[str, list[models.Image]] = {}
     for image in images:
-        lineage = image.tag(TAG_LINEAGE)
-        if image.status == "Available" and lineage and image.tag(TAG_IMAGE_OF) and not image.tag(TAG_BASELINE):
-            lineages.setdefault(lineage, []).append(image)
+        name = lineage(image)
+        if name:
+            lineages.setdefault(name, []).append(image)
     out: list[models.Image] = []
     for same in lineages.values():
-        same.sort(key=lambda i: (i.creation_time, i.image_id), reverse=True)
+        same.sort(key=newest, reverse=True)
         out.extend(i for i in same[max(keep, 1) :] if i.image_id not in in_use)
     return out
 
 
-def _delete_images(cloud: Cloud, images: Sequence[models.Image]) -> list[str]:
+def delete_each(ids: Iterable[str], delete: Callable[[str], object]) -> list[str]:
+    """``delete(id)`` for each id; the ids deleted. One the cloud refuses as still in use (InvalidRequest: a launch
+    template, another image made from a snapshot) stays, quietly."""
     deleted = []
-    for image in images:
+    for resource_id in ids:
         try:
-            cloud.delete_image(image.image_id)
-        except errors.InvalidRequest:  # e.g. still in use by a launch template: keep it, quietly
+            delete(resource_id)
+        except errors.InvalidRequest:
             continue
-        deleted.append(image.image_id)
+        deleted.append(resource_id)
     return deleted
+
+
+def _delete_images(cloud: Cloud, images: Sequence[models.Image]) -> list[str]:
+    return delete_each((i.image_id for i in images), cloud.delete_image)
 
 
 def _prune_snapshots(
@@ -70,15 +94,11 @@ def _prune_snapshots(
 ) -> list[str]:
     """The system snapshots (tagged ``aops:image-of``, same lineage) of the instances whose images were deleted."""
     gone = {(i.tag(TAG_LINEAGE), i.tag(TAG_IMAGE_OF)) for i in images if i.image_id in deleted}
-    out = []
-    for snap in snapshots:
-        if (snap.tag(TAG_LINEAGE), snap.tag(TAG_IMAGE_OF)) not in gone or snap.status != "accomplished":
-            continue
-        if snap.tag(TAG_BASELINE):  # a baseline's: pruned with its image (``lifecycle.baseline``)
-            continue
-        try:
-            cloud.delete_snapshot(snap.snapshot_id)
-        except errors.InvalidRequest:  # still used by another image: it stays
-            continue
-        out.append(snap.snapshot_id)
-    return out
+    doomed = (
+        snap.snapshot_id
+        for snap in snapshots
+        if (snap.tag(TAG_LINEAGE), snap.tag(TAG_IMAGE_OF)) in gone
+        and snap.status == "accomplished"
+        and not snap.tag(TAG_BASELINE)  # a baseline's: pruned with its image (``lifecycle.baseline``)
+    )
+    return delete_each(doomed, cloud.delete_snapshot)
