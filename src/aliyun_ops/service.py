@@ -301,7 +301,7 @@ def _reconcile_region(
         outcomes = Reconciler(cloud, settings, notifier=notifier).run()
     except errors.ConfigError:  # the same in every region (no credentials, a bad setting): the invocation fails now
         raise
-    except Exception as exc:  # the pass could not run at all (no credentials, a broken client): said, counted
+    except Exception as exc:  # the pass could not run at all (an endpoint error, a broken client): said, counted
         log.warning("reconcile of %s failed: %s", settings.region_id, errors.describe(exc))
         return [Outcome("failed", f"the pass did not run: {errors.describe(exc)}")], errors.describe(exc)
     failed = [o for o in outcomes if o.status == "failed"]
